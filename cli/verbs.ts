@@ -1,0 +1,4 @@
+/** The verbs of `natfw`, in the order `natfw --help` lists them. Each module exports `register`. */
+import type { Command } from 'commander';
+
+export const VERBS: Array<(program: Command) => void> = [];

@@ -1,0 +1,52 @@
+/**
+ * The memory backend: the reference semantics of a pinhole set, with no
+ * kernel behind it. The simulator and the protocol core's tests use it; the
+ * kernel backends are tested against its answers.
+ */
+import { EnforcementError } from './errors';
+import { type Op, PinholeTable, StagedTransaction } from './table';
+import type { LookupResult, NatBinding, PacketKey, Pinhole, PinholeSet, Transaction } from './types';
+
+export class MemoryPinholeSet implements PinholeSet {
+  readonly backend = 'memory';
+  private readonly table = new PinholeTable();
+  private nextPinhole = 1;
+  private nextBinding = 1;
+
+  begin(): Transaction {
+    return new StagedTransaction(
+      this.table,
+      { pinhole: () => `ph-${(this.nextPinhole++).toString(16)}`, binding: () => `nb-${(this.nextBinding++).toString(16)}` },
+      (ops, now) => this.commit(ops, now),
+    );
+  }
+
+  private async commit(ops: readonly Op[], now: number): Promise<void> {
+    if (!Number.isFinite(now)) throw new EnforcementError('ENF_INVALID_SPEC', 'now must be a finite number');
+    // plan() validates everything first and throws before any change: all or nothing.
+    this.table.apply(this.table.plan(ops, now));
+  }
+
+  list(): readonly Pinhole[] {
+    return this.table.list();
+  }
+
+  listBindings(): readonly NatBinding[] {
+    return this.table.listBindings();
+  }
+
+  get(id: string): Pinhole | undefined {
+    return this.table.get(id);
+  }
+
+  lookup(packet: PacketKey): LookupResult {
+    return this.table.lookup(packet);
+  }
+
+  async expire(now: number): Promise<{ pinholes: Pinhole[]; bindings: NatBinding[] }> {
+    const gone = this.table.expired(now);
+    for (const p of gone.pinholes) this.table.delete(p.id);
+    for (const b of gone.bindings) this.table.deleteBinding(b.id);
+    return gone;
+  }
+}

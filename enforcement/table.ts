@@ -1,0 +1,294 @@
+/**
+ * The exact userspace index of pinholes and NAT bindings, and the staging of
+ * transactions against it. The memory backend is this table; kernel backends
+ * keep one as the exact record of what they installed (pipapo deletes with an
+ * inexact key would remove an enclosing element, so deletes are always built
+ * from this index, never from a packet).
+ */
+import { addrKey, parseAddress } from './address';
+import { EnforcementError } from './errors';
+import { normalizeBinding, normalizeSpec, parsePacket, pinholeMatches } from './model';
+import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSpec, Transaction } from './types';
+
+export type Op =
+  | { readonly kind: 'add'; readonly pinhole: Pinhole }
+  | { readonly kind: 'remove'; readonly id: string }
+  | { readonly kind: 'refresh'; readonly id: string; readonly expiresAt: number }
+  | { readonly kind: 'addBinding'; readonly binding: NatBinding }
+  | { readonly kind: 'removeBinding'; readonly id: string }
+  | { readonly kind: 'refreshBinding'; readonly id: string; readonly expiresAt: number };
+
+/** The net effect of a transaction on the table. */
+export interface Plan {
+  readonly now: number;
+  readonly added: Pinhole[];
+  readonly removed: Pinhole[];
+  readonly refreshed: Array<{ readonly before: Pinhole; readonly after: Pinhole }>;
+  readonly addedBindings: NatBinding[];
+  readonly removedBindings: NatBinding[];
+  readonly refreshedBindings: Array<{ readonly before: NatBinding; readonly after: NatBinding }>;
+}
+
+export function emptyPlan(now: number): Plan {
+  return { now, added: [], removed: [], refreshed: [], addedBindings: [], removedBindings: [], refreshedBindings: [] };
+}
+
+export function planSize(p: Plan): number {
+  return p.added.length + p.removed.length + p.refreshed.length + p.addedBindings.length + p.removedBindings.length + p.refreshedBindings.length;
+}
+
+function unknown(what: string, id: string): EnforcementError {
+  return new EnforcementError('ENF_UNKNOWN_PINHOLE', `no ${what} with id '${id}'`);
+}
+
+export class PinholeTable {
+  private readonly pinholes = new Map<string, Pinhole>();
+  private readonly bindings = new Map<string, NatBinding>();
+  /** Host-destination pinholes by protocol and destination address; the rest are scanned. */
+  private readonly byDst = new Map<string, Set<Pinhole>>();
+  private readonly wide = new Set<Pinhole>();
+
+  get size(): number {
+    return this.pinholes.size;
+  }
+
+  get(id: string): Pinhole | undefined {
+    return this.pinholes.get(id);
+  }
+
+  getBinding(id: string): NatBinding | undefined {
+    return this.bindings.get(id);
+  }
+
+  list(): Pinhole[] {
+    return [...this.pinholes.values()];
+  }
+
+  listBindings(): NatBinding[] {
+    return [...this.bindings.values()];
+  }
+
+  private dstKey(ph: PinholeSpec): string | undefined {
+    const d = parseAddress(ph.dst.address);
+    if (d === undefined || ph.dst.length !== (d.family === 4 ? 32 : 128)) return undefined;
+    return `${ph.protocol}|${addrKey(d)}`;
+  }
+
+  insert(ph: Pinhole): void {
+    this.pinholes.set(ph.id, ph);
+    const k = this.dstKey(ph);
+    if (k === undefined) this.wide.add(ph);
+    else {
+      let s = this.byDst.get(k);
+      if (s === undefined) this.byDst.set(k, (s = new Set()));
+      s.add(ph);
+    }
+  }
+
+  delete(id: string): Pinhole | undefined {
+    const ph = this.pinholes.get(id);
+    if (ph === undefined) return undefined;
+    this.pinholes.delete(id);
+    const k = this.dstKey(ph);
+    if (k === undefined) this.wide.delete(ph);
+    else {
+      const s = this.byDst.get(k);
+      s?.delete(ph);
+      if (s !== undefined && s.size === 0) this.byDst.delete(k);
+    }
+    return ph;
+  }
+
+  insertBinding(b: NatBinding): void {
+    this.bindings.set(b.id, b);
+  }
+
+  deleteBinding(id: string): NatBinding | undefined {
+    const b = this.bindings.get(id);
+    this.bindings.delete(id);
+    return b;
+  }
+
+  lookup(packet: PacketKey): LookupResult {
+    const pkt = parsePacket(packet);
+    if (pkt === undefined) return { verdict: 'none', matches: [] };
+    const found: Pinhole[] = [];
+    const bucket = this.byDst.get(`${pkt.protocol}|${addrKey(pkt.dst)}`);
+    if (bucket !== undefined) for (const ph of bucket) if (pinholeMatches(ph, pkt)) found.push(ph);
+    for (const ph of this.wide) if (pinholeMatches(ph, pkt)) found.push(ph);
+    const denies = found.filter((p) => p.action === 'deny');
+    const allows = found.filter((p) => p.action === 'allow');
+    return { verdict: denies.length > 0 ? 'deny' : allows.length > 0 ? 'allow' : 'none', matches: [...denies, ...allows] };
+  }
+
+  /**
+   * The net effect of `ops` in order, validated against the table as it is now.
+   * Throws EnforcementError and changes nothing when any op does not apply.
+   */
+  plan(ops: readonly Op[], now: number): Plan {
+    const ph = new Map<string, Pinhole | null>();
+    const nb = new Map<string, NatBinding | null>();
+    const curP = (id: string): Pinhole | undefined => {
+      const o = ph.get(id);
+      return o === null ? undefined : (o ?? this.pinholes.get(id));
+    };
+    const curB = (id: string): NatBinding | undefined => {
+      const o = nb.get(id);
+      return o === null ? undefined : (o ?? this.bindings.get(id));
+    };
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'add':
+          if (curP(op.pinhole.id) !== undefined) throw new EnforcementError('ENF_INVALID_SPEC', `pinhole id '${op.pinhole.id}' already in use`);
+          ph.set(op.pinhole.id, op.pinhole);
+          break;
+        case 'remove':
+          if (curP(op.id) === undefined) throw unknown('pinhole', op.id);
+          ph.set(op.id, null);
+          break;
+        case 'refresh': {
+          const c = curP(op.id);
+          if (c === undefined) throw unknown('pinhole', op.id);
+          ph.set(op.id, { ...c, expiresAt: op.expiresAt });
+          break;
+        }
+        case 'addBinding':
+          if (curB(op.binding.id) !== undefined) throw new EnforcementError('ENF_INVALID_SPEC', `binding id '${op.binding.id}' already in use`);
+          nb.set(op.binding.id, op.binding);
+          break;
+        case 'removeBinding':
+          if (curB(op.id) === undefined) throw unknown('NAT binding', op.id);
+          nb.set(op.id, null);
+          break;
+        case 'refreshBinding': {
+          const c = curB(op.id);
+          if (c === undefined) throw unknown('NAT binding', op.id);
+          nb.set(op.id, { ...c, expiresAt: op.expiresAt });
+          break;
+        }
+      }
+    }
+    const plan = emptyPlan(now);
+    for (const [id, after] of ph) {
+      const before = this.pinholes.get(id);
+      if (after !== null && after.expiresAt <= now)
+        throw new EnforcementError('ENF_INVALID_SPEC', `pinhole '${id}' would expire at ${after.expiresAt}, not after now (${now})`);
+      if (before === undefined && after !== null) plan.added.push(after);
+      else if (before !== undefined && after === null) plan.removed.push(before);
+      else if (before !== undefined && after !== null && before.expiresAt !== after.expiresAt) plan.refreshed.push({ before, after });
+    }
+    for (const [id, after] of nb) {
+      const before = this.bindings.get(id);
+      if (after !== null && after.expiresAt <= now)
+        throw new EnforcementError('ENF_INVALID_SPEC', `NAT binding '${id}' would expire at ${after.expiresAt}, not after now (${now})`);
+      if (before === undefined && after !== null) plan.addedBindings.push(after);
+      else if (before !== undefined && after === null) plan.removedBindings.push(before);
+      else if (before !== undefined && after !== null && before.expiresAt !== after.expiresAt) plan.refreshedBindings.push({ before, after });
+    }
+    return plan;
+  }
+
+  apply(plan: Plan): void {
+    for (const p of plan.removed) this.delete(p.id);
+    for (const p of plan.added) this.insert(p);
+    for (const r of plan.refreshed) {
+      this.delete(r.before.id);
+      this.insert(r.after);
+    }
+    for (const b of plan.removedBindings) this.deleteBinding(b.id);
+    for (const b of plan.addedBindings) this.insertBinding(b);
+    for (const r of plan.refreshedBindings) this.insertBinding(r.after);
+  }
+
+  /** Everything that has expired by `now` (expiresAt <= now). */
+  expired(now: number): { pinholes: Pinhole[]; bindings: NatBinding[] } {
+    return {
+      pinholes: [...this.pinholes.values()].filter((p) => p.expiresAt <= now),
+      bindings: [...this.bindings.values()].filter((b) => b.expiresAt <= now),
+    };
+  }
+}
+
+/**
+ * A transaction that records ops; the backend supplies ids and the commit.
+ * Specs are validated when staged (add throws ENF_INVALID_SPEC at once), and
+ * the whole op list again at commit against the table as it is then.
+ */
+export class StagedTransaction implements Transaction {
+  private readonly ops: Op[] = [];
+  private closed = false;
+  private readonly stagedP = new Set<string>();
+  private readonly stagedB = new Set<string>();
+
+  constructor(
+    private readonly table: PinholeTable,
+    private readonly ids: { pinhole(spec: PinholeSpec): string; binding(spec: NatBindingSpec): string },
+    private readonly doCommit: (ops: readonly Op[], now: number) => Promise<void>,
+  ) {}
+
+  private open(): void {
+    if (this.closed) throw new EnforcementError('ENF_TX_CLOSED', 'transaction already committed or aborted');
+  }
+
+  add(spec: PinholeSpec): string {
+    this.open();
+    const n = normalizeSpec(spec);
+    const id = this.ids.pinhole(n);
+    this.ops.push({ kind: 'add', pinhole: { ...n, id } });
+    this.stagedP.add(id);
+    return id;
+  }
+
+  private knownP(id: string): void {
+    if (this.table.get(id) === undefined && !this.stagedP.has(id)) throw unknown('pinhole', id);
+  }
+
+  private knownB(id: string): void {
+    if (this.table.getBinding(id) === undefined && !this.stagedB.has(id)) throw unknown('NAT binding', id);
+  }
+
+  remove(id: string): void {
+    this.open();
+    this.knownP(id);
+    this.ops.push({ kind: 'remove', id });
+  }
+
+  refresh(id: string, expiresAt: number): void {
+    this.open();
+    this.knownP(id);
+    if (!Number.isFinite(expiresAt)) throw new EnforcementError('ENF_INVALID_SPEC', 'expiresAt must be a finite number');
+    this.ops.push({ kind: 'refresh', id, expiresAt });
+  }
+
+  addBinding(spec: NatBindingSpec): string {
+    this.open();
+    const n = normalizeBinding(spec);
+    const id = this.ids.binding(n);
+    this.ops.push({ kind: 'addBinding', binding: { ...n, id } });
+    this.stagedB.add(id);
+    return id;
+  }
+
+  removeBinding(id: string): void {
+    this.open();
+    this.knownB(id);
+    this.ops.push({ kind: 'removeBinding', id });
+  }
+
+  refreshBinding(id: string, expiresAt: number): void {
+    this.open();
+    this.knownB(id);
+    if (!Number.isFinite(expiresAt)) throw new EnforcementError('ENF_INVALID_SPEC', 'expiresAt must be a finite number');
+    this.ops.push({ kind: 'refreshBinding', id, expiresAt });
+  }
+
+  async commit(now: number): Promise<void> {
+    this.open();
+    this.closed = true;
+    await this.doCommit(this.ops, now);
+  }
+
+  abort(): void {
+    this.closed = true;
+  }
+}

@@ -34,6 +34,8 @@ export interface PathCoupledMri {
   readonly destinationPort?: number;
   /** D flag: 0 = downstream (with the flow), 1 = upstream. */
   readonly direction: 'downstream' | 'upstream';
+  /** N flag of the MRI (A.3.1): present (true) only when set; RFC 5971 says it is 0 for this MRM. */
+  readonly nFlag?: boolean;
 }
 
 /** RFC 5971 A.3.1.2: loose-end MRM (MRM-ID 1). */
@@ -44,6 +46,8 @@ export interface LooseEndMri {
   readonly destinationAddress: string;
   /** D flag: 0 = towards the edge of the network, 1 = from the edge. */
   readonly direction: 'towards-edge' | 'from-edge';
+  /** N flag of the MRI (A.3.1): present (true) only when set; RFC 5971 says it is 0 for this MRM. */
+  readonly nFlag?: boolean;
 }
 
 export type Mri = PathCoupledMri | LooseEndMri;

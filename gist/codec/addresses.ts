@@ -1,0 +1,140 @@
+/**
+ * IP addresses as canonical text, as gist/types.ts wants them: IPv4 dotted
+ * quad; IPv6 lowercase and compressed per RFC 5952 exactly as Node's `net`
+ * prints them (libuv's inet_ntop: the longest run of two or more zero groups
+ * becomes "::", the first one on a tie; "::a.b.c.d" and "::ffff:a.b.c.d" keep
+ * the IPv4 tail dotted). Formatting is table driven and allocation-light
+ * because it sits in the decode hot path; parsing is used only by encoders.
+ */
+
+const HEX: string[] = [];
+for (let i = 0; i < 256; i++) HEX.push(i.toString(16));
+const HEX2: string[] = [];
+for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, '0'));
+const DEC: string[] = [];
+for (let i = 0; i < 256; i++) DEC.push(String(i));
+
+/** Callers guarantee 4 bytes at `off`. */
+export function formatIpv4(b: Uint8Array, off: number): string {
+  return DEC[b[off]] + '.' + DEC[b[off + 1]] + '.' + DEC[b[off + 2]] + '.' + DEC[b[off + 3]];
+}
+
+function group(hi: number, lo: number): string {
+  return hi === 0 ? HEX[lo] : HEX[hi] + HEX2[lo];
+}
+
+/** Callers guarantee 16 bytes at `off`. */
+export function formatIpv6(b: Uint8Array, off: number): string {
+  // Longest run of zero 16-bit groups (length >= 2), first on a tie.
+  let bestBase = -1;
+  let bestLen = 0;
+  let curBase = -1;
+  let curLen = 0;
+  for (let i = 0; i < 8; i++) {
+    if (b[off + 2 * i] === 0 && b[off + 2 * i + 1] === 0) {
+      if (curBase < 0) {
+        curBase = i;
+        curLen = 1;
+      } else curLen++;
+    } else if (curBase >= 0) {
+      if (curLen > bestLen) {
+        bestBase = curBase;
+        bestLen = curLen;
+      }
+      curBase = -1;
+    }
+  }
+  if (curBase >= 0 && curLen > bestLen) {
+    bestBase = curBase;
+    bestLen = curLen;
+  }
+  if (bestLen < 2) bestBase = -1;
+  // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) keep a dotted tail, as inet_ntop does.
+  if (bestBase === 0 && (bestLen === 6 || (bestLen === 5 && b[off + 10] === 0xff && b[off + 11] === 0xff))) {
+    return (bestLen === 6 ? '::' : '::ffff:') + formatIpv4(b, off + 12);
+  }
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestBase) {
+      s += i === 0 ? '::' : ':';
+      i += bestLen - 1;
+      continue;
+    }
+    s += group(b[off + 2 * i], b[off + 2 * i + 1]);
+    if (i < 7) s += ':';
+  }
+  return s;
+}
+
+/** Writes a dotted-quad IPv4 address; false (nothing meaningful written) if `s` is not one. */
+export function writeIpv4(s: string, b: Uint8Array, off: number): boolean {
+  let part = 0;
+  let val = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; /* '.' terminates the last part */
+    if (c >= 48 && c <= 57) {
+      // No leading zeros ("01"), as the canonical form never has them.
+      if (digits > 0 && val === 0) return false;
+      val = val * 10 + (c - 48);
+      digits++;
+      if (val > 255) return false;
+    } else if (c === 46) {
+      if (digits === 0 || part > 3) return false;
+      b[off + part] = val;
+      part++;
+      val = 0;
+      digits = 0;
+    } else return false;
+  }
+  return part === 4;
+}
+
+/** Writes an IPv6 address in any RFC 4291 s2.2 text form (also with a dotted IPv4 tail); false if invalid. */
+export function writeIpv6(s: string, b: Uint8Array, off: number): boolean {
+  if (s.length < 2 || s.length > 45) return false;
+  const dbl = s.indexOf('::');
+  if (dbl >= 0 && s.indexOf('::', dbl + 1) >= 0) return false;
+  const head = dbl >= 0 ? s.slice(0, dbl) : s;
+  const tail = dbl >= 0 ? s.slice(dbl + 2) : '';
+  const hg = head === '' ? [] : head.split(':');
+  const tg = tail === '' ? [] : tail.split(':');
+  const groups: number[] = [];
+  const parse = (list: string[], out: number[], allowV4Last: boolean): boolean => {
+    for (let i = 0; i < list.length; i++) {
+      const g = list[i];
+      if (allowV4Last && i === list.length - 1 && g.includes('.')) {
+        const v4 = new Uint8Array(4);
+        if (!writeIpv4(g, v4, 0)) return false;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+        continue;
+      }
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return false;
+      out.push(parseInt(g, 16));
+    }
+    return true;
+  };
+  const hv: number[] = [];
+  const tv: number[] = [];
+  if (!parse(hg, hv, dbl < 0)) return false;
+  if (!parse(tg, tv, true)) return false;
+  if (dbl >= 0) {
+    if (hv.length + tv.length > 7) return false;
+    groups.push(...hv);
+    for (let i = hv.length + tv.length; i < 8; i++) groups.push(0);
+    groups.push(...tv);
+  } else {
+    if (hv.length !== 8) return false;
+    groups.push(...hv);
+  }
+  for (let i = 0; i < 8; i++) {
+    b[off + 2 * i] = groups[i] >> 8;
+    b[off + 2 * i + 1] = groups[i] & 0xff;
+  }
+  return true;
+}
+
+/** Byte length of an address of the given IP version. */
+export function addressLength(ipVersion: 4 | 6): number {
+  return ipVersion === 4 ? 4 : 16;
+}

@@ -1,10 +1,11 @@
 /** Typical GIST messages shared by tests and the benchmark. */
 import { MessageType, forwardsTcpOptions, type GistMessage, type QueryMessage } from '../../../gist/codec';
+import type { PathCoupledMri } from '../../../gist/types';
 
 export const SID = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 
 /** A typical Query: path-coupled IPv4 MRI with ports, SID, NLI, Query Cookie, Stack Proposal, SCD, ~60 bytes of NSLP data. */
-export function typicalQuery(): QueryMessage {
+export function typicalQuery(): QueryMessage & { mri: PathCoupledMri } {
   return {
     type: 'Query',
     header: { version: 1, gistHopCount: 16, messageType: MessageType.Query, nslpId: 33, cFlag: true, sFlag: false, rFlag: true, eFlag: false },

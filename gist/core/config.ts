@@ -1,0 +1,129 @@
+/**
+ * Configuration of a GIST node, with the RFC 5971 defaults. Everything that
+ * would otherwise come from the environment (randomness, addresses, ports)
+ * is injected here, so that tests and the simulator replay exactly.
+ */
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import type { IpVersion, NslpId } from '../types';
+import { GIST_QMODE_PORT } from './driver-api';
+
+export interface GistNodeConfig {
+  /** This node's IP addresses (IPv4 and/or IPv6, canonical text). The first of each version is used in NLI objects. */
+  readonly addresses: readonly string[];
+  /** Peer-Identity for the NLI (s4.4.3); default: the first address as text. */
+  readonly peerIdentity?: Uint8Array;
+  /** UDP port we send D-mode from and receive D-mode on (default 270). */
+  readonly udpPort?: number;
+  /** TCP port we accept C-mode (Forwards-TCP) connections on, advertised in the SCD of Responses (default 30270). */
+  readonly tcpPort?: number;
+  /** Destination UDP port of Q-mode messages (IANA 270; tests on one host may change it). */
+  readonly qmodePort?: number;
+  /** s5.3.3 T1: initial Query retransmission interval (default 500 ms). */
+  readonly t1Ms?: number;
+  /** s5.3.3 T2: maximum retransmission interval (default 64 * T1). */
+  readonly t2Ms?: number;
+  /** s4.4.4 RS-validity-time we advertise (default 30 s). */
+  readonly routingStateValidityMs?: number;
+  /** s4.4.5 MA-Hold-Time we advertise (default 30 s). */
+  readonly maHoldTimeMs?: number;
+  /** How long an MA with no routing state using it is kept before we stop wanting it (default = maHoldTimeMs). */
+  readonly maIdleMs?: number;
+  /** s6.2 Inactive_QNode default period: querier state without NSLP traffic is dropped after this (default 90 s). */
+  readonly defaultStateLifetimeMs?: number;
+  /**
+   * s6.3 responder policy. true (default): "case 3", a Confirm is required and
+   * NO per-flow state is kept before a Confirm with a valid Responder-Cookie.
+   * false: "case 1", state is installed on the Query and the Response has R=0.
+   */
+  readonly confirmRequired?: boolean;
+  /**
+   * s5.8.1.2: the IP source of Q-mode messages. 'signalling' (default): our own
+   * address, S=1 (sendable from an ordinary socket, see shared/notes/router-alert.md);
+   * 'flow': the flow's source address, S=0 (needs a driver that can spoof).
+   */
+  readonly qmodeSourceAddressing?: 'signalling' | 'flow';
+  /** Router Alert value for Q-mode messages of an NSLPID (s4.3.1). Default: 33 (NATFW) -> 65 (IPv4) / 68 (IPv6), others 0. */
+  readonly routerAlertFor?: (nslpId: NslpId, ipVersion: IpVersion) => number;
+  /** Initial GIST hop count when the NSLP gives none (s4.3.3; default 64 like an IP TTL). */
+  readonly initialGistHopCount?: number;
+  /** IP TTL set on Q-mode messages sent downstream (reported in the NLI IP-TTL, s5.2.2; default 64). */
+  readonly qmodeIpTtl?: number;
+  /** s4.3.3: first-hop MTU; D-mode messages (+64 bytes allowance) must fit min(this, 576). */
+  readonly mtu?: number;
+  /** s8.5: lifetime of one Responder-Cookie secret generation (default 60 s; a cookie is valid for 1-2 generations). */
+  readonly cookieSecretPeriodMs?: number;
+  /** Randomness (cookies, secrets, refresh jitter). Default node:crypto; tests inject a seeded source. */
+  readonly randomBytes?: (n: number) => Uint8Array;
+  /**
+   * s5.8.1.2: destination prefix lengths shorter than this make an MRI "too wild"
+   * to be forwarded down one path (MRI Validation Failure, subcode 0). Default 32 / 128.
+   */
+  readonly minDestinationPrefix?: { readonly v4: number; readonly v6: number };
+  /** s5.8.1.2 ingress filtering check on intercepted Queries; false -> MRI Validation Failure subcode 2. Default: accept. */
+  readonly ingressFilter?: (sourceAddress: string, sourcePrefix: number, inboundInterface: string | undefined) => boolean;
+  /** Maximum messages queued per routing state while a handshake or MA setup is running (default 64). */
+  readonly maxQueuedPerState?: number;
+}
+
+export const NATFW_NSLPID = 33;
+
+export function defaultRouterAlert(nslpId: NslpId, ipVersion: IpVersion): number {
+  // RFC 5973 s7.5 (IANA): NATFW uses RAO 65 (IPv4) and 68 (IPv6).
+  if (nslpId === NATFW_NSLPID) return ipVersion === 4 ? 65 : 68;
+  return 0;
+}
+
+export interface ResolvedConfig {
+  readonly addresses: readonly string[];
+  readonly peerIdentity: Uint8Array;
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  readonly qmodePort: number;
+  readonly t1Ms: number;
+  readonly t2Ms: number;
+  readonly routingStateValidityMs: number;
+  readonly maHoldTimeMs: number;
+  readonly maIdleMs: number;
+  readonly defaultStateLifetimeMs: number;
+  readonly confirmRequired: boolean;
+  readonly qmodeSourceAddressing: 'signalling' | 'flow';
+  readonly routerAlertFor: (nslpId: NslpId, ipVersion: IpVersion) => number;
+  readonly initialGistHopCount: number;
+  readonly qmodeIpTtl: number;
+  readonly mtu: number;
+  readonly cookieSecretPeriodMs: number;
+  readonly randomBytes: (n: number) => Uint8Array;
+  readonly minDestinationPrefix: { readonly v4: number; readonly v6: number };
+  readonly ingressFilter: ((sourceAddress: string, sourcePrefix: number, inboundInterface: string | undefined) => boolean) | undefined;
+  readonly maxQueuedPerState: number;
+}
+
+export function resolveConfig(c: GistNodeConfig): ResolvedConfig {
+  if (c.addresses.length === 0) throw new RangeError('GistNodeConfig.addresses: at least one address is needed');
+  const t1Ms = c.t1Ms ?? 500;
+  const maHoldTimeMs = c.maHoldTimeMs ?? 30_000;
+  return {
+    addresses: [...c.addresses],
+    peerIdentity: c.peerIdentity ?? new Uint8Array(Buffer.from(c.addresses[0], 'utf8')),
+    udpPort: c.udpPort ?? GIST_QMODE_PORT,
+    tcpPort: c.tcpPort ?? 30270,
+    qmodePort: c.qmodePort ?? GIST_QMODE_PORT,
+    t1Ms,
+    t2Ms: c.t2Ms ?? 64 * t1Ms,
+    routingStateValidityMs: c.routingStateValidityMs ?? 30_000,
+    maHoldTimeMs,
+    maIdleMs: c.maIdleMs ?? maHoldTimeMs,
+    defaultStateLifetimeMs: c.defaultStateLifetimeMs ?? 90_000,
+    confirmRequired: c.confirmRequired ?? true,
+    qmodeSourceAddressing: c.qmodeSourceAddressing ?? 'signalling',
+    routerAlertFor: c.routerAlertFor ?? defaultRouterAlert,
+    initialGistHopCount: c.initialGistHopCount ?? 64,
+    qmodeIpTtl: c.qmodeIpTtl ?? 64,
+    mtu: c.mtu ?? 1500,
+    cookieSecretPeriodMs: c.cookieSecretPeriodMs ?? 60_000,
+    randomBytes: c.randomBytes ?? ((n: number) => new Uint8Array(cryptoRandomBytes(n))),
+    minDestinationPrefix: c.minDestinationPrefix ?? { v4: 32, v6: 128 },
+    ingressFilter: c.ingressFilter,
+    maxQueuedPerState: c.maxQueuedPerState ?? 64,
+  };
+}

@@ -1,0 +1,1526 @@
+/**
+ * A GIST node (RFC 5971, state machines of s6 / RFC 5972) as an I/O-free
+ * core: the NSLP side is `GistService` (gist/api.ts), the driver side is
+ * `GistDriverFacing` (driver-api.ts). Every entry point takes `now`; output
+ * is queued for `pollTransmit()`; timers are deadlines on the state objects.
+ *
+ * Roles: for each (MRI, NSLPID, SID) this node is the Querying node of the
+ * routing state towards the next peer in the MRI's direction, and may be the
+ * Responding node of the state towards the previous one. Keys are always the
+ * MRI in the direction in which *this* node sends to the peer, so a received
+ * message (whose MRI points in its direction of travel) is looked up with its
+ * MRI inverted (s3.3, s5.1: the Response inverts the Query's MRI).
+ */
+import EventEmitter from 'eventemitter3';
+import type {
+  GistService,
+  GistServiceEvents,
+  InvalidateRoutingStateRequest,
+  MessageStatusError,
+  RecvMessageEvent,
+  SendMessageRequest,
+} from '../api';
+import {
+  decodeGistDatagram,
+  encodeGistDatagram,
+  encodeGistMessage,
+  ErrorCode,
+  GistDecodeError,
+  GistStreamDecoder,
+  MaProtocolId,
+  MessageType,
+  ObjectType,
+  type AdditionalInfo,
+  type ConfirmMessage,
+  type DataMessage,
+  type ErrorMessage,
+  type GistCommonHeader,
+  type GistErrorObject,
+  type GistMessage,
+  type MaHelloMessage,
+  type NetworkLayerInformation,
+  type OriginalCommonHeader,
+  type QueryMessage,
+  type ResponseMessage,
+  type StackConfigurationData,
+  type StackProposal,
+} from '../codec';
+import { invertDirection, mriKey, sessionIdKey, type IpVersion, type Mri, type NslpId, type SessionId } from '../types';
+import { resolveConfig, type GistNodeConfig, type ResolvedConfig } from './config';
+import { makeQueryCookie, matchQueryCookie, ResponderCookieJar, type CookieBinding } from './cookies';
+import type {
+  AcceptedStream,
+  ConnId,
+  DatagramDisposition,
+  GistDriverFacing,
+  InboundDatagram,
+  Transmit,
+  TransportAddress,
+} from './driver-api';
+import { MaPhase, MessagingAssociation, Peer, Phase, Role, RoutingState, type Pending } from './state';
+import { TimerHeap, type TimerTarget } from './timers';
+
+/** Where an inbound message came from, for replies and Error messages (s5.6). */
+type RxContext =
+  | { readonly via: 'udp'; readonly remote: TransportAddress; readonly local: TransportAddress; readonly qmode: boolean; readonly ipTtl?: number; readonly iface?: string }
+  | { readonly via: 'ma'; readonly ma: MessagingAssociation };
+
+/** Counters for tests, benches and the CLI. */
+export interface GistNodeStats {
+  queriesSent: number;
+  queriesReceived: number;
+  responsesSent: number;
+  confirmsSent: number;
+  confirmsAccepted: number;
+  handshakesCompleted: number;
+  dataSent: number;
+  dataReceived: number;
+  errorsSent: number;
+  errorsReceived: number;
+  queriesForwarded: number;
+  invalidCookies: number;
+  dropped: number;
+}
+
+/** RFC 5971 s4.3.3: 576 bytes unless the path MTU is known, minus the 64-byte IP/UDP allowance. */
+const DMODE_LIMIT = 576;
+const DMODE_ALLOWANCE = 64;
+const PEER_CANDIDATE_CAP = 4096;
+const EMPTY = new Uint8Array(0);
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+function sidFromHex(s: string): SessionId {
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The direction in which Q-mode is defined for the MRM (s5.8.1.2, s5.8.2.2). */
+function isQueryDirection(m: Mri): boolean {
+  return m.mrm === 'path-coupled' ? m.direction === 'downstream' : m.direction === 'towards-edge';
+}
+
+function isDownstream(m: Mri): boolean {
+  return m.mrm === 'path-coupled' ? m.direction === 'downstream' : m.direction === 'towards-edge';
+}
+
+function stateKey(nslpId: NslpId, sidHex: string, mri: Mri): string {
+  return `${nslpId}|${sidHex}|${mriKey(mri)}`;
+}
+
+type Target = RoutingState | MessagingAssociation;
+
+export class GistNode implements GistService, GistDriverFacing {
+  readonly events = new EventEmitter<GistServiceEvents>();
+  readonly config: ResolvedConfig;
+  readonly listen: { readonly udpPort: number; readonly tcpPort: number; readonly qmodePort: number };
+  readonly stats: GistNodeStats = {
+    queriesSent: 0,
+    queriesReceived: 0,
+    responsesSent: 0,
+    confirmsSent: 0,
+    confirmsAccepted: 0,
+    handshakesCompleted: 0,
+    dataSent: 0,
+    dataReceived: 0,
+    errorsSent: 0,
+    errorsReceived: 0,
+    queriesForwarded: 0,
+    invalidCookies: 0,
+    dropped: 0,
+  };
+
+  private readonly nslps = new Set<NslpId>();
+  private readonly states = new Map<string, RoutingState>();
+  private readonly peers = new Map<string, Peer>();
+  private readonly peersByHandle = new Map<number, Peer>();
+  /** Bounded: SII handles handed out for Query senders we have no state for (so a flood cannot grow it). */
+  private readonly candidates = new Map<string, Peer>();
+  private readonly mas = new Map<ConnId, MessagingAssociation>();
+  private readonly timers = new TimerHeap<Target>();
+  private readonly out: Transmit[] = [];
+  private outHead = 0;
+  private readonly cookies: ResponderCookieJar;
+  private nextHandle = 1;
+  private nextConnId = 1;
+
+  constructor(config: GistNodeConfig) {
+    this.config = resolveConfig(config);
+    this.listen = { udpPort: this.config.udpPort, tcpPort: this.config.tcpPort, qmodePort: this.config.qmodePort };
+    this.cookies = new ResponderCookieJar(this.config.randomBytes, this.config.cookieSecretPeriodMs);
+  }
+
+  // ------------------------------------------------------------------ introspection
+
+  /** Number of routing state entries (s4.2.1), both roles. */
+  get routingStateCount(): number {
+    return this.states.size;
+  }
+
+  /** Number of messaging associations (any phase). */
+  get maCount(): number {
+    return this.mas.size;
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  /** A snapshot of one routing state entry, for tests and the CLI. */
+  routingState(nslpId: NslpId, mri: Mri, sessionId: SessionId):
+    | { role: 'querier' | 'responder'; phase: 'awaiting-response' | 'established' | 'awaiting-refresh' | 'awaiting-confirm'; peerAddress?: string; siiHandle?: number; cmode: boolean; expireAt: number }
+    | undefined {
+    const rs = this.states.get(stateKey(nslpId, sessionIdKey(sessionId), mri));
+    if (rs === undefined) return undefined;
+    const phases = ['awaiting-response', 'established', 'awaiting-refresh', 'awaiting-confirm'] as const;
+    return {
+      role: rs.role === Role.Querier ? 'querier' : 'responder',
+      phase: phases[rs.phase],
+      peerAddress: rs.peer?.address,
+      siiHandle: rs.peer?.handle,
+      cmode: rs.ma !== undefined,
+      expireAt: rs.expireAt,
+    };
+  }
+
+  // ------------------------------------------------------------------ driver side
+
+  pollTransmit(): Transmit | undefined {
+    if (this.outHead >= this.out.length) {
+      if (this.out.length > 0) {
+        this.out.length = 0;
+        this.outHead = 0;
+      }
+      return undefined;
+    }
+    const t = this.out[this.outHead];
+    this.out[this.outHead++] = undefined as unknown as Transmit;
+    return t;
+  }
+
+  nextDeadline(): number | undefined {
+    return this.timers.peek();
+  }
+
+  handleTimeout(now: number): void {
+    for (let i = 0; i < 1_000_000; i++) {
+      const t = this.timers.popDue(now);
+      if (t === undefined) return;
+      if (t instanceof RoutingState) this.onStateTimer(now, t);
+      else this.onMaTimer(now, t);
+    }
+  }
+
+  handleDatagram(now: number, dg: InboundDatagram): DatagramDisposition {
+    const intercepted = dg.qmode !== undefined && !this.config.addresses.includes(dg.local.address);
+    const bytes = dg.bytes;
+    // s5.3.2.3: port 270 + magic number; anything else is not GIST and goes on as a normal IP datagram.
+    if (bytes.length < 12 || bytes[0] !== 0x4e || bytes[1] !== 0x04 || bytes[2] !== 0xbd || bytes[3] !== 0xa5) {
+      this.stats.dropped++;
+      return intercepted ? { kind: 'forward' } : { kind: 'consume' };
+    }
+    const nslpId = (bytes[8] << 8) | bytes[9];
+    const type = bytes[9 + 1] & 0x7f;
+    const ctx: RxContext = {
+      via: 'udp',
+      remote: dg.remote,
+      local: dg.local,
+      qmode: dg.qmode !== undefined,
+      ipTtl: dg.qmode?.ipTtl ?? dg.ipTtl,
+      iface: dg.qmode?.interface,
+    };
+    if (intercepted && !this.nslps.has(nslpId)) {
+      // s4.3.4 cases 2/3: not for an NSLP we run. Decrement the GIST hop count and pass it on;
+      // at zero answer Hop Limit Exceeded instead (s4.3.4, A.4.4.2). Only the header is inspected.
+      const hops = bytes[5];
+      if (hops <= 1) {
+        const r = decodeGistDatagram(bytes, 'Q');
+        this.errorForHeaderOnly(now, ctx, bytes, r.ok ? r.value : undefined, ErrorCode.HopLimitExceeded, 0);
+        return { kind: 'consume' };
+      }
+      const copy = bytes.slice();
+      copy[5] = hops - 1;
+      this.stats.queriesForwarded++;
+      return { kind: 'forward', payload: copy };
+    }
+    const r = decodeGistDatagram(bytes, dg.qmode !== undefined ? 'Q' : 'D');
+    if (!r.ok) {
+      this.replyDecodeError(now, ctx, r.error);
+      return intercepted && r.error.errorCode !== ErrorCode.HopLimitExceeded && !r.error.reply ? { kind: 'forward' } : { kind: 'consume' };
+    }
+    const msg = r.value;
+    void type;
+    if (msg.type === 'Query') return this.rxQuery(now, msg, ctx, bytes, intercepted);
+    if (intercepted && msg.type !== 'Data') {
+      // Only Queries and Q-mode Data are Q-mode encapsulated (s5.5).
+      this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
+      return { kind: 'consume' };
+    }
+    this.rxMessage(now, msg, ctx);
+    return { kind: 'consume' };
+  }
+
+  handleStreamAccepted(now: number, info: AcceptedStream): ConnId {
+    const id = this.nextConnId++;
+    const ma = new MessagingAssociation(id, false, info.remote, new GistStreamDecoder(), now, this.config.maHoldTimeMs, 0);
+    this.mas.set(id, ma);
+    this.armMa(now, ma);
+    return id;
+  }
+
+  handleStreamOpened(now: number, connId: ConnId): void {
+    const ma = this.mas.get(connId);
+    if (ma === undefined || ma.phase !== MaPhase.Connecting) return;
+    ma.phase = MaPhase.Connected;
+    ma.lastRxAt = now;
+    const q = ma.outQueue;
+    ma.outQueue = undefined;
+    if (q !== undefined) for (const b of q) this.out.push({ kind: 'tcp-send', connId, bytes: b });
+    ma.lastTxAt = now;
+    this.armMa(now, ma);
+  }
+
+  handleStreamData(now: number, connId: ConnId, bytes: Uint8Array): void {
+    const ma = this.mas.get(connId);
+    if (ma === undefined || ma.phase === MaPhase.Closed) return;
+    ma.lastRxAt = now;
+    if (!ma.decoder.push(bytes)) {
+      // The peer floods us beyond the bounded buffer: give up on this association.
+      this.failMa(now, ma, 'stream buffer overflow', true);
+      return;
+    }
+    for (let i = 0; i < 100_000; i++) {
+      if (!this.mas.has(connId)) return;
+      const r = ma.decoder.next();
+      if (r === undefined) break;
+      if (!r.ok) {
+        this.replyDecodeError(now, { via: 'ma', ma }, r.error);
+        continue;
+      }
+      this.rxMessage(now, r.value, { via: 'ma', ma });
+    }
+    if (this.mas.has(connId)) this.armMa(now, ma);
+  }
+
+  handleStreamClosed(now: number, connId: ConnId, reason?: string): void {
+    const ma = this.mas.get(connId);
+    if (ma === undefined) return;
+    this.failMa(now, ma, reason ?? 'closed by peer', false);
+  }
+
+  // ------------------------------------------------------------------ NSLP side
+
+  registerNslp(nslpId: NslpId): void {
+    this.nslps.add(nslpId);
+  }
+
+  sendMessage(now: number, req: SendMessageRequest): void {
+    if (req.gistHopCount === 0) throw new RangeError('SendMessage: a GIST hop count of 0 is not allowed (RFC 5971 s4.3.3)');
+    const reliable = req.transfer?.reliable ?? false;
+    const p: Pending = {
+      nslpData: req.nslpData,
+      handle: req.nslpMessageHandle,
+      reliable,
+      giveUpAt: req.timeoutMs !== undefined ? now + req.timeoutMs : undefined,
+      gistHopCount: req.gistHopCount,
+    };
+    if (req.nslpData.length > 0xfff * 4) {
+      this.status(now, p, 'message-too-large');
+      return;
+    }
+    const sidHex = sessionIdKey(req.sessionId);
+    if (req.siiHandle !== undefined) {
+      // B.1: explicitly routed to a peer we know (E=1, s7.1.5), without local routing state.
+      const peer = this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle);
+      if (peer === undefined) {
+        this.status(now, p, 'peer-unreachable');
+        return;
+      }
+      const rs = this.states.get(stateKey(req.nslpId, sidHex, req.mri));
+      if (rs !== undefined && rs.peer === peer && rs.phase !== Phase.AwaitingResponse) {
+        this.sendOnState(now, rs, p);
+        return;
+      }
+      this.sendExplicit(now, req.nslpId, sidHex, req.mri, peer, p);
+      return;
+    }
+    const key = stateKey(req.nslpId, sidHex, req.mri);
+    let rs = this.states.get(key);
+    if (rs === undefined) {
+      if (!isQueryDirection(req.mri)) {
+        // Reply direction: the state comes from the peer's handshake (we are the responder).
+        // Wait for the Confirm (bounded by the NSLP timeout or 2 * T2); only an NSLP call creates this.
+        rs = new RoutingState(key, req.mri, req.nslpId, sidHex, Role.Responder, Phase.AwaitingConfirm, this.config.defaultStateLifetimeMs);
+        rs.expireAt = p.giveUpAt ?? now + 2 * this.config.t2Ms;
+        this.states.set(key, rs);
+        this.enqueue(now, rs, p);
+        this.armState(rs);
+        return;
+      }
+      const dst = req.mri.destinationAddress;
+      if (this.config.addresses.includes(dst)) {
+        // s4.3.3: GIST must not be the direct destination of its own message.
+        this.status(now, p, 'no-next-node');
+        return;
+      }
+      rs = this.newQuerier(now, key, req.mri, req.nslpId, sidHex);
+      if (reliable) rs.wantMa = true;
+      // Piggyback an unreliable message on the Query when it fits (s4.4.1, s6.2).
+      if (!reliable && this.fitsInQuery(rs, p)) {
+        this.sendQuery(now, rs, p);
+        this.status(now, p, undefined);
+      } else {
+        this.enqueue(now, rs, p);
+        this.sendQuery(now, rs, undefined);
+      }
+      this.armState(rs);
+      return;
+    }
+    if (rs.role === Role.Querier) rs.inactiveAt = now + rs.lifetimeMs;
+    this.sendOnState(now, rs, p);
+  }
+
+  setStateLifetime(now: number, nslpId: NslpId, mri: Mri, sessionId: SessionId | undefined, lifetimeMs: number): void {
+    const targets: RoutingState[] = [];
+    if (sessionId !== undefined) {
+      const rs = this.states.get(stateKey(nslpId, sessionIdKey(sessionId), mri));
+      if (rs !== undefined) targets.push(rs);
+    } else {
+      const suffix = `|${mriKey(mri)}`;
+      const prefix = `${nslpId}|`;
+      for (const [k, rs] of this.states) if (k.startsWith(prefix) && k.endsWith(suffix)) targets.push(rs);
+    }
+    for (const rs of targets) {
+      if (lifetimeMs <= 0) {
+        // B.5: no further interest: stop refreshing (s4.4.4 "MUST NOT refresh ... known to be inactive").
+        this.removeState(now, rs, 'timeout');
+        continue;
+      }
+      rs.lifetimeMs = lifetimeMs;
+      if (rs.role === Role.Querier) rs.inactiveAt = now + lifetimeMs;
+      this.armState(rs);
+    }
+  }
+
+  invalidateRoutingState(now: number, req: InvalidateRoutingStateRequest): void {
+    const suffix = `|${mriKey(req.mri)}`;
+    for (const rs of [...this.states.values()]) {
+      if (req.nslpId !== undefined && rs.nslpId !== req.nslpId) continue;
+      if (!rs.key.endsWith(suffix) || rs.role !== Role.Querier) continue;
+      // B.6: the NSLP believes the route is bad: rediscover, now if urgent, else with the next message.
+      rs.stale = true;
+      if (req.urgent && rs.phase === Phase.Established) {
+        rs.phase = Phase.AwaitingRefresh;
+        this.startHandshake(now, rs);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ querier: Query / Response / Confirm
+
+  private newQuerier(now: number, key: string, mri: Mri, nslpId: NslpId, sidHex: string): RoutingState {
+    const rs = new RoutingState(key, mri, nslpId, sidHex, Role.Querier, Phase.AwaitingResponse, this.config.defaultStateLifetimeMs);
+    rs.inactiveAt = now + rs.lifetimeMs;
+    this.states.set(key, rs);
+    return rs;
+  }
+
+  private randomU32(): number {
+    const b = this.config.randomBytes(4);
+    return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  }
+
+  /** Starts (or restarts) a Query exchange with new cookies (s5.3.3). */
+  private startHandshake(now: number, rs: RoutingState): void {
+    rs.queriesSent = 0;
+    this.sendQuery(now, rs, undefined);
+    this.armState(rs);
+  }
+
+  private ownAddress(v: IpVersion): string {
+    return this.config.addresses.find((a) => (v === 6) === a.includes(':')) ?? this.config.addresses[0];
+  }
+
+  private ipVersionOf(address: string): IpVersion {
+    return address.includes(':') ? 6 : 4;
+  }
+
+  private ourNli(v: IpVersion, ipTtl: number): NetworkLayerInformation {
+    const interfaceAddress = this.ownAddress(v);
+    return {
+      peerIdentity: this.config.peerIdentity,
+      ipTtl,
+      ipVersion: this.ipVersionOf(interfaceAddress),
+      interfaceAddress,
+      routingStateValidityTime: this.config.routingStateValidityMs,
+    };
+  }
+
+  private header(type: GistMessage['type'], nslpId: NslpId, f: { c?: boolean; s?: boolean; r?: boolean; e?: boolean; hops?: number }): GistCommonHeader {
+    return {
+      version: 1,
+      gistHopCount: f.hops ?? this.config.initialGistHopCount,
+      messageType: MessageType[type],
+      nslpId,
+      cFlag: f.c ?? false,
+      sFlag: f.s ?? true,
+      rFlag: f.r ?? false,
+      eFlag: f.e ?? false,
+    };
+  }
+
+  private queryStack(): { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } {
+    // s5.7.2: Forwards-TCP; in a Query its MA-protocol-options carry no data.
+    return {
+      stackProposal: { profiles: [[MaProtocolId.ForwardsTcp]] },
+      stackConfigurationData: {
+        maHoldTime: this.config.maHoldTimeMs,
+        maProtocolOptions: [{ maProtocolId: MaProtocolId.ForwardsTcp, profile: 0, doNotUse: false, data: EMPTY }],
+      },
+    };
+  }
+
+  private responseStack(): { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } {
+    // s5.7.2: in a Response, the port the connection will be accepted on + 2 pad bytes.
+    const data = new Uint8Array([this.config.tcpPort >> 8, this.config.tcpPort & 0xff, 0, 0]);
+    return {
+      stackProposal: { profiles: [[MaProtocolId.ForwardsTcp]] },
+      stackConfigurationData: {
+        maHoldTime: this.config.maHoldTimeMs,
+        maProtocolOptions: [{ maProtocolId: MaProtocolId.ForwardsTcp, profile: 0, doNotUse: false, data }],
+      },
+    };
+  }
+
+  private buildQuery(rs: RoutingState, p: Pending | undefined): QueryMessage {
+    const stack = rs.wantMa ? this.queryStack() : undefined;
+    const v = rs.mri.ipVersion;
+    return {
+      type: 'Query',
+      header: this.header('Query', rs.nslpId, {
+        c: true,
+        r: true,
+        s: this.config.qmodeSourceAddressing === 'signalling',
+        hops: p?.gistHopCount,
+      }),
+      unknownObjects: [],
+      mri: rs.mri,
+      sessionId: sidFromHex(rs.sessionIdHex),
+      // s5.2.2: a downstream message carries the IP TTL it is sent with.
+      nli: this.ourNli(v, isDownstream(rs.mri) ? this.config.qmodeIpTtl : rs.ipHops),
+      queryCookie: makeQueryCookie(rs.cookieHi, rs.cookieLo, rs.queriesSent),
+      stackProposal: stack?.stackProposal,
+      stackConfigurationData: stack?.stackConfigurationData,
+      nslpData: p?.nslpData,
+    };
+  }
+
+  private fitsInQuery(rs: RoutingState, p: Pending): boolean {
+    // Estimate: the Query without payload, plus the NSLP-Data TLV.
+    const base = encodeGistDatagram(this.buildQuery(rs, undefined)).length;
+    return base + 4 + p.nslpData.length + DMODE_ALLOWANCE <= Math.min(this.config.mtu, DMODE_LIMIT);
+  }
+
+  private sendQuery(now: number, rs: RoutingState, p: Pending | undefined): void {
+    if (rs.queriesSent === 0) {
+      rs.cookieHi = this.randomU32();
+      rs.cookieLo = this.randomU32();
+      rs.retransmitInterval = this.config.t1Ms;
+    }
+    const msg = this.buildQuery(rs, p);
+    rs.queriesSent++;
+    this.stats.queriesSent++;
+    const m = rs.mri;
+    const v = m.ipVersion;
+    const flowSource = this.config.qmodeSourceAddressing === 'flow';
+    this.out.push({
+      kind: 'udp',
+      source: { address: flowSource ? m.sourceAddress : this.ownAddress(v), port: this.config.udpPort },
+      // s5.8.1.2 / s5.8.2.2: Q-mode goes to the flow (MRI) destination, port 270.
+      destination: { address: m.destinationAddress, port: this.config.qmodePort },
+      ipVersion: v,
+      bytes: encodeGistDatagram(msg),
+      qmode: {
+        routerAlert: this.config.routerAlertFor(rs.nslpId, v),
+        ipTtl: isDownstream(m) ? this.config.qmodeIpTtl : 255,
+        dscp: m.mrm === 'path-coupled' ? m.dsField : undefined,
+        flowLabel: m.mrm === 'path-coupled' ? m.flowLabel : undefined,
+        dontFragment: true,
+      },
+    });
+    rs.retransmitAt = now + rs.retransmitInterval;
+    if (rs.phase === Phase.Established) rs.phase = Phase.AwaitingRefresh;
+    rs.refreshAt = Infinity;
+  }
+
+  private onQueryTimeout(now: number, rs: RoutingState): void {
+    // s5.3.3: binary exponential backoff from T1; give up once the interval would exceed T2.
+    const next = rs.retransmitInterval * 2;
+    const queued = rs.queue?.[0]?.giveUpAt;
+    if (next > this.config.t2Ms || (queued !== undefined && now >= queued)) {
+      rs.retransmitAt = Infinity;
+      if (rs.phase === Phase.AwaitingRefresh) {
+        // The peer stopped answering: report the route as bad (s7.1, B.4) and purge the state.
+        const old = rs.peer?.handle;
+        this.notify(now, rs, { kind: 'routing-status-change', status: 'bad', siiHandle: old });
+        this.removeState(now, rs, 'timeout');
+      } else {
+        this.removeState(now, rs, 'timeout');
+      }
+      return;
+    }
+    rs.retransmitInterval = next;
+    this.sendQuery(now, rs, undefined);
+  }
+
+  private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext): void {
+    const key = stateKey(msg.header.nslpId, sessionIdKey(msg.sessionId), invertDirection(msg.mri));
+    const rs = this.states.get(key);
+    // s4.4.6: a Response nobody asked for is dropped without an error.
+    if (rs === undefined || rs.role !== Role.Querier) {
+      this.stats.dropped++;
+      return;
+    }
+    const n = matchQueryCookie(msg.queryCookie, rs.cookieHi, rs.cookieLo);
+    if (n === undefined || n >= rs.queriesSent) {
+      this.stats.invalidCookies++;
+      return;
+    }
+    const viaMa = ctx.via === 'ma' ? ctx.ma : undefined;
+    const nli = msg.nli;
+    const peer = this.peerFor(nli.peerIdentity, nli.interfaceAddress, ctx.via === 'udp' ? ctx.remote.port : (viaMa?.peer?.udpPort ?? this.config.qmodePort));
+    const previous = rs.peer;
+    const wasEstablished = rs.phase !== Phase.AwaitingResponse;
+    if (!isDownstream(rs.mri)) rs.ipHops = nli.ipTtl;
+    else if (ctx.via === 'udp' && ctx.ipTtl !== undefined && nli.ipTtl !== 0) rs.ipHops = Math.max(0, nli.ipTtl - ctx.ipTtl);
+    this.bindPeer(rs, peer);
+    rs.retransmitAt = Infinity;
+    rs.queriesSent = rs.queriesSent > 0 ? rs.queriesSent : 1;
+    rs.stale = false;
+    rs.phase = Phase.Established;
+    // s4.4.4: refresh between 1/2 and 3/4 of the validity time, chosen randomly.
+    const validity = nli.routingStateValidityTime;
+    rs.expireAt = now + validity;
+    rs.refreshAt = now + Math.floor(validity * (0.5 + 0.25 * (this.randomU32() / 4294967296)));
+    if (rs.inactiveAt === Infinity) rs.inactiveAt = now + rs.lifetimeMs;
+
+    // MA selection (s4.4.3, s5.7): reuse the MA the Response came over, else an existing one to this peer,
+    // else set one up if the responder offered Forwards-TCP and we want C-mode.
+    let ma: MessagingAssociation | undefined = viaMa;
+    let newMa = false;
+    if (ma === undefined && msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined) {
+      ma = peer.ma !== undefined && peer.ma.phase !== MaPhase.Closed ? peer.ma : undefined;
+      if (ma === undefined && rs.wantMa) {
+        const port = this.tcpPortFrom(msg.stackProposal, msg.stackConfigurationData);
+        if (port !== undefined) {
+          ma = this.openMa(now, peer, { address: nli.interfaceAddress, port }, msg.stackConfigurationData.maHoldTime);
+          newMa = true;
+        }
+      }
+    }
+    if (ma !== undefined) this.bindMa(rs, ma);
+    else if (rs.ma !== undefined && ctx.via === 'udp' && msg.stackProposal === undefined) this.unbindMa(rs);
+
+    if (msg.header.rFlag) {
+      const confirm: ConfirmMessage = {
+        type: 'Confirm',
+        header: this.header('Confirm', rs.nslpId, {}),
+        unknownObjects: [],
+        mri: rs.mri,
+        sessionId: msg.sessionId,
+        nli: this.ourNli(rs.mri.ipVersion, isDownstream(rs.mri) ? 0 : rs.ipHops),
+        responderCookie: msg.responderCookie,
+        // s5.1: in C-mode echo the Stack-Proposal; the first Confirm on a new MA carries the abbreviated SCD.
+        stackProposal: ma !== undefined && msg.stackProposal !== undefined && msg.responderCookie !== undefined ? msg.stackProposal : undefined,
+        stackConfigurationData:
+          newMa && msg.responderCookie !== undefined && msg.stackProposal !== undefined ? { maHoldTime: this.config.maHoldTimeMs, maProtocolOptions: [] } : undefined,
+      };
+      this.stats.confirmsSent++;
+      if (ma !== undefined) this.sendOnMa(now, ma, encodeGistMessage(confirm));
+      else this.sendDmode(peer, rs.mri.ipVersion, encodeGistDatagram(confirm));
+    }
+    this.stats.handshakesCompleted++;
+    rs.recent = undefined;
+    if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, rs, false);
+    if (wasEstablished && previous !== undefined && previous !== peer) {
+      // s7.1.2: the refresh found a different peer: the route changed.
+      this.notify(now, rs, { kind: 'routing-status-change', status: 'good', siiHandle: peer.handle, previousSiiHandle: previous.handle });
+    }
+    if (previous !== undefined && previous !== peer) this.releasePeer(previous);
+    this.flushQueue(now, rs);
+    this.armState(rs);
+  }
+
+  private tcpPortFrom(sp: StackProposal, scd: StackConfigurationData): number | undefined {
+    const idx = sp.profiles.findIndex((p) => p.length === 1 && p[0] === MaProtocolId.ForwardsTcp);
+    if (idx < 0) return undefined;
+    const opt = scd.maProtocolOptions.find(
+      (o) => o.maProtocolId === MaProtocolId.ForwardsTcp && (o.profile === 0 || o.profile === idx + 1) && !o.doNotUse && o.data.length >= 2,
+    );
+    if (opt === undefined) return undefined;
+    return (opt.data[0] << 8) | opt.data[1];
+  }
+
+  // ------------------------------------------------------------------ responder: Query / Confirm
+
+  private rxQuery(now: number, msg: QueryMessage, ctx: RxContext, raw: Uint8Array, intercepted: boolean): DatagramDisposition {
+    if (ctx.via !== 'udp') {
+      this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
+      return { kind: 'consume' };
+    }
+    this.stats.queriesReceived++;
+    const mri = msg.mri;
+    const atEndpoint = this.config.addresses.includes(mri.destinationAddress) || !intercepted;
+    if (!this.nslps.has(msg.header.nslpId)) {
+      // s4.3.4 case 5: a Query reached a flow endpoint that does not run the NSLP.
+      this.replyError(now, ctx, msg, atEndpoint ? ErrorCode.EndpointFound : ErrorCode.UnknownNslpid, 0, []);
+      return { kind: 'consume' };
+    }
+    // s5.8.1.2 MRI validation of Q-mode Queries.
+    if (mri.ipVersion !== this.ipVersionOf(ctx.remote.address)) {
+      this.replyError(now, ctx, msg, ErrorCode.MriValidationFailure, 1, this.mriValueInfo(msg));
+      return { kind: 'consume' };
+    }
+    if (mri.mrm === 'path-coupled') {
+      if (this.config.ingressFilter !== undefined && !this.config.ingressFilter(mri.sourceAddress, mri.sourcePrefix, ctx.iface)) {
+        this.replyError(now, ctx, msg, ErrorCode.MriValidationFailure, 2, this.mriValueInfo(msg));
+        return { kind: 'consume' };
+      }
+      // s5.8.1.3: an upstream Query must come from one IP hop away (TTL set to 255 by the sender).
+      if (mri.direction === 'upstream' && ctx.ipTtl !== undefined && ctx.ipTtl < 254) {
+        this.replyError(now, ctx, msg, ErrorCode.InvalidIpLayerTtl, 0, []);
+        return { kind: 'consume' };
+      }
+    }
+    const replyMri = invertDirection(mri);
+    const sidHex = sessionIdKey(msg.sessionId);
+    const key = stateKey(msg.header.nslpId, sidHex, replyMri);
+    const peer = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.remote.port);
+    const ipDistance = ctx.ipTtl !== undefined && msg.nli.ipTtl !== 0 && isDownstream(mri) ? Math.max(0, msg.nli.ipTtl - ctx.ipTtl) : 0;
+
+    // s4.3.2: ask the NSLP whether to peer (the payload is delivered as a side effect).
+    const ev: RecvMessageEvent = {
+      now,
+      nslpData: msg.nslpData ?? EMPTY,
+      nslpId: msg.header.nslpId,
+      sessionId: msg.sessionId,
+      mri,
+      routingStateCheck: true,
+      siiHandle: peer.handle,
+      transfer: { reliable: false, secure: false, fromFlowEndpoint: this.config.addresses.length > 0 && mri.sourceAddress === msg.nli.interfaceAddress },
+      ipTtl: ctx.ipTtl,
+      ipDistance,
+      gistHopCount: msg.header.gistHopCount - 1,
+      inboundInterface: ctx.iface,
+    };
+    this.events.emit('recvMessage', ev);
+    const accept = atEndpoint || (ev.peering?.accept ?? true);
+    if (!accept) {
+      // s4.3.2 option 2: propagate the Query, unchanged but for the hop count and the NSLP payload.
+      if (msg.header.gistHopCount <= 1) {
+        this.replyError(now, ctx, msg, ErrorCode.HopLimitExceeded, 0, []);
+        return { kind: 'consume' };
+      }
+      const tooWild = mri.mrm === 'path-coupled' && mri.destinationPrefix < (mri.ipVersion === 4 ? this.config.minDestinationPrefix.v4 : this.config.minDestinationPrefix.v6);
+      if (tooWild) {
+        this.replyError(now, ctx, msg, ErrorCode.MriValidationFailure, 0, this.mriValueInfo(msg));
+        return { kind: 'consume' };
+      }
+      this.stats.queriesForwarded++;
+      if (ev.peering?.payload === undefined) {
+        const copy = raw.slice();
+        copy[5] = msg.header.gistHopCount - 1;
+        return { kind: 'forward', payload: copy };
+      }
+      const fwd: QueryMessage = { ...msg, header: { ...msg.header, gistHopCount: msg.header.gistHopCount - 1 }, nslpData: ev.peering.payload };
+      return { kind: 'forward', payload: encodeGistDatagram(fwd) };
+    }
+
+    // Peering: answer with a Response (s4.4.1). With delayed state installation nothing is stored here.
+    const existing = this.states.get(key);
+    const wantsMa = msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined;
+    const reuse = wantsMa ? this.liveMaTo(msg.nli.peerIdentity, msg.nli.interfaceAddress) : undefined;
+    const offerMa = wantsMa && reuse === undefined;
+    const confirmRequired = this.config.confirmRequired || offerMa;
+    const binding: CookieBinding = {
+      nslpId: msg.header.nslpId,
+      sessionIdHex: sidHex,
+      mriKey: mriKey(mri),
+      peerIdentity: msg.nli.peerIdentity,
+      interfaceAddress: msg.nli.interfaceAddress,
+      maOffered: offerMa,
+    };
+    const stack = offerMa ? this.responseStack() : undefined;
+    const response: ResponseMessage = {
+      type: 'Response',
+      header: this.header('Response', msg.header.nslpId, { r: confirmRequired }),
+      unknownObjects: [],
+      mri: replyMri,
+      sessionId: msg.sessionId,
+      // s5.2.2: sent upstream: report the measured IP hop count.
+      nli: this.ourNli(replyMri.ipVersion, ipDistance),
+      queryCookie: msg.queryCookie,
+      responderCookie: confirmRequired ? this.cookies.mint(now, binding) : undefined,
+      stackProposal: stack?.stackProposal,
+      stackConfigurationData: stack?.stackConfigurationData,
+      nslpData: ev.peering?.payload,
+    };
+    this.stats.responsesSent++;
+    if (reuse !== undefined) this.sendOnMa(now, reuse, encodeGistMessage(response));
+    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, replyMri.ipVersion, encodeGistDatagram(response));
+    if (!confirmRequired) {
+      // s6.3 case 1: no Confirm needed; install (or refresh) the state now.
+      this.installResponder(now, key, replyMri, msg.header.nslpId, sidHex, msg.nli, ctx.remote.port, undefined, ipDistance);
+    } else if (existing !== undefined && existing.role === Role.Responder && existing.phase === Phase.Established) {
+      // Awaiting Refresh (s6.3): the state stays usable until its expiry; the Confirm refreshes it.
+    }
+    return { kind: 'consume' };
+  }
+
+  private installResponder(
+    now: number,
+    key: string,
+    mri: Mri,
+    nslpId: NslpId,
+    sidHex: string,
+    nli: NetworkLayerInformation,
+    udpPort: number,
+    ma: MessagingAssociation | undefined,
+    ipHops: number,
+  ): RoutingState {
+    let rs = this.states.get(key);
+    const peer = this.peerFor(nli.peerIdentity, nli.interfaceAddress, udpPort);
+    let previous: Peer | undefined;
+    let wasEstablished = false;
+    if (rs === undefined || rs.role !== Role.Responder) {
+      if (rs !== undefined) this.removeState(now, rs, undefined);
+      rs = new RoutingState(key, mri, nslpId, sidHex, Role.Responder, Phase.Established, this.config.defaultStateLifetimeMs);
+      this.states.set(key, rs);
+    } else {
+      previous = rs.peer;
+      wasEstablished = rs.phase === Phase.Established;
+    }
+    rs.phase = Phase.Established;
+    this.bindPeer(rs, peer);
+    if (ma !== undefined) this.bindMa(rs, ma);
+    else if (rs.ma !== undefined && rs.ma.peer !== peer) this.unbindMa(rs);
+    if (ipHops > 0) rs.ipHops = ipHops;
+    // s4.4.4: the state lives for the validity time we advertised, unless refreshed.
+    rs.expireAt = now + this.config.routingStateValidityMs;
+    if (wasEstablished && previous !== undefined && previous !== peer) {
+      this.notify(now, rs, { kind: 'routing-status-change', status: 'good', siiHandle: peer.handle, previousSiiHandle: previous.handle });
+    }
+    if (previous !== undefined && previous !== peer) this.releasePeer(previous);
+    this.flushQueue(now, rs);
+    this.armState(rs);
+    return rs;
+  }
+
+  private rxConfirm(now: number, msg: ConfirmMessage, ctx: RxContext): void {
+    const ma = ctx.via === 'ma' ? ctx.ma : undefined;
+    if (ma === undefined && msg.stackProposal !== undefined) {
+      // A.4.4.3: the Confirm of a handshake that sets up an MA arrived in D-mode.
+      this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
+      return;
+    }
+    const replyMri = invertDirection(msg.mri);
+    const sidHex = sessionIdKey(msg.sessionId);
+    const key = stateKey(msg.header.nslpId, sidHex, replyMri);
+    const rs = this.states.get(key);
+    if (msg.responderCookie === undefined) {
+      // Only valid when we did not ask for a Confirm cookie (case 1) and hold the state already.
+      if (rs !== undefined && rs.role === Role.Responder && rs.phase === Phase.Established) return; // s6.3 rule 10
+      this.replyError(now, ctx, msg, ErrorCode.NoRoutingState, 0, []);
+      return;
+    }
+    const binding: CookieBinding = {
+      nslpId: msg.header.nslpId,
+      sessionIdHex: sidHex,
+      mriKey: mriKey(msg.mri),
+      peerIdentity: msg.nli.peerIdentity,
+      interfaceAddress: msg.nli.interfaceAddress,
+      maOffered: msg.stackProposal !== undefined,
+    };
+    if (!this.cookies.verify(now, msg.responderCookie, binding)) {
+      this.stats.invalidCookies++;
+      this.replyError(now, ctx, msg, ErrorCode.ObjectValueError, 4, [this.cookieValueInfo(msg.responderCookie)]);
+      if (ma !== undefined && !ma.sawFirstMessage) this.closeMa(now, ma, true);
+      return;
+    }
+    if (ma !== undefined) {
+      if (msg.stackProposal !== undefined) {
+        // s5.7.1: the echoed Stack-Proposal must be the one we sent (bidding-down protection).
+        const ours = this.responseStack().stackProposal;
+        const same = msg.stackProposal.profiles.length === ours.profiles.length && msg.stackProposal.profiles.every((p, i) => p.length === ours.profiles[i].length && p.every((x, j) => x === ours.profiles[i][j]));
+        if (!same) {
+          this.stats.dropped++;
+          if (!ma.sawFirstMessage) this.closeMa(now, ma, true);
+          return;
+        }
+      }
+      if (!ma.sawFirstMessage) {
+        if (msg.stackConfigurationData === undefined) {
+          // s4.4.5: the first Confirm on a new MA must repeat the (abbreviated) SCD.
+          this.replyError(now, ctx, msg, ErrorCode.ObjectTypeError, 2, [{ kind: 'ObjectTypeInfo', objectType: ObjectType.StackConfigurationData }]);
+          return;
+        }
+        ma.peerHoldMs = msg.stackConfigurationData.maHoldTime;
+        ma.sawFirstMessage = true;
+        const peer = this.peerFor(msg.nli.peerIdentity, msg.nli.interfaceAddress, ma.peer?.udpPort ?? this.config.qmodePort);
+        this.attachMaToPeer(ma, peer);
+      }
+    }
+    this.stats.confirmsAccepted++;
+    const udpPort = ctx.via === 'udp' ? ctx.remote.port : (this.peers.get(this.peerKey(msg.nli.peerIdentity, msg.nli.interfaceAddress))?.udpPort ?? this.config.qmodePort);
+    const state = this.installResponder(now, key, replyMri, msg.header.nslpId, sidHex, msg.nli, udpPort, ma, 0);
+    if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, state, false);
+  }
+
+  // ------------------------------------------------------------------ Data, Error, MA-Hello
+
+  private rxMessage(now: number, msg: GistMessage, ctx: RxContext): void {
+    if (ctx.via === 'ma') {
+      ctx.ma.lastUseAt = now;
+      if (msg.type === 'Query') {
+        this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
+        return;
+      }
+    }
+    switch (msg.type) {
+      case 'Query':
+        return; // handled in handleDatagram
+      case 'Response':
+        this.rxResponse(now, msg, ctx);
+        return;
+      case 'Confirm':
+        this.rxConfirm(now, msg, ctx);
+        return;
+      case 'Data':
+        this.rxData(now, msg, ctx);
+        return;
+      case 'Error':
+        this.rxError(now, msg, ctx);
+        return;
+      case 'MA-Hello':
+        this.rxHello(now, msg, ctx);
+        return;
+    }
+  }
+
+  private rxData(now: number, msg: DataMessage, ctx: RxContext): void {
+    this.stats.dataReceived++;
+    if (!this.nslps.has(msg.header.nslpId)) {
+      // s4.3.4 case 4: directly addressed to a node without the NSLP.
+      this.replyError(now, ctx, msg, ErrorCode.UnknownNslpid, 0, []);
+      return;
+    }
+    const key = stateKey(msg.header.nslpId, sessionIdKey(msg.sessionId), invertDirection(msg.mri));
+    const rs = this.states.get(key);
+    // s4.3.2 validation, in order.
+    if (msg.header.eFlag || (msg.header.cFlag && ctx.via === 'udp' && ctx.qmode)) {
+      this.deliver(now, msg, ctx, rs, true);
+      return;
+    }
+    if (ctx.via === 'ma' && rs !== undefined && rs.ma !== undefined && rs.ma !== ctx.ma) {
+      this.replyError(now, ctx, msg, ErrorCode.IncorrectlyDeliveredMessage, 0, []);
+      return;
+    }
+    if (rs === undefined || rs.phase === Phase.AwaitingConfirm) {
+      // s4.4.6: Data needs routing state; tell the peer so that it restarts the handshake.
+      this.replyError(now, ctx, msg, ErrorCode.NoRoutingState, 0, []);
+      return;
+    }
+    if (ctx.via === 'ma' && rs.ma === undefined) {
+      this.replyError(now, ctx, msg, ErrorCode.IncorrectlyDeliveredMessage, 0, []);
+      return;
+    }
+    if (rs.role === Role.Querier) rs.inactiveAt = now + rs.lifetimeMs;
+    this.deliver(now, msg, ctx, rs, false);
+  }
+
+  private rxError(now: number, msg: ErrorMessage, ctx: RxContext): void {
+    this.stats.errorsReceived++;
+    const e = msg.error;
+    // s5.6: never answer an Error. Match it to the state of the message that caused it.
+    if (e.mri === undefined || e.sessionId === undefined) return;
+    const key = stateKey(e.commonHeader.nslpId, sessionIdKey(e.sessionId), e.mri);
+    const rs = this.states.get(key);
+    if (rs === undefined) return;
+    if (ctx.via === 'udp' && rs.peer !== undefined && msg.nli !== undefined && msg.nli.interfaceAddress !== rs.peer.address && rs.phase === Phase.Established) {
+      // An Error from a node that is not our peer about established state: only Query errors come from elsewhere.
+      if (e.commonHeader.messageType !== MessageType.Query) return;
+    }
+    const origType = e.commonHeader.messageType;
+    if (e.errorCode === ErrorCode.NoRoutingState) {
+      if (rs.role === Role.Querier) {
+        // s4.4.6: restart the handshake; re-send the Data the peer dropped.
+        const lost = rs.recent;
+        rs.recent = undefined;
+        if (lost !== undefined) for (const p of lost) this.enqueue(now, rs, p);
+        rs.phase = Phase.AwaitingResponse;
+        this.startHandshake(now, rs);
+      } else {
+        this.notify(now, rs, { kind: 'routing-status-change', status: 'bad', siiHandle: rs.peer?.handle });
+        this.removeState(now, rs, 'error-from-peer');
+      }
+      return;
+    }
+    if (rs.role === Role.Querier && origType === MessageType.Query) {
+      if (e.errorCode === ErrorCode.EndpointFound) {
+        // The Query reached the flow's end without meeting a node that runs the NSLP (B.4 last-node).
+        this.notify(now, rs, { kind: 'last-node' });
+        this.removeState(now, rs, 'no-next-node');
+        return;
+      }
+      this.removeState(now, rs, 'error-from-peer', `${e.errorClass}/${e.errorCode}/${e.errorSubcode}`);
+      return;
+    }
+    if (rs.role === Role.Querier && origType === MessageType.Confirm && e.errorCode === ErrorCode.ObjectValueError && e.errorSubcode === 4) {
+      // Our Confirm's Responder-Cookie was refused (e.g. secret rotated): run the handshake again.
+      rs.phase = Phase.AwaitingResponse;
+      this.startHandshake(now, rs);
+    }
+  }
+
+  private rxHello(now: number, msg: MaHelloMessage, ctx: RxContext): void {
+    if (ctx.via !== 'ma') {
+      // MA-Hello is C-mode only (s5.1).
+      this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
+      return;
+    }
+    if (msg.header.rFlag) {
+      // s5.2.2: echo the Hello-ID with R=0.
+      const reply: MaHelloMessage = { type: 'MA-Hello', header: this.header('MA-Hello', 0, {}), unknownObjects: [], helloId: msg.helloId };
+      this.sendOnMa(now, ctx.ma, encodeGistMessage(reply));
+    }
+  }
+
+  private deliver(now: number, msg: ResponseMessage | ConfirmMessage | DataMessage, ctx: RxContext, rs: RoutingState | undefined, unvalidated: boolean): void {
+    let sii: number;
+    if (rs?.peer !== undefined) sii = rs.peer.handle;
+    else if (msg.type === 'Data' && msg.nli !== undefined) sii = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.via === 'udp' ? ctx.remote.port : this.config.qmodePort).handle;
+    else if (ctx.via === 'ma' && ctx.ma.peer !== undefined) sii = ctx.ma.peer.handle;
+    else sii = 0;
+    const ev: RecvMessageEvent = {
+      now,
+      nslpData: msg.nslpData ?? EMPTY,
+      nslpId: msg.header.nslpId,
+      sessionId: msg.sessionId,
+      mri: msg.mri,
+      routingStateCheck: false,
+      siiHandle: sii,
+      transfer: { reliable: ctx.via === 'ma', secure: false, explicitlyRouted: unvalidated || undefined },
+      ipTtl: ctx.via === 'udp' ? ctx.ipTtl : undefined,
+      ipDistance: rs?.ipHops ?? 0,
+      gistHopCount: msg.header.gistHopCount - 1,
+      inboundInterface: ctx.via === 'udp' ? ctx.iface : undefined,
+    };
+    this.events.emit('recvMessage', ev);
+  }
+
+  // ------------------------------------------------------------------ sending NSLP data
+
+  private enqueue(now: number, rs: RoutingState, p: Pending): void {
+    if (rs.queue === undefined) rs.queue = [];
+    if (rs.queue.length >= this.config.maxQueuedPerState) {
+      this.status(now, p, 'transport-failure');
+      return;
+    }
+    rs.queue.push(p);
+  }
+
+  private sendOnState(now: number, rs: RoutingState, p: Pending): void {
+    if (rs.phase === Phase.AwaitingResponse || rs.phase === Phase.AwaitingConfirm || rs.peer === undefined) {
+      this.enqueue(now, rs, p);
+      return;
+    }
+    if (rs.stale && rs.role === Role.Querier) {
+      // InvalidateRoutingState: rediscover before using the state again.
+      rs.stale = false;
+      this.enqueue(now, rs, p);
+      rs.phase = Phase.AwaitingRefresh;
+      this.startHandshake(now, rs);
+      return;
+    }
+    const dmsg = this.buildData(rs, p, false);
+    const needsMa = p.reliable || encodeGistDatagram(dmsg).length + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT);
+    const ma = rs.ma;
+    if (ma !== undefined && ma.phase !== MaPhase.Closed) {
+      // s4.3.3: once an MA serves this state, use it (congestion control, ordering).
+      ma.lastUseAt = now;
+      this.sendOnMa(now, ma, encodeGistMessage(this.buildData(rs, p, true)));
+      this.stats.dataSent++;
+      this.status(now, p, undefined);
+      return;
+    }
+    if (needsMa) {
+      if (rs.role === Role.Querier) {
+        // An MA needs the responder's SCD: run a handshake with a Stack-Proposal (s5.7.1).
+        rs.wantMa = true;
+        this.enqueue(now, rs, p);
+        if (rs.phase === Phase.Established) {
+          rs.phase = Phase.AwaitingRefresh;
+          this.startHandshake(now, rs);
+        }
+        return;
+      }
+      // Responder without an MA: the querier decides on MAs (s5.7.2 opens forwards only).
+      this.status(now, p, p.reliable ? 'transport-failure' : 'message-too-large');
+      return;
+    }
+    this.sendDmode(rs.peer, rs.mri.ipVersion, encodeGistDatagram(dmsg));
+    this.stats.dataSent++;
+    if (rs.role === Role.Querier) {
+      if (rs.recent === undefined) rs.recent = [];
+      if (rs.recent.length < 16) rs.recent.push(p);
+    }
+    this.status(now, p, undefined);
+  }
+
+  private buildData(rs: RoutingState, p: Pending, cmode: boolean, explicit = false): DataMessage {
+    return {
+      type: 'Data',
+      header: this.header('Data', rs.nslpId, { hops: p.gistHopCount, e: explicit }),
+      unknownObjects: [],
+      mri: rs.mri,
+      sessionId: sidFromHex(rs.sessionIdHex),
+      // s5.1: NLI in D-mode only.
+      nli: cmode ? undefined : this.ourNli(rs.mri.ipVersion, isDownstream(rs.mri) ? 0 : rs.ipHops),
+      nslpData: p.nslpData,
+    };
+  }
+
+  private sendExplicit(now: number, nslpId: NslpId, sidHex: string, mri: Mri, peer: Peer, p: Pending): void {
+    const tmp = new RoutingState('', mri, nslpId, sidHex, Role.Responder, Phase.Established, 0);
+    const ma = peer.ma !== undefined && peer.ma.phase !== MaPhase.Closed ? peer.ma : undefined;
+    if (ma !== undefined) {
+      this.sendOnMa(now, ma, encodeGistMessage(this.buildData(tmp, p, true, true)));
+    } else {
+      const bytes = encodeGistDatagram(this.buildData(tmp, p, false, true));
+      if (bytes.length + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) {
+        this.status(now, p, 'message-too-large');
+        return;
+      }
+      this.sendDmode(peer, mri.ipVersion, bytes);
+    }
+    this.stats.dataSent++;
+    this.status(now, p, undefined);
+  }
+
+  private flushQueue(now: number, rs: RoutingState): void {
+    const q = rs.queue;
+    if (q === undefined || rs.peer === undefined || rs.phase === Phase.AwaitingResponse || rs.phase === Phase.AwaitingConfirm) return;
+    rs.queue = undefined;
+    for (const p of q) {
+      if (p.giveUpAt !== undefined && now > p.giveUpAt) {
+        this.status(now, p, 'timeout');
+        continue;
+      }
+      this.sendOnState(now, rs, p);
+    }
+  }
+
+  private status(now: number, p: Pending, error: MessageStatusError | undefined, detail?: string): void {
+    if (p.handle === undefined) return;
+    this.events.emit('messageStatus', {
+      now,
+      nslpMessageHandle: p.handle,
+      transfer: { reliable: p.reliable, secure: false },
+      error,
+      detail,
+    });
+  }
+
+  private notify(now: number, rs: RoutingState, notification: Parameters<GistServiceEvents['networkNotification']>[0]['notification']): void {
+    this.events.emit('networkNotification', { now, nslpId: rs.nslpId, mri: rs.mri, sessionId: sidFromHex(rs.sessionIdHex), notification });
+  }
+
+  // ------------------------------------------------------------------ transmission helpers
+
+  private sendDmode(peer: Peer, v: IpVersion, bytes: Uint8Array): void {
+    this.sendDmodeTo({ address: peer.address, port: peer.udpPort }, v, bytes);
+  }
+
+  private sendDmodeTo(to: TransportAddress, v: IpVersion, bytes: Uint8Array): void {
+    const tv = this.ipVersionOf(to.address);
+    this.out.push({ kind: 'udp', source: { address: this.ownAddress(tv), port: this.config.udpPort }, destination: to, ipVersion: tv ?? v, bytes });
+  }
+
+  private sendOnMa(now: number, ma: MessagingAssociation, bytes: Uint8Array): void {
+    if (ma.phase === MaPhase.Closed) return;
+    if (ma.phase === MaPhase.Connecting) {
+      if (ma.outQueue === undefined) ma.outQueue = [];
+      ma.outQueue.push(bytes);
+      return;
+    }
+    ma.lastTxAt = now;
+    this.out.push({ kind: 'tcp-send', connId: ma.connId, bytes });
+    this.armMa(now, ma);
+  }
+
+  // ------------------------------------------------------------------ errors (s5.6, A.4)
+
+  private originalHeader(h: GistCommonHeader, raw?: Uint8Array): OriginalCommonHeader {
+    const messageLength = raw !== undefined && raw.length >= 12 ? (raw[6] << 8) | raw[7] : 0;
+    return { ...h, messageLength };
+  }
+
+  private errorMessage(ctx: RxContext, obj: GistErrorObject): ErrorMessage {
+    return {
+      type: 'Error',
+      header: this.header('Error', 0, {}),
+      unknownObjects: [],
+      // s5.1: an Error sent in D-mode carries the originator's NLI.
+      nli: ctx.via === 'udp' ? this.ourNli(this.ipVersionOf(ctx.remote.address), 0) : undefined,
+      error: obj,
+    };
+  }
+
+  private sendError(now: number, ctx: RxContext, obj: GistErrorObject, nliAddress: string | undefined, sFlag: boolean): void {
+    this.stats.errorsSent++;
+    const msg = this.errorMessage(ctx, obj);
+    if (ctx.via === 'ma') {
+      this.sendOnMa(now, ctx.ma, encodeGistMessage(msg));
+      return;
+    }
+    // s5.6: to the NLI address of the offending message, else to its IP source if S=1.
+    const address = nliAddress ?? (sFlag ? ctx.remote.address : undefined);
+    if (address === undefined) return;
+    this.sendDmodeTo({ address, port: ctx.remote.port }, this.ipVersionOf(address), encodeGistDatagram(msg));
+  }
+
+  /** Answers a message that decoded with an Error (never in reply to an Error, s5.6). */
+  private replyError(now: number, ctx: RxContext, msg: GistMessage, code: number, subcode: number, ai: readonly AdditionalInfo[]): void {
+    if (msg.type === 'Error') return;
+    const nli = msg.type === 'MA-Hello' ? undefined : msg.nli;
+    const sessionId = msg.type === 'MA-Hello' ? undefined : msg.sessionId;
+    const mri = msg.type === 'MA-Hello' ? undefined : msg.mri;
+    const e = new GistDecodeError({ errorCode: code, subcode, offset: 0, detail: 'core', additionalInfo: ai });
+    const obj: GistErrorObject = {
+      errorClass: e.errorClass,
+      errorCode: code,
+      errorSubcode: subcode,
+      dMode: ctx.via === 'udp',
+      qMode: ctx.via === 'udp' && ctx.qmode,
+      commonHeader: this.originalHeader(msg.header, undefined),
+      sessionId,
+      mri,
+      additionalInfo: ai,
+    };
+    this.sendError(now, ctx, obj, nli?.interfaceAddress, msg.header.sFlag);
+  }
+
+  private errorForHeaderOnly(now: number, ctx: RxContext, raw: Uint8Array, msg: GistMessage | undefined, code: number, subcode: number): void {
+    if (msg !== undefined) {
+      this.replyError(now, ctx, msg, code, subcode, []);
+      return;
+    }
+    void raw;
+  }
+
+  private replyDecodeError(now: number, ctx: RxContext, e: GistDecodeError): void {
+    this.stats.dropped++;
+    if (!e.reply || e.commonHeader === undefined) return;
+    if (e.commonHeader.messageType === MessageType.Error) return;
+    const isHeaderError = e.errorCode === ErrorCode.CommonHeaderParseError;
+    const obj: GistErrorObject = {
+      errorClass: e.errorClass,
+      errorCode: e.errorCode,
+      errorSubcode: e.subcode ?? 0,
+      dMode: ctx.via === 'udp',
+      qMode: ctx.via === 'udp' && ctx.qmode,
+      commonHeader: e.commonHeader,
+      // A.4.4.1: no MRI / SID for Common Header Parse Errors.
+      sessionId: isHeaderError ? undefined : e.sessionId,
+      mri: isHeaderError ? undefined : e.mri,
+      additionalInfo: e.additionalInfo,
+    };
+    this.sendError(now, ctx, obj, undefined, e.commonHeader.sFlag);
+  }
+
+  private mriValueInfo(msg: QueryMessage): AdditionalInfo[] {
+    // A.4.4.12: Object Value Info carrying the MRI object as received.
+    const probe: DataMessage = { type: 'Data', header: msg.header, unknownObjects: [], mri: msg.mri, sessionId: msg.sessionId, nslpData: new Uint8Array(4) };
+    const bytes = encodeGistMessage({ ...probe, header: { ...msg.header, messageType: MessageType.Data, cFlag: false, rFlag: false } });
+    const len = ((((bytes[8 + 2] & 0x0f) << 8) | bytes[8 + 3]) + 1) * 4;
+    const object = bytes.slice(8, 8 + len);
+    return [{ kind: 'ObjectValueInfo', realObjectLength: len / 4, offset: 0, object }];
+  }
+
+  private cookieValueInfo(cookie: Uint8Array): AdditionalInfo {
+    const len = 4 + cookie.length;
+    const object = new Uint8Array(len);
+    const t = ObjectType.ResponderCookie;
+    object[0] = (t >> 8) & 0x0f;
+    object[1] = t & 0xff;
+    object[2] = ((cookie.length / 4) >> 8) & 0x0f;
+    object[3] = (cookie.length / 4) & 0xff;
+    object.set(cookie, 4);
+    return { kind: 'ObjectValueInfo', realObjectLength: len / 4, offset: 4, object };
+  }
+
+  // ------------------------------------------------------------------ peers
+
+  private peerKey(peerIdentity: Uint8Array, address: string): string {
+    return `${hex(peerIdentity)}|${address}`;
+  }
+
+  private peerFor(peerIdentity: Uint8Array, address: string, udpPort: number): Peer {
+    const key = this.peerKey(peerIdentity, address);
+    let p = this.peers.get(key);
+    if (p === undefined) {
+      const cand = this.candidates.get(key);
+      if (cand !== undefined) this.candidates.delete(key);
+      p = cand ?? new Peer(key, this.nextHandle++, peerIdentity.slice(), address, udpPort);
+      this.peers.set(key, p);
+      this.peersByHandle.set(p.handle, p);
+    }
+    p.udpPort = udpPort;
+    return p;
+  }
+
+  /** A peer we may not keep state for (Query senders): a bounded LRU of handles. */
+  private candidate(peerIdentity: Uint8Array, address: string, udpPort: number): Peer {
+    const key = this.peerKey(peerIdentity, address);
+    const known = this.peers.get(key);
+    if (known !== undefined) return known;
+    let c = this.candidates.get(key);
+    if (c !== undefined) {
+      this.candidates.delete(key);
+      c.udpPort = udpPort;
+    } else {
+      c = new Peer(key, this.nextHandle++, peerIdentity.slice(), address, udpPort);
+      if (this.candidates.size >= PEER_CANDIDATE_CAP) {
+        const oldest = this.candidates.keys().next().value;
+        if (oldest !== undefined) this.candidates.delete(oldest);
+      }
+    }
+    this.candidates.set(key, c);
+    return c;
+  }
+
+  private candidateByHandle(handle: number): Peer | undefined {
+    for (const c of this.candidates.values()) if (c.handle === handle) return c;
+    return undefined;
+  }
+
+  private bindPeer(rs: RoutingState, peer: Peer): void {
+    if (rs.peer === peer) return;
+    rs.peer = peer;
+    peer.refs++;
+  }
+
+  private releasePeer(peer: Peer): void {
+    peer.refs--;
+    if (peer.refs <= 0 && (peer.ma === undefined || peer.ma.phase === MaPhase.Closed)) {
+      this.peers.delete(peer.key);
+      this.peersByHandle.delete(peer.handle);
+    }
+  }
+
+  private liveMaTo(peerIdentity: Uint8Array, address: string): MessagingAssociation | undefined {
+    const p = this.peers.get(this.peerKey(peerIdentity, address));
+    const ma = p?.ma;
+    return ma !== undefined && ma.phase === MaPhase.Connected && ma.peer === p && sameBytes(p.peerIdentity, peerIdentity) ? ma : undefined;
+  }
+
+  // ------------------------------------------------------------------ messaging associations (s4.4.5, s6.4)
+
+  private openMa(now: number, peer: Peer, remote: TransportAddress, peerHoldMs: number): MessagingAssociation {
+    const id = this.nextConnId++;
+    const ma = new MessagingAssociation(id, true, remote, new GistStreamDecoder(), now, peerHoldMs, Math.max(5000, 8 * this.config.t1Ms));
+    this.mas.set(id, ma);
+    this.attachMaToPeer(ma, peer);
+    this.out.push({ kind: 'tcp-connect', connId: id, remote, localAddress: this.ownAddress(this.ipVersionOf(remote.address)) });
+    this.armMa(now, ma);
+    return ma;
+  }
+
+  private attachMaToPeer(ma: MessagingAssociation, peer: Peer): void {
+    ma.peer = peer;
+    if (peer.ma === undefined || peer.ma.phase === MaPhase.Closed) peer.ma = ma;
+  }
+
+  private bindMa(rs: RoutingState, ma: MessagingAssociation): void {
+    if (rs.ma === ma) return;
+    if (rs.ma !== undefined) this.unbindMa(rs);
+    rs.ma = ma;
+    ma.users++;
+  }
+
+  private unbindMa(rs: RoutingState): void {
+    const ma = rs.ma;
+    if (ma === undefined) return;
+    rs.ma = undefined;
+    ma.users--;
+  }
+
+  private armMa(now: number, ma: MessagingAssociation): void {
+    if (ma.phase === MaPhase.Closed) return;
+    let at: number;
+    if (ma.phase === MaPhase.Connecting) at = ma.connectDeadline;
+    else if (!ma.initiator && !ma.sawFirstMessage) at = ma.lastRxAt + this.config.maHoldTimeMs;
+    else if (this.wantsMa(now, ma)) at = Math.min(ma.lastTxAt + Math.floor(ma.peerHoldMs / 2), ma.lastUseAt + this.config.maIdleMs);
+    else at = ma.lastRxAt + this.config.maHoldTimeMs;
+    this.timers.arm(ma, Math.max(at, now));
+  }
+
+  private wantsMa(now: number, ma: MessagingAssociation): boolean {
+    return ma.users > 0 || now - ma.lastUseAt < this.config.maIdleMs;
+  }
+
+  private onMaTimer(now: number, ma: MessagingAssociation): void {
+    if (ma.phase === MaPhase.Closed) return;
+    if (ma.phase === MaPhase.Connecting) {
+      if (now >= ma.connectDeadline) this.failMa(now, ma, 'connect timeout', true);
+      else this.armMa(now, ma);
+      return;
+    }
+    if (!ma.initiator && !ma.sawFirstMessage) {
+      if (now >= ma.lastRxAt + this.config.maHoldTimeMs) this.closeMa(now, ma, false);
+      else this.armMa(now, ma);
+      return;
+    }
+    if (this.wantsMa(now, ma)) {
+      if (now >= ma.lastTxAt + Math.floor(ma.peerHoldMs / 2)) {
+        // s6.4 rule 4: keep the MA alive for the peer.
+        const hello: MaHelloMessage = { type: 'MA-Hello', header: this.header('MA-Hello', 0, {}), unknownObjects: [], helloId: 0 };
+        this.sendOnMa(now, ma, encodeGistMessage(hello));
+      }
+    } else if (now >= ma.lastRxAt + this.config.maHoldTimeMs) {
+      // s6.4 Idle + NoHello: neither side needs it any more.
+      this.closeMa(now, ma, false);
+      return;
+    }
+    this.armMa(now, ma);
+  }
+
+  private closeMa(now: number, ma: MessagingAssociation, abort: boolean): void {
+    if (ma.phase === MaPhase.Closed) return;
+    ma.phase = MaPhase.Closed;
+    this.mas.delete(ma.connId);
+    this.timers.arm(ma, undefined);
+    this.out.push({ kind: 'tcp-close', connId: ma.connId, abort });
+    this.detachMa(now, ma, false);
+  }
+
+  /** s6.4 rule 8: the MA failed: tell the routing states and, where it carried reliable traffic, the NSLP. */
+  private failMa(now: number, ma: MessagingAssociation, reason: string, close: boolean): void {
+    if (ma.phase === MaPhase.Closed) return;
+    const wasConnecting = ma.phase === MaPhase.Connecting;
+    ma.phase = MaPhase.Closed;
+    this.mas.delete(ma.connId);
+    this.timers.arm(ma, undefined);
+    if (close) this.out.push({ kind: 'tcp-close', connId: ma.connId, abort: true });
+    void reason;
+    this.detachMa(now, ma, true, wasConnecting);
+  }
+
+  private detachMa(now: number, ma: MessagingAssociation, failed: boolean, wasConnecting = false): void {
+    const peer = ma.peer;
+    if (peer !== undefined && peer.ma === ma) {
+      peer.ma = undefined;
+      if (peer.refs <= 0) {
+        this.peers.delete(peer.key);
+        this.peersByHandle.delete(peer.handle);
+      }
+    }
+    if (ma.users === 0) return;
+    for (const rs of [...this.states.values()]) {
+      if (rs.ma !== ma) continue;
+      this.unbindMa(rs);
+      if (!failed) continue;
+      if (wasConnecting) {
+        // The MA never came up: messages queued for it are lost.
+        const q = rs.queue;
+        rs.queue = undefined;
+        if (q !== undefined) for (const p of q) this.status(now, p, 'transport-failure', 'messaging association setup failed');
+      }
+      this.notify(now, rs, { kind: 'communication-failure', siiHandle: rs.peer?.handle });
+      if (rs.role === Role.Querier && rs.phase !== Phase.AwaitingResponse) {
+        // Rebuild the state (and an MA if still wanted) with the next Query.
+        rs.phase = Phase.AwaitingRefresh;
+        this.startHandshake(now, rs);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ routing state timers
+
+  private armState(rs: RoutingState): void {
+    if (!this.states.has(rs.key) || this.states.get(rs.key) !== rs) return;
+    let at = Math.min(rs.expireAt, rs.refreshAt, rs.retransmitAt, rs.inactiveAt);
+    const q = rs.queue;
+    if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined && p.giveUpAt < at) at = p.giveUpAt;
+    this.timers.arm(rs, at === Infinity ? undefined : at);
+  }
+
+  private onStateTimer(now: number, rs: RoutingState): void {
+    if (this.states.get(rs.key) !== rs) return;
+    if (now >= rs.inactiveAt && rs.role === Role.Querier) {
+      // s6.2 Inactive_QNode: no NSLP traffic for the state lifetime.
+      this.removeState(now, rs, 'timeout');
+      return;
+    }
+    if (now >= rs.expireAt) {
+      if (rs.phase === Phase.AwaitingConfirm) {
+        this.removeState(now, rs, 'timeout');
+        return;
+      }
+      if (rs.role === Role.Responder || rs.phase !== Phase.AwaitingRefresh) {
+        // s4.2.1: the validity time ran out without a refresh: purge the state.
+        this.notify(now, rs, { kind: 'route-deletion', siiHandle: rs.peer?.handle ?? 0 });
+        this.removeState(now, rs, 'timeout');
+        return;
+      }
+      rs.expireAt = Infinity; // querier: the refresh handshake decides
+    }
+    const q = rs.queue;
+    if (q !== undefined) {
+      const keep: Pending[] = [];
+      for (const p of q) {
+        if (p.giveUpAt !== undefined && now >= p.giveUpAt) this.status(now, p, 'timeout');
+        else keep.push(p);
+      }
+      rs.queue = keep.length > 0 ? keep : undefined;
+    }
+    if (now >= rs.retransmitAt) this.onQueryTimeout(now, rs);
+    if (this.states.get(rs.key) !== rs) return;
+    if (now >= rs.refreshAt && rs.role === Role.Querier) {
+      // s4.4.4 / s6.2 rule 8: refresh before the peer's state expires.
+      rs.refreshAt = Infinity;
+      rs.phase = Phase.AwaitingRefresh;
+      this.startHandshake(now, rs);
+    }
+    this.armState(rs);
+  }
+
+  private removeState(now: number, rs: RoutingState, queuedError: MessageStatusError | undefined, detail?: string): void {
+    if (this.states.get(rs.key) !== rs) return;
+    this.states.delete(rs.key);
+    this.timers.arm(rs, undefined);
+    const q = rs.queue;
+    rs.queue = undefined;
+    if (q !== undefined && queuedError !== undefined) for (const p of q) this.status(now, p, queuedError, detail);
+    if (rs.ma !== undefined) {
+      rs.ma.lastUseAt = now;
+      const ma = rs.ma;
+      this.unbindMa(rs);
+      this.armMa(now, ma);
+    }
+    if (rs.peer !== undefined) this.releasePeer(rs.peer);
+    rs.peer = undefined;
+  }
+}
+
+/** Creates a GIST node; see GistNodeConfig for the options and their RFC defaults. */
+export function createGistNode(config: GistNodeConfig): GistNode {
+  return new GistNode(config);
+}

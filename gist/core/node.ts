@@ -12,6 +12,7 @@
  * MRI inverted (s3.3, s5.1: the Response inverts the Query's MRI).
  */
 import EventEmitter from 'eventemitter3';
+import { UsageError } from '../../common/errors';
 import type {
   GistService,
   GistServiceEvents,
@@ -58,7 +59,7 @@ import type {
   TransportAddress,
 } from './driver-api';
 import { MaPhase, MessagingAssociation, Peer, Phase, Role, RoutingState, type Pending } from './state';
-import { TimerHeap, type TimerTarget } from './timers';
+import { TimerHeap } from './timers';
 
 /** Where an inbound message came from, for replies and Error messages (s5.6). */
 type RxContext =
@@ -241,7 +242,7 @@ export class GistNode implements GistService, GistDriverFacing {
       // at zero answer Hop Limit Exceeded instead (s4.3.4, A.4.4.2). Only the header is inspected.
       const hops = bytes[5];
       if (hops <= 1) {
-        const r = decodeGistDatagram(bytes, 'Q');
+        const r = decodeGistDatagram(bytes, { qMode: true });
         this.errorForHeaderOnly(now, ctx, bytes, r.ok ? r.value : undefined, ErrorCode.HopLimitExceeded, 0);
         return { kind: 'consume' };
       }
@@ -250,7 +251,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.stats.queriesForwarded++;
       return { kind: 'forward', payload: copy };
     }
-    const r = decodeGistDatagram(bytes, dg.qmode !== undefined ? 'Q' : 'D');
+    const r = decodeGistDatagram(bytes, { qMode: dg.qmode !== undefined ? true : undefined });
     if (!r.ok) {
       this.replyDecodeError(now, ctx, r.error);
       return intercepted && r.error.errorCode !== ErrorCode.HopLimitExceeded && !r.error.reply ? { kind: 'forward' } : { kind: 'consume' };
@@ -322,7 +323,13 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   sendMessage(now: number, req: SendMessageRequest): void {
-    if (req.gistHopCount === 0) throw new RangeError('SendMessage: a GIST hop count of 0 is not allowed (RFC 5971 s4.3.3)');
+    // Local misuse (a bug of the NSLP, not a remote fault) is thrown as a typed UsageError.
+    if (req.gistHopCount !== undefined && (req.gistHopCount < 1 || req.gistHopCount > 255)) {
+      throw new UsageError('GIST_BAD_HOP_COUNT', 'SendMessage: the GIST hop count must be 1..255 (RFC 5971 s4.3.3 forbids 0)');
+    }
+    if (req.nslpData.length % 4 !== 0) {
+      throw new UsageError('GIST_NSLP_DATA_NOT_ALIGNED', 'SendMessage: NSLP data must be whole 32-bit words (RFC 5971 A.3.10: padding is the NSLP\'s job)');
+    }
     const reliable = req.transfer?.reliable ?? false;
     const p: Pending = {
       nslpData: req.nslpData,
@@ -1328,7 +1335,7 @@ export class GistNode implements GistService, GistDriverFacing {
   private liveMaTo(peerIdentity: Uint8Array, address: string): MessagingAssociation | undefined {
     const p = this.peers.get(this.peerKey(peerIdentity, address));
     const ma = p?.ma;
-    return ma !== undefined && ma.phase === MaPhase.Connected && ma.peer === p && sameBytes(p.peerIdentity, peerIdentity) ? ma : undefined;
+    return p !== undefined && ma !== undefined && ma.phase === MaPhase.Connected && ma.peer === p && sameBytes(p.peerIdentity, peerIdentity) ? ma : undefined;
   }
 
   // ------------------------------------------------------------------ messaging associations (s4.4.5, s6.4)

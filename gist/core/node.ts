@@ -381,8 +381,8 @@ export class GistNode implements GistService, GistDriverFacing {
       if (reliable) rs.wantMa = true;
       // Piggyback an unreliable message on the Query when it fits (s4.4.1, s6.2).
       if (!reliable && this.fitsInQuery(rs, p)) {
+        rs.inQuery = p;
         this.sendQuery(now, rs, p);
-        this.status(now, p, undefined);
       } else {
         this.enqueue(now, rs, p);
         this.sendQuery(now, rs, undefined);
@@ -584,7 +584,7 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     rs.retransmitInterval = next;
-    this.sendQuery(now, rs, undefined);
+    this.sendQuery(now, rs, rs.inQuery);
   }
 
   private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext): void {
@@ -609,7 +609,10 @@ export class GistNode implements GistService, GistDriverFacing {
     else if (ctx.via === 'udp' && ctx.ipTtl !== undefined && nli.ipTtl !== 0) rs.ipHops = Math.max(0, nli.ipTtl - ctx.ipTtl);
     this.bindPeer(rs, peer);
     rs.retransmitAt = Infinity;
-    rs.queriesSent = rs.queriesSent > 0 ? rs.queriesSent : 1;
+    if (rs.inQuery !== undefined) {
+      this.status(now, rs.inQuery, undefined);
+      rs.inQuery = undefined;
+    }
     rs.stale = false;
     rs.phase = Phase.Established;
     // s4.4.4: refresh between 1/2 and 3/4 of the validity time, chosen randomly.
@@ -1466,6 +1469,8 @@ export class GistNode implements GistService, GistDriverFacing {
     let at = Math.min(rs.expireAt, rs.refreshAt, rs.retransmitAt, rs.inactiveAt);
     const q = rs.queue;
     if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined && p.giveUpAt < at) at = p.giveUpAt;
+    const iq = rs.inQuery?.giveUpAt;
+    if (iq !== undefined && iq < at) at = iq;
     this.timers.arm(rs, at === Infinity ? undefined : at);
   }
 
@@ -1473,6 +1478,12 @@ export class GistNode implements GistService, GistDriverFacing {
     if (this.states.get(rs.key) !== rs) return;
     if (now >= rs.inactiveAt && rs.role === Role.Querier) {
       // s6.2 Inactive_QNode: no NSLP traffic for the state lifetime.
+      this.removeState(now, rs, 'timeout');
+      return;
+    }
+    const iq = rs.inQuery?.giveUpAt;
+    if (iq !== undefined && now >= iq && rs.phase === Phase.AwaitingResponse) {
+      // B.1 / s5.3.3: the NSLP's timeout bounds the Query retransmissions.
       this.removeState(now, rs, 'timeout');
       return;
     }
@@ -1513,8 +1524,9 @@ export class GistNode implements GistService, GistDriverFacing {
     if (this.states.get(rs.key) !== rs) return;
     this.states.delete(rs.key);
     this.timers.arm(rs, undefined);
-    const q = rs.queue;
+    const q = rs.inQuery !== undefined ? [rs.inQuery, ...(rs.queue ?? [])] : rs.queue;
     rs.queue = undefined;
+    rs.inQuery = undefined;
     if (q !== undefined && queuedError !== undefined) for (const p of q) this.status(now, p, queuedError, detail);
     if (rs.ma !== undefined) {
       rs.ma.lastUseAt = now;

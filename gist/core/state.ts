@@ -87,6 +87,8 @@ export class RoutingState implements TimerTarget {
   wantMa = false;
   /** InvalidateRoutingState: rediscover with the next message. */
   stale = false;
+  /** The NSLP message piggybacked on the initial Query (repeated in its retransmissions, s5.3.3). */
+  inQuery: Pending | undefined = undefined;
   /** Messages waiting for the handshake / MA, allocated on demand. */
   queue: Pending[] | undefined = undefined;
   /** D-mode Data sent since the last handshake, re-sent if the peer answers No Routing State (s4.4.6). */

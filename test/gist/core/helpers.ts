@@ -85,3 +85,22 @@ export function line3(opts: { seed?: number; delayMs?: number; cfg?: Partial<Gis
   const b = addNode(net, rnd, 'B', ['198.18.2.2'], opts.cfg);
   return { net, rnd, a, r, b };
 }
+
+/** GIST message type of a datagram payload (magic + common header), or undefined. */
+export function gistType(payload: Uint8Array): string | undefined {
+  if (payload.length < 12 || payload[0] !== 0x4e) return undefined;
+  return ['Query', 'Response', 'Confirm', 'Data', 'Error', 'MA-Hello'][payload[10] & 0x7f];
+}
+
+/** Drops the first `count` datagrams of a GIST message type, anywhere in the network. */
+export function dropFirst(net: VirtualNetwork, type: string, count = 1): { dropped: number } {
+  const st = { dropped: 0 };
+  net.addFilter((dg) => {
+    if (gistType(dg.payload) === type && st.dropped < count) {
+      st.dropped++;
+      return false;
+    }
+    return true;
+  });
+  return st;
+}

@@ -1,0 +1,118 @@
+import { SeededRandom, VirtualNetwork } from '../../../sim/vnet';
+import { addNode, bytes, flow, gistType, line3, NSLP, sid } from './helpers';
+
+const V = 3000; // routing state validity for these tests
+
+describe('routing state refresh and expiry (s4.4.4, s6.2, s6.3)', () => {
+  it('the querier refreshes between 1/2 and 3/4 of the validity time; the responder state stays', () => {
+    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, defaultStateLifetimeMs: 60_000 } });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    const up = { ...mri, direction: 'upstream' as const };
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(20_000);
+    const queries = net.trace.filter((e) => e.kind === 'send' && gistType(e.dg.payload) === 'Query').map((e) => e.t);
+    expect(queries.length).toBeGreaterThanOrEqual(20_000 / (0.75 * V));
+    for (let i = 1; i < queries.length; i++) {
+      const gap = queries[i] - queries[i - 1];
+      expect(gap).toBeGreaterThanOrEqual(0.5 * V);
+      expect(gap).toBeLessThanOrEqual(0.75 * V + 50);
+    }
+    expect(b.node.routingState(NSLP, up, s)?.phase).toBe('established');
+    expect(b.notes).toHaveLength(0);
+    expect(a.node.routingState(NSLP, mri, s)?.phase).toMatch(/established|awaiting-refresh/);
+  });
+
+  it('when the querier stops (SetStateLifetime 0), the responder state expires after the validity time', () => {
+    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V } });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    const up = { ...mri, direction: 'upstream' as const };
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(100);
+    const installedAt = b.node.routingState(NSLP, up, s)?.expireAt;
+    expect(installedAt).toBeDefined();
+    a.node.setStateLifetime(net.now, NSLP, mri, s, 0);
+    net.pump('A');
+    expect(a.node.routingStateCount).toBe(0);
+    net.runFor(V);
+    expect(b.node.routingState(NSLP, up, s)).toBeUndefined();
+    expect(b.notes).toEqual([expect.objectContaining({ notification: expect.objectContaining({ kind: 'route-deletion' }) })]);
+    expect(b.node.routingStateCount).toBe(0);
+    expect(b.node.nextDeadline()).toBeUndefined();
+  });
+
+  it('querier state without NSLP traffic dies after its lifetime (Inactive_QNode), and SetStateLifetime extends it', () => {
+    const { net, rnd, a } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, defaultStateLifetimeMs: 5000 } });
+    const s1 = sid(rnd);
+    const s2 = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s1, mri, nslpData: bytes('x') });
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s2, mri, nslpData: bytes('x') });
+    a.node.setStateLifetime(net.now, NSLP, mri, s2, 20_000);
+    net.pump('A');
+    net.runFor(6000);
+    expect(a.node.routingState(NSLP, mri, s1)).toBeUndefined();
+    expect(a.node.routingState(NSLP, mri, s2)).toBeDefined();
+    net.runFor(15_000);
+    expect(a.node.routingState(NSLP, mri, s2)).toBeUndefined();
+  });
+
+  it('a vanished peer is reported (routing-status-change bad) when the refresh goes unanswered', () => {
+    const { net, rnd, a } = line3({ rNslps: [], cfg: { routingStateValidityMs: V } });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(100);
+    net.setLinkUp('R', 'B', false);
+    net.runFor(30_000);
+    expect(a.notes.map((n) => n.notification)).toEqual([expect.objectContaining({ kind: 'routing-status-change', status: 'bad' })]);
+    expect(a.node.routingStateCount).toBe(0);
+  });
+});
+
+describe('route change (s7.1)', () => {
+  it('on A-R1-B the route moves to A-R2-B: A learns the new peer at refresh, R1 loses its state', () => {
+    const net = new VirtualNetwork({ seed: 3, trace: false });
+    const rnd = new SeededRandom(3);
+    net.addHost('A', ['198.18.1.1']);
+    net.addHost('R1', ['198.18.1.2', '198.18.2.1']);
+    net.addHost('R2', ['198.18.3.2', '198.18.4.1']);
+    net.addHost('B', ['198.18.2.2', '198.18.4.2']);
+    net.link('A', 'R1', { delayMs: 2 });
+    net.link('R1', 'B', { delayMs: 2 });
+    net.link('A', 'R2', { delayMs: 2 });
+    net.link('R2', 'B', { delayMs: 2 });
+    const cfg = { routingStateValidityMs: V };
+    const a = addNode(net, rnd, 'A', ['198.18.1.1'], cfg);
+    const r1 = addNode(net, rnd, 'R1', ['198.18.1.2', '198.18.2.1'], cfg);
+    const r2 = addNode(net, rnd, 'R2', ['198.18.3.2', '198.18.4.1'], cfg);
+    addNode(net, rnd, 'B', ['198.18.2.2', '198.18.4.2'], cfg);
+    net.shortestPath.setNextHop('A', '198.18.2.2', 'R1');
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    const up = { ...mri, direction: 'upstream' as const };
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(100);
+    const oldPeer = a.node.routingState(NSLP, mri, s);
+    expect(oldPeer?.peerAddress).toBe('198.18.1.2');
+    expect(r1.node.routingState(NSLP, up, s)).toBeDefined();
+
+    net.shortestPath.setNextHop('A', '198.18.2.2', 'R2');
+    net.runFor(2 * V);
+    const now = a.node.routingState(NSLP, mri, s);
+    expect(now?.peerAddress).toBe('198.18.3.2');
+    expect(a.notes).toEqual([
+      expect.objectContaining({
+        notification: { kind: 'routing-status-change', status: 'good', siiHandle: now?.siiHandle, previousSiiHandle: oldPeer?.siiHandle },
+      }),
+    ]);
+    expect(r2.node.routingState(NSLP, up, s)).toBeDefined();
+    expect(r1.node.routingState(NSLP, up, s)).toBeUndefined();
+    expect(r1.notes.map((n) => n.notification.kind)).toContain('route-deletion');
+  });
+});

@@ -77,7 +77,9 @@ export type EnforcementErrorCode =
   | 'ENF_INVALID_SPEC'
   | 'ENF_KERNEL_REFUSED'
   | 'ENF_TX_CLOSED'
-  | 'ENF_BACKEND_UNAVAILABLE';
+  | 'ENF_BACKEND_UNAVAILABLE'
+  /** The kernel layout cannot hold this pinhole beside the ones installed (too many identical or overlapping rules). */
+  | 'ENF_CONFLICT';
 
 /** One open transaction. Nothing is visible to lookups or the kernel until `commit` succeeds. */
 export interface Transaction {

@@ -1,0 +1,814 @@
+/**
+ * The nftables backend: pinholes as elements of netfilter maps in
+ * `table inet natfw` (layout.ts), NAT bindings in `table inet natfw_nat`,
+ * each commit one nfnetlink batch (one atomic netfilter transaction) sent
+ * through our own netlink encoder (netlink.ts), every element with a kernel
+ * timeout of lifetime + grace (fail closed when the daemon dies), and an exact
+ * userspace index of what is installed.
+ *
+ * Metadata is recoverable from the kernel alone (for the CLI, which has no
+ * daemon, and for reconcile after a crash): a pinhole's id is its 32-bit
+ * number (`ph-<hex>`), which is the map data / ct mark of its elements; the
+ * owner is the element comment; the expiry is the element's remaining time
+ * minus the grace.
+ */
+import { type Family, formatAddress } from '../address';
+import { EnforcementError } from '../errors';
+import { hasPorts } from '../model';
+import { type Op, type Plan, PinholeTable, StagedTransaction, emptyPlan } from '../table';
+import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSet, PinholeSpec, Prefix, Transaction } from '../types';
+import { type KernelElement, fieldsKey, parseTableJson, runNft } from './kernel';
+import {
+  type Field,
+  type LayoutOptions,
+  type Shape,
+  SLOTS,
+  bindingElements,
+  encodeKey,
+  encodeMark,
+  layoutOptions,
+  parseSetName,
+  pinholeElements,
+  setName,
+  setupScript,
+  teardownScript,
+} from './layout';
+import { type ElementOp, NftNetlink, type RawElement } from './netlink';
+import { type Box, RangeIndex, boxOf } from './ranges';
+
+export interface NftBackendOptions extends Partial<LayoutOptions> {
+  /** Named network namespace (/run/netns/<name>) to act in; default: the current one. */
+  readonly netns?: string;
+  /** Kernel timeout = lifetime + grace (ms). Default 3000. */
+  readonly graceMs?: number;
+}
+
+export interface OpenOptions extends NftBackendOptions {
+  /** The caller's clock now (ms). */
+  readonly now: number;
+  /** Load/refresh the layout first (default true). The CLI passes false and requires `setup` was run. */
+  readonly setup?: boolean;
+  /**
+   * What the node believes is installed. undefined: adopt every consistent
+   * pinhole found in the kernel (CLI, static pinholes). Given: keep what
+   * matches it (same id and rule), refresh those to the given expiry, remove
+   * the rest, and install what is missing.
+   */
+  readonly desired?: { readonly pinholes: readonly Pinhole[]; readonly bindings: readonly NatBinding[] };
+}
+
+interface InstalledKey {
+  readonly start: Buffer;
+  readonly end?: Buffer;
+  readonly str: string;
+  readonly box?: Box;
+}
+
+interface Installed {
+  readonly pinhole: Pinhole;
+  readonly mark: number;
+  readonly set: string;
+  readonly keys: readonly InstalledKey[];
+  /** Caller-clock time at which the kernel drops the elements. */
+  deadline: number;
+}
+
+interface InstalledBinding {
+  readonly binding: NatBinding;
+  readonly mark: number;
+  readonly family: Family;
+  readonly el: ReturnType<typeof bindingElements>;
+  deadline: number;
+}
+
+export interface ReconcileReport {
+  kept: number;
+  removed: number;
+  added: number;
+  unreadable: number;
+}
+
+const MAX_MARK = 0x7fffffff;
+/** Deletes of elements this close to their kernel expiry are made idempotent (they may be gone already). */
+const NEAR_EXPIRY_MS = 1500;
+const OWNER_RE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{0,100}$/;
+
+export function pinholeId(mark: number): string {
+  return `ph-${mark.toString(16)}`;
+}
+
+export function bindingId(mark: number): string {
+  return `nb-${mark.toString(16)}`;
+}
+
+export function markOfId(id: string): number | undefined {
+  const m = /^(?:ph|nb)-([0-9a-f]{1,8})$/.exec(id);
+  if (m === null) return undefined;
+  const v = parseInt(m[1], 16);
+  return v >= 1 && v <= MAX_MARK ? v : undefined;
+}
+
+function prefixOf(lo: Field, hi: Field): Prefix | undefined {
+  if (lo.t !== 'addr' || hi.t !== 'addr' || lo.f !== hi.f) return undefined;
+  const bits = lo.f === 4 ? 32 : 128;
+  const size = hi.v - lo.v + 1n;
+  if (size <= 0n || (size & (size - 1n)) !== 0n || (lo.v & (size - 1n)) !== 0n) return undefined;
+  const len = bits - (size.toString(2).length - 1);
+  return { address: formatAddress({ family: lo.f, value: lo.v }), length: len };
+}
+
+function num(f: Field | undefined): number {
+  return f !== undefined && f.t !== 'addr' ? f.v : -1;
+}
+
+export class NftPinholeSet implements PinholeSet {
+  readonly backend = 'nftables';
+  readonly options: LayoutOptions;
+  readonly graceMs: number;
+  readonly netns: string | undefined;
+  private readonly table = new PinholeTable();
+  private readonly installed = new Map<string, Installed>();
+  private readonly installedB = new Map<string, InstalledBinding>();
+  private readonly hashOcc = new Map<string, Map<string, number>>();
+  private readonly rangeOcc = new Map<string, RangeIndex>();
+  private readonly marksInUse = new Set<number>();
+  private nextMark = 1;
+  private nl: NftNetlink | undefined;
+  /** Serialises commits: each is one kernel transaction against the index as it is. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(opts: NftBackendOptions) {
+    this.options = layoutOptions(opts);
+    this.graceMs = opts.graceMs ?? 3000;
+    this.netns = opts.netns;
+  }
+
+  /** Loads the layout (idempotent), reads the kernel, reconciles. */
+  static async open(opts: OpenOptions): Promise<{ set: NftPinholeSet; report: ReconcileReport }> {
+    const s = new NftPinholeSet(opts);
+    if (opts.setup ?? true) await NftPinholeSet.setup(opts);
+    s.nl = new NftNetlink(opts.netns);
+    try {
+      const report = await s.reconcile(opts.now, opts.desired);
+      return { set: s, report };
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  /** Creates (or updates to this mode) both tables; existing elements stay. */
+  static async setup(opts: NftBackendOptions = {}): Promise<void> {
+    await runNft(['-f', '-'], setupScript(layoutOptions(opts)), opts.netns);
+  }
+
+  /** Removes both tables and everything in them (and nothing else). */
+  static async teardown(opts: NftBackendOptions = {}): Promise<void> {
+    await runNft(['-f', '-'], teardownScript(layoutOptions(opts)), opts.netns);
+  }
+
+  close(): void {
+    this.nl?.close();
+    this.nl = undefined;
+  }
+
+  // ---------- PinholeSet ----------
+
+  begin(): Transaction {
+    return new StagedTransaction(
+      this.table,
+      { pinhole: (spec) => this.newPinholeId(spec), binding: (spec) => this.newBindingId(spec) },
+      (ops, now) => this.enqueue(() => this.commitOps(ops, now)),
+    );
+  }
+
+  list(): readonly Pinhole[] {
+    return this.table.list();
+  }
+
+  listBindings(): readonly NatBinding[] {
+    return this.table.listBindings();
+  }
+
+  lookup(packet: PacketKey): LookupResult {
+    return this.table.lookup(packet);
+  }
+
+  get(id: string): Pinhole | undefined {
+    return this.table.get(id);
+  }
+
+  /** The mark (ct mark / map data) of an installed pinhole or binding. */
+  markOf(id: string): number | undefined {
+    return this.installed.get(id)?.mark ?? this.installedB.get(id)?.mark;
+  }
+
+  /** Where a pinhole lives in the kernel (set name), for `explain` and `list --json`. */
+  kernelSetOf(id: string): string | undefined {
+    return this.installed.get(id)?.set;
+  }
+
+  /** Kernel deadline (caller clock) of a pinhole or binding. */
+  kernelDeadlineOf(id: string): number | undefined {
+    return this.installed.get(id)?.deadline ?? this.installedB.get(id)?.deadline;
+  }
+
+  async expire(now: number): Promise<{ pinholes: Pinhole[]; bindings: NatBinding[] }> {
+    return this.enqueue(async () => {
+      const gone = this.table.expired(now);
+      if (gone.pinholes.length === 0 && gone.bindings.length === 0) return gone;
+      const plan = emptyPlan(now);
+      plan.removed.push(...gone.pinholes);
+      plan.removedBindings.push(...gone.bindings);
+      // The kernel may have dropped them already (lifetime + grace): delete idempotently.
+      await this.execute(plan, now, [], true);
+      return gone;
+    });
+  }
+
+  // ---------- ids ----------
+
+  private allocMark(): number {
+    for (let i = 0; i <= MAX_MARK; i++) {
+      const m = this.nextMark;
+      this.nextMark = this.nextMark >= MAX_MARK ? 1 : this.nextMark + 1;
+      if (!this.marksInUse.has(m)) return m;
+    }
+    throw new EnforcementError('ENF_CONFLICT', 'no free pinhole number');
+  }
+
+  private checkOwner(owner: string): void {
+    if (!OWNER_RE.test(owner))
+      throw new EnforcementError('ENF_INVALID_SPEC', 'owner must be at most 100 printable ASCII characters without quotes or backslashes (it is stored as the element comment)');
+  }
+
+  private newPinholeId(spec: PinholeSpec): string {
+    this.checkOwner(spec.owner);
+    return pinholeId(this.allocMark());
+  }
+
+  private newBindingId(spec: NatBindingSpec): string {
+    this.checkOwner(spec.owner);
+    return bindingId(this.allocMark());
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  // ---------- commit ----------
+
+  private async commitOps(ops: readonly Op[], now: number): Promise<void> {
+    if (!Number.isFinite(now)) throw new EnforcementError('ENF_INVALID_SPEC', 'now must be a finite number');
+    await this.execute(this.table.plan(ops, now), now, [], false);
+  }
+
+  private keysFor(ph: Pinhole): { set: string; keys: InstalledKey[] } {
+    const e = pinholeElements(ph);
+    const keys: InstalledKey[] = e.keys.map((k) => ({
+      start: encodeKey(k.start),
+      ...(k.end !== undefined ? { end: encodeKey(k.end) } : {}),
+      str: fieldsKey(k.start) + (k.end !== undefined ? `~${fieldsKey(k.end)}` : ''),
+      ...(k.end !== undefined ? { box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) } : {}),
+    }));
+    for (let slot = 0; slot < SLOTS[e.shape]; slot++) {
+      const set = setName(ph.action, e.family, e.shape, slot);
+      if (this.slotFree(set, keys)) return { set, keys };
+    }
+    throw new EnforcementError(
+      'ENF_CONFLICT',
+      `pinhole ${ph.id}: ${SLOTS[e.shape]} pinholes with the same or overlapping ${e.shape} rule already installed (${ph.action} ${e.family === 4 ? 'IPv4' : 'IPv6'})`,
+    );
+  }
+
+  private slotFree(set: string, keys: readonly InstalledKey[]): boolean {
+    for (const k of keys) {
+      if (k.box !== undefined) {
+        if (this.rangeOcc.get(set)?.conflicts(k.box)) return false;
+      } else if (this.hashOcc.get(set)?.has(k.str)) return false;
+    }
+    return true;
+  }
+
+  private occupy(inst: Installed): void {
+    for (const k of inst.keys) {
+      if (k.box !== undefined) {
+        let r = this.rangeOcc.get(inst.set);
+        if (r === undefined) this.rangeOcc.set(inst.set, (r = new RangeIndex()));
+        r.add(k.box);
+      } else {
+        let h = this.hashOcc.get(inst.set);
+        if (h === undefined) this.hashOcc.set(inst.set, (h = new Map()));
+        h.set(k.str, inst.mark);
+      }
+    }
+  }
+
+  private vacate(inst: Installed): void {
+    for (const k of inst.keys) {
+      if (k.box !== undefined) this.rangeOcc.get(inst.set)?.remove(k.box);
+      else this.hashOcc.get(inst.set)?.delete(k.str);
+    }
+  }
+
+  private timeoutMs(expiresAt: number, now: number): number {
+    return Math.max(1, expiresAt - now) + this.graceMs;
+  }
+
+  /**
+   * Turns a plan into one kernel batch and applies it to the index on success.
+   * `extraDeletes` are raw kernel elements to delete idempotently (reconcile).
+   */
+  private async execute(plan: Plan, now: number, extraDeletes: ElementOp[], allIdempotent: boolean): Promise<void> {
+    const T = this.options.table;
+    const N = this.options.natTable;
+    const ensure = new Map<string, RawElement[]>(); // "table\0set" -> elements (add before delete = idempotent delete)
+    const dels = new Map<string, RawElement[]>();
+    const adds = new Map<string, RawElement[]>();
+    const push = (m: Map<string, RawElement[]>, table: string, set: string, e: RawElement): void => {
+      const k = `${table}\0${set}`;
+      let l = m.get(k);
+      if (l === undefined) m.set(k, (l = []));
+      l.push(e);
+    };
+    const del = (table: string, set: string, e: RawElement, idem: boolean): void => {
+      if (idem) push(ensure, table, set, { ...e, timeoutMs: 1000 });
+      push(dels, table, set, { key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) });
+    };
+
+    // Pinholes removed.
+    const removedInst: Installed[] = [];
+    for (const ph of plan.removed) {
+      const inst = this.installed.get(ph.id);
+      if (inst === undefined) continue;
+      removedInst.push(inst);
+      const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
+      const data = encodeMark(inst.mark);
+      for (const k of inst.keys) del(T, inst.set, { key: k.start, ...(k.end ? { keyEnd: k.end } : {}), data }, idem);
+      if (ph.action === 'allow') del(T, 'live', { key: encodeMark(inst.mark) }, idem);
+    }
+    // Pinholes added: choose slots (tentatively occupied; released again on failure).
+    const addedInst: Installed[] = [];
+    try {
+      for (const ph of plan.added) {
+        const mark = markOfId(ph.id);
+        if (mark === undefined || this.marksInUse.has(mark))
+          throw new EnforcementError('ENF_INVALID_SPEC', `pinhole id '${ph.id}' is not a free id of this backend`);
+        const { set, keys } = this.keysFor(ph);
+        const inst: Installed = { pinhole: ph, mark, set, keys, deadline: now + this.timeoutMs(ph.expiresAt, now) };
+        this.occupy(inst);
+        addedInst.push(inst);
+      }
+    } catch (e) {
+      for (const i of addedInst) this.vacate(i);
+      throw e;
+    }
+    const addPinhole = (inst: Installed, ph: Pinhole): void => {
+      const timeoutMs = this.timeoutMs(ph.expiresAt, now);
+      const data = encodeMark(inst.mark);
+      for (const k of inst.keys)
+        push(adds, T, inst.set, { key: k.start, ...(k.end ? { keyEnd: k.end } : {}), data, timeoutMs, comment: ph.owner });
+      if (ph.action === 'allow') push(adds, T, 'live', { key: data, timeoutMs });
+    };
+    for (const inst of addedInst) addPinhole(inst, inst.pinhole);
+    // Refreshes: a re-add with the new timeout (never without one: that would make the element permanent).
+    for (const r of plan.refreshed) {
+      const inst = this.installed.get(r.before.id);
+      if (inst !== undefined) addPinhole(inst, r.after);
+    }
+
+    // NAT bindings.
+    const bindingEls = (b: InstalledBinding, timeoutMs: number | undefined): Array<[string, RawElement]> => {
+      const f = b.family;
+      const mark = encodeMark(b.mark);
+      const t = timeoutMs !== undefined ? { timeoutMs } : {};
+      return [
+        [`dnat${f}`, { key: b.el.dnatKey, data: b.el.dnatData, ...t }],
+        [`snat${f}`, { key: b.el.snatKey, data: b.el.snatData, ...t }],
+        [`dmark${f}`, { key: b.el.dnatKey, data: mark, ...t, comment: b.binding.owner }],
+        [`smark${f}`, { key: b.el.snatKey, data: mark, ...t }],
+      ];
+    };
+    const removedB: InstalledBinding[] = [];
+    for (const b of plan.removedBindings) {
+      const ib = this.installedB.get(b.id);
+      if (ib === undefined) continue;
+      removedB.push(ib);
+      const idem = allIdempotent || now >= ib.deadline - NEAR_EXPIRY_MS;
+      for (const [set, e] of bindingEls(ib, undefined)) del(N, set, e, idem);
+      del(T, 'live', { key: encodeMark(ib.mark) }, idem);
+    }
+    const addedB: InstalledBinding[] = [];
+    for (const b of plan.addedBindings) {
+      const mark = markOfId(b.id);
+      if (mark === undefined || this.marksInUse.has(mark))
+        throw new EnforcementError('ENF_INVALID_SPEC', `binding id '${b.id}' is not a free id of this backend`);
+      const el = bindingElements(b);
+      addedB.push({ binding: b, mark, family: el.family, el, deadline: now + this.timeoutMs(b.expiresAt, now) });
+    }
+    for (const ib of addedB) {
+      const timeoutMs = this.timeoutMs(ib.binding.expiresAt, now);
+      for (const [set, e] of bindingEls(ib, timeoutMs)) push(adds, N, set, e);
+      push(adds, T, 'live', { key: encodeMark(ib.mark), timeoutMs });
+    }
+    for (const r of plan.refreshedBindings) {
+      const ib = this.installedB.get(r.before.id);
+      if (ib === undefined) continue;
+      const timeoutMs = this.timeoutMs(r.after.expiresAt, now);
+      for (const [set, e] of bindingEls({ ...ib, binding: r.after }, timeoutMs)) push(adds, N, set, e);
+      push(adds, T, 'live', { key: encodeMark(ib.mark), timeoutMs });
+    }
+
+    const batch: ElementOp[] = [];
+    const emit = (m: Map<string, RawElement[]>, op: 'add' | 'delete'): void => {
+      for (const [k, elements] of m) {
+        const [table, set] = k.split('\0');
+        batch.push({ op, table, set, elements });
+      }
+    };
+    for (const x of extraDeletes) batch.push({ ...x, op: 'add', elements: x.elements.map((e) => ({ ...e, timeoutMs: 1000 })) });
+    emit(ensure, 'add');
+    for (const x of extraDeletes) batch.push({ ...x, op: 'delete' });
+    emit(dels, 'delete');
+    emit(adds, 'add');
+
+    if (batch.length > 0) {
+      if (this.nl === undefined) {
+        for (const i of addedInst) this.vacate(i);
+        throw new EnforcementError('ENF_BACKEND_UNAVAILABLE', 'backend closed');
+      }
+      const errors = this.nl.run(batch);
+      if (errors !== undefined) {
+        for (const i of addedInst) this.vacate(i);
+        const first = errors[0];
+        const where = first.opIndex !== undefined ? ` (${batch[first.opIndex].op} element in ${batch[first.opIndex].set})` : '';
+        const msg = `Could not process rule: ${first.message}${where}`;
+        throw new EnforcementError('ENF_KERNEL_REFUSED', `kernel refused the transaction, nothing applied: ${msg}`, msg);
+      }
+    }
+
+    // Success: the index follows the kernel.
+    for (const inst of removedInst) {
+      this.vacate(inst);
+      this.installed.delete(inst.pinhole.id);
+      this.marksInUse.delete(inst.mark);
+    }
+    for (const inst of addedInst) {
+      this.installed.set(inst.pinhole.id, inst);
+      this.marksInUse.add(inst.mark);
+    }
+    for (const r of plan.refreshed) {
+      const inst = this.installed.get(r.before.id);
+      if (inst !== undefined) this.installed.set(r.before.id, { ...inst, pinhole: r.after, deadline: now + this.timeoutMs(r.after.expiresAt, now) });
+    }
+    for (const ib of removedB) {
+      this.installedB.delete(ib.binding.id);
+      this.marksInUse.delete(ib.mark);
+    }
+    for (const ib of addedB) {
+      this.installedB.set(ib.binding.id, ib);
+      this.marksInUse.add(ib.mark);
+    }
+    for (const r of plan.refreshedBindings) {
+      const ib = this.installedB.get(r.before.id);
+      if (ib !== undefined) this.installedB.set(r.before.id, { ...ib, binding: r.after, deadline: now + this.timeoutMs(r.after.expiresAt, now) });
+    }
+    this.table.apply(plan);
+  }
+
+  // ---------- reconcile ----------
+
+  /** Reads both tables as the kernel holds them. */
+  async readKernel(): Promise<{ elements: KernelElement[]; unreadable: string[] }> {
+    const out: KernelElement[] = [];
+    const unreadable: string[] = [];
+    for (const t of [this.options.table, this.options.natTable]) {
+      let text: string;
+      try {
+        text = (await runNft(['-j', 'list', 'table', 'inet', t], undefined, this.netns)).stdout;
+      } catch (e) {
+        if (e instanceof EnforcementError && /No such file or directory/.test(e.message))
+          throw new EnforcementError('ENF_BACKEND_UNAVAILABLE', `table inet ${t} does not exist: run 'natfw pinhole setup' first`);
+        throw e;
+      }
+      const r = parseTableJson(text);
+      out.push(...r.elements);
+      unreadable.push(...r.unreadable);
+    }
+    return { elements: out, unreadable };
+  }
+
+  /**
+   * Rebuilds the index from the kernel; keeps consistent pinholes (all
+   * elements present and exactly what the rule needs, live mark present for
+   * allows), deletes the rest, then applies `desired` if given.
+   */
+  async reconcile(now: number, desired?: OpenOptions['desired']): Promise<ReconcileReport> {
+    return this.enqueue(() => this.reconcileNow(now, desired));
+  }
+
+  private async reconcileNow(now: number, desired?: OpenOptions['desired']): Promise<ReconcileReport> {
+    const { elements, unreadable } = await this.readKernel();
+    const T = this.options.table;
+    const N = this.options.natTable;
+    // Reset the index: the kernel is the truth now.
+    this.installed.clear();
+    this.installedB.clear();
+    this.hashOcc.clear();
+    this.rangeOcc.clear();
+    this.marksInUse.clear();
+    for (const p of this.table.list()) this.table.delete(p.id);
+    for (const b of this.table.listBindings()) this.table.deleteBinding(b.id);
+
+    const byMark = new Map<number, KernelElement[]>();
+    const live = new Map<number, KernelElement>();
+    const nat = new Map<string, KernelElement[]>(); // dmark/smark by mark; dnat/snat by key
+    const natByKey = new Map<string, KernelElement>();
+    for (const e of elements) {
+      if (e.table === T && e.set === 'live' && e.start[0]?.t === 'port') {
+        live.set(e.start[0].v, e);
+        continue;
+      }
+      if (e.table === T && parseSetName(e.set) !== undefined && e.mark !== undefined) {
+        let l = byMark.get(e.mark);
+        if (l === undefined) byMark.set(e.mark, (l = []));
+        l.push(e);
+        continue;
+      }
+      if (e.table === N) {
+        if (/^[ds]mark[46]$/.test(e.set) && e.mark !== undefined) {
+          const k = String(e.mark);
+          let l = nat.get(k);
+          if (l === undefined) nat.set(k, (l = []));
+          l.push(e);
+        } else if (/^[ds]nat[46]$/.test(e.set)) natByKey.set(`${e.set}|${fieldsKey(e.start)}`, e);
+      }
+    }
+
+    const toDelete: KernelElement[] = [];
+    const keptP: Array<{ ph: Pinhole; inst: Installed }> = [];
+    for (const [mark, els] of byMark) {
+      const ph = this.rebuildPinhole(mark, els, now);
+      const l = live.get(mark);
+      const ok = ph !== undefined && (ph.action === 'deny' || l !== undefined) && ph.expiresAt > now;
+      if (!ok) {
+        toDelete.push(...els);
+        if (l !== undefined) toDelete.push(l);
+        live.delete(mark);
+        continue;
+      }
+      const keys = this.keysFor0(ph);
+      keptP.push({ ph, inst: { pinhole: ph, mark, set: els[0].set, keys, deadline: now + (els[0].expiresS ?? 0) * 1000 } });
+      live.delete(mark);
+    }
+    const keptB: Array<{ b: NatBinding; ib: InstalledBinding }> = [];
+    for (const [k, els] of nat) {
+      const mark = Number(k);
+      const b = this.rebuildBinding(mark, els, natByKey, now);
+      const l = live.get(mark);
+      if (b === undefined || l === undefined || b.binding.expiresAt <= now) {
+        toDelete.push(...els);
+        for (const e of els) {
+          const n = natByKey.get(`${e.set.replace('mark', 'nat')}|${fieldsKey(e.start)}`);
+          if (n !== undefined) toDelete.push(n);
+        }
+        if (l !== undefined) toDelete.push(l);
+      } else keptB.push({ b: b.binding, ib: b });
+      live.delete(mark);
+      for (const e of els) natByKey.delete(`${e.set.replace('mark', 'nat')}|${fieldsKey(e.start)}`);
+    }
+    // Orphans: live marks nobody owns, NAT map entries without their mark entries.
+    for (const l of live.values()) toDelete.push(l);
+    for (const n of natByKey.values()) toDelete.push(n);
+
+    // Install the survivors in the index.
+    for (const { ph, inst } of keptP) {
+      this.installed.set(ph.id, inst);
+      this.occupy(inst);
+      this.marksInUse.add(inst.mark);
+      this.table.insert(ph);
+      this.nextMark = Math.max(this.nextMark, inst.mark + 1);
+    }
+    for (const { b, ib } of keptB) {
+      this.installedB.set(b.id, ib);
+      this.marksInUse.add(ib.mark);
+      this.table.insertBinding(b);
+      this.nextMark = Math.max(this.nextMark, ib.mark + 1);
+    }
+    if (this.nextMark > MAX_MARK) this.nextMark = 1;
+
+    // Delete what is inconsistent or orphaned (exact kernel keys, idempotently), and apply `desired`.
+    const extra: ElementOp[] = [];
+    const byTableSet = new Map<string, RawElement[]>();
+    for (const e of toDelete) {
+      const k = `${e.table}\0${e.set}`;
+      let l = byTableSet.get(k);
+      if (l === undefined) byTableSet.set(k, (l = []));
+      const data = e.mark !== undefined && e.set !== 'live' ? encodeMark(e.mark) : e.natData !== undefined ? encodeKey(e.natData) : undefined;
+      // The live set's key is a mark: a host-endian 32-bit value, not a network-order field.
+      const key = e.set === 'live' ? encodeMark(num(e.start[0])) : encodeKey(e.start);
+      l.push({ key, ...(e.end !== undefined ? { keyEnd: encodeKey(e.end) } : {}), ...(data !== undefined ? { data } : {}) });
+    }
+    for (const [k, els] of byTableSet) {
+      const [table, set] = k.split('\0');
+      extra.push({ op: 'delete', table, set, elements: els });
+    }
+    const plan = emptyPlan(now);
+    let kept = keptP.length + keptB.length;
+    if (desired !== undefined) {
+      const want = new Map(desired.pinholes.map((p) => [p.id, p]));
+      const wantB = new Map(desired.bindings.map((b) => [b.id, b]));
+      kept = 0;
+      for (const { ph } of keptP) {
+        const w = want.get(ph.id);
+        if (w !== undefined && sameRule(w, ph)) {
+          kept++;
+          want.delete(ph.id);
+          if (w.expiresAt !== ph.expiresAt) plan.refreshed.push({ before: ph, after: { ...ph, expiresAt: w.expiresAt } });
+        } else plan.removed.push(ph);
+      }
+      for (const { b } of keptB) {
+        const w = wantB.get(b.id);
+        if (w !== undefined && sameBinding(w, b)) {
+          kept++;
+          wantB.delete(b.id);
+          if (w.expiresAt !== b.expiresAt) plan.refreshedBindings.push({ before: b, after: { ...b, expiresAt: w.expiresAt } });
+        } else plan.removedBindings.push(b);
+      }
+      for (const w of want.values()) {
+        const m = markOfId(w.id);
+        if (m === undefined || this.marksInUse.has(m) || w.expiresAt <= now) continue;
+        plan.added.push(w);
+      }
+      for (const w of wantB.values()) {
+        const m = markOfId(w.id);
+        if (m === undefined || this.marksInUse.has(m) || w.expiresAt <= now) continue;
+        plan.addedBindings.push(w);
+      }
+    }
+    await this.execute(plan, now, extra, true);
+    return {
+      kept,
+      removed: byMark.size + nat.size - keptP.length - keptB.length + plan.removed.length + plan.removedBindings.length,
+      added: plan.added.length + plan.addedBindings.length,
+      unreadable: unreadable.length,
+    };
+  }
+
+  /** Slot-less key computation for a pinhole read back from the kernel (its set is known). */
+  private keysFor0(ph: Pinhole): InstalledKey[] {
+    const e = pinholeElements(ph);
+    return e.keys.map((k) => ({
+      start: encodeKey(k.start),
+      ...(k.end !== undefined ? { end: encodeKey(k.end) } : {}),
+      str: fieldsKey(k.start) + (k.end !== undefined ? `~${fieldsKey(k.end)}` : ''),
+      ...(k.end !== undefined ? { box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) } : {}),
+    }));
+  }
+
+  private expiryFrom(e: KernelElement, now: number): number | undefined {
+    // An element without a timeout is permanent: never ours (we always send one), so inconsistent.
+    if (e.timeoutS === undefined) return undefined;
+    return now + (e.expiresS ?? e.timeoutS) * 1000 - this.graceMs;
+  }
+
+  private rebuildPinhole(mark: number, els: KernelElement[], now: number): Pinhole | undefined {
+    const info = parseSetName(els[0].set);
+    if (info === undefined || els.some((e) => e.set !== els[0].set)) return undefined;
+    const owner = els[0].comment ?? '';
+    if (els.some((e) => (e.comment ?? '') !== owner)) return undefined;
+    const expiresAt = this.expiryFrom(els[0], now);
+    if (expiresAt === undefined) return undefined;
+    const host = (f: Field): Prefix | undefined => (f.t === 'addr' ? { address: formatAddress({ family: f.f, value: f.v }), length: f.f === 4 ? 32 : 128 } : undefined);
+    const s0 = els[0].start;
+    let spec: Omit<Pinhole, 'id' | 'owner' | 'expiresAt' | 'action'> | undefined;
+    const dportsOf = (i: number): { from: number; to: number } | undefined => {
+      const ps = els.map((e) => num(e.start[i])).sort((a, b) => a - b);
+      if (ps.length > 2 || (ps.length === 2 && ps[1] !== ps[0] + 1)) return undefined;
+      return { from: ps[0], to: ps[ps.length - 1] };
+    };
+    const anyPrefix = (f: Family): Prefix => ({ address: f === 4 ? '0.0.0.0' : '::', length: 0 });
+    switch (info.shape) {
+      case 'full': {
+        const dp = dportsOf(4);
+        const src = host(s0[0]);
+        const dst = host(s0[1]);
+        if (dp === undefined || src === undefined || dst === undefined) return undefined;
+        spec = { protocol: num(s0[2]), src, dst, srcPorts: { from: num(s0[3]), to: num(s0[3]) }, dstPorts: dp };
+        break;
+      }
+      case 'nosp': {
+        const dp = dportsOf(3);
+        const src = host(s0[0]);
+        const dst = host(s0[1]);
+        if (dp === undefined || src === undefined || dst === undefined) return undefined;
+        spec = { protocol: num(s0[2]), src, dst, dstPorts: dp };
+        break;
+      }
+      case 'noport': {
+        const src = host(s0[0]);
+        const dst = host(s0[1]);
+        if (src === undefined || dst === undefined) return undefined;
+        spec = { protocol: num(s0[2]), src, dst };
+        break;
+      }
+      case 'anysrc': {
+        const dp = dportsOf(2);
+        const dst = host(s0[0]);
+        if (dp === undefined || dst === undefined) return undefined;
+        spec = { protocol: num(s0[1]), src: anyPrefix(info.family), dst, dstPorts: dp };
+        break;
+      }
+      case 'range':
+      case 'rangenp': {
+        const end = els[0].end;
+        if (els.length !== 1 || end === undefined) return undefined;
+        const r = info.shape === 'range';
+        const d = prefixOf(s0[r ? 3 : 0], end[r ? 3 : 0]);
+        const s = prefixOf(s0[r ? 4 : 1], end[r ? 4 : 1]);
+        if (d === undefined || s === undefined) return undefined;
+        const pr = (i: number): { from: number; to: number } | undefined =>
+          num(s0[i]) === 0 && num(end[i]) === 65535 ? undefined : { from: num(s0[i]), to: num(end[i]) };
+        const dp = r ? pr(0) : undefined;
+        const sp = r ? pr(1) : undefined;
+        spec = { protocol: num(s0[2]), src: s, dst: d, ...(sp ? { srcPorts: sp } : {}), ...(dp ? { dstPorts: dp } : {}) };
+        break;
+      }
+    }
+    if (spec === undefined || spec.protocol < 0) return undefined;
+    if (!hasPorts(spec.protocol) && (spec.srcPorts !== undefined || spec.dstPorts !== undefined)) return undefined;
+    const ph: Pinhole = { ...spec, action: info.action, owner, expiresAt, id: pinholeId(mark) };
+    // Consistent only if it is exactly what this pinhole would install, in this shape.
+    let want: ReturnType<typeof pinholeElements>;
+    try {
+      want = pinholeElements(ph);
+    } catch {
+      return undefined;
+    }
+    if (want.shape !== info.shape || want.family !== info.family) return undefined;
+    const have = new Set(els.map((e) => fieldsKey(e.start) + (e.end !== undefined ? `~${fieldsKey(e.end)}` : '')));
+    const need = new Set(want.keys.map((k) => fieldsKey(k.start) + (k.end !== undefined ? `~${fieldsKey(k.end)}` : '')));
+    if (have.size !== need.size || [...need].some((k) => !have.has(k))) return undefined;
+    return ph;
+  }
+
+  private rebuildBinding(mark: number, els: KernelElement[], natByKey: Map<string, KernelElement>, now: number): InstalledBinding | undefined {
+    const dm = els.find((e) => e.set.startsWith('dmark'));
+    const sm = els.find((e) => e.set.startsWith('smark'));
+    if (dm === undefined || sm === undefined || els.length !== 2) return undefined;
+    const f = dm.set.endsWith('4') ? 4 : 6;
+    if (!sm.set.endsWith(String(f))) return undefined;
+    const dn = natByKey.get(`dnat${f}|${fieldsKey(dm.start)}`);
+    const sn = natByKey.get(`snat${f}|${fieldsKey(sm.start)}`);
+    if (dn?.natData === undefined || sn?.natData === undefined) return undefined;
+    const expiresAt = this.expiryFrom(dm, now);
+    if (expiresAt === undefined) return undefined;
+    const [ea, proto, ep] = dm.start;
+    const [ia, , ip] = sm.start;
+    if (ea.t !== 'addr' || ia.t !== 'addr' || proto.t !== 'proto') return undefined;
+    const binding: NatBinding = {
+      id: bindingId(mark),
+      protocol: proto.v,
+      external: { address: formatAddress({ family: ea.f, value: ea.v }), port: num(ep) },
+      internal: { address: formatAddress({ family: ia.f, value: ia.v }), port: num(ip) },
+      owner: dm.comment ?? '',
+      expiresAt,
+    };
+    const el = bindingElements(binding);
+    if (!el.dnatData.equals(encodeKey(dn.natData)) || !el.snatData.equals(encodeKey(sn.natData))) return undefined;
+    return { binding, mark, family: f, el, deadline: now + (dm.expiresS ?? 0) * 1000 };
+  }
+}
+
+function samePorts(a: { from: number; to: number } | undefined, b: { from: number; to: number } | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.from === b.from && a.to === b.to);
+}
+
+function sameRule(a: PinholeSpec, b: PinholeSpec): boolean {
+  return (
+    a.protocol === b.protocol &&
+    a.action === b.action &&
+    a.owner === b.owner &&
+    a.src.address === b.src.address &&
+    a.src.length === b.src.length &&
+    a.dst.address === b.dst.address &&
+    a.dst.length === b.dst.length &&
+    samePorts(a.srcPorts, b.srcPorts) &&
+    samePorts(a.dstPorts, b.dstPorts)
+  );
+}
+
+function sameBinding(a: NatBindingSpec, b: NatBindingSpec): boolean {
+  return (
+    a.protocol === b.protocol &&
+    a.owner === b.owner &&
+    a.external.address === b.external.address &&
+    a.external.port === b.external.port &&
+    a.internal.address === b.internal.address &&
+    a.internal.port === b.internal.port
+  );
+}
+
+export type { Shape };

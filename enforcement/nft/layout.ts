@@ -1,0 +1,312 @@
+/**
+ * The netfilter layout of the nftables backend (see README "Enforcement"):
+ * pinholes are elements of hash maps, one per pinhole "shape", plus small
+ * concatenated-range (pipapo) maps for prefixes and port ranges; every
+ * element maps to the pinhole's 32-bit number, which becomes the flow's ct
+ * mark, and a `live` set of those numbers keeps established flows alive only
+ * while their pinhole exists (removal cuts them, no conntrack call).
+ *
+ * Facts behind the choices are in shared/notes/netfilter.md: hash sets for
+ * exact tuples cost ~nothing per packet at 100k; pipapo needs its most
+ * selective field first (dport . sport . proto . daddr . saddr here); deny and
+ * allow live in separate sets and deny is looked up first (deny wins); deny
+ * looks at the conntrack original tuple on every packet so a later deny cuts
+ * a running flow.
+ */
+import { type Family, maskOf, parseAddress } from '../address';
+import { hasPorts } from '../model';
+import type { NatBinding, Pinhole, PortRange } from '../types';
+
+export type Mode = 'standalone' | 'integration';
+
+export interface LayoutOptions {
+  readonly mode: Mode;
+  /** Filter table (inet). */
+  readonly table: string;
+  /** NAT table (inet). */
+  readonly natTable: string;
+  /** Integration mode: packet-mark bits set on packets a pinhole admits. */
+  readonly markBits: number;
+  /** Base chain priority of the forward chain. */
+  readonly priority: number;
+  /** Standalone: accept established/related flows that no pinhole admitted (ct mark 0). */
+  readonly acceptEstablished: boolean;
+  /** Standalone: accept ICMP and ICMPv6 (errors are related anyway; this admits echo etc.). */
+  readonly acceptIcmp: boolean;
+}
+
+export function layoutOptions(o: Partial<LayoutOptions> = {}): LayoutOptions {
+  const mode = o.mode ?? 'standalone';
+  return {
+    mode,
+    table: o.table ?? 'natfw',
+    natTable: o.natTable ?? 'natfw_nat',
+    markBits: o.markBits ?? 0x00100000,
+    priority: o.priority ?? (mode === 'standalone' ? 0 : -10),
+    acceptEstablished: o.acceptEstablished ?? true,
+    acceptIcmp: o.acceptIcmp ?? true,
+  };
+}
+
+export type Shape = 'full' | 'nosp' | 'noport' | 'anysrc' | 'range' | 'rangenp';
+export const HASH_SHAPES: readonly Shape[] = ['full', 'nosp', 'noport', 'anysrc'];
+/** Extra sets per shape for identical keys (hash) or overlapping boxes (pipapo) of different pinholes. */
+export const SLOTS: Record<Shape, number> = { full: 2, nosp: 2, noport: 2, anysrc: 2, range: 3, rangenp: 2 };
+export const FAMILIES: readonly Family[] = [4, 6];
+
+export function setName(action: 'allow' | 'deny', family: Family, shape: Shape, slot: number): string {
+  return `${action === 'allow' ? 'a' : 'd'}${family}_${shape}_${slot}`;
+}
+
+export function parseSetName(name: string): { action: 'allow' | 'deny'; family: Family; shape: Shape; slot: number } | undefined {
+  const m = /^([ad])([46])_(full|nosp|noport|anysrc|range|rangenp)_(\d)$/.exec(name);
+  if (m === null) return undefined;
+  return { action: m[1] === 'a' ? 'allow' : 'deny', family: m[2] === '4' ? 4 : 6, shape: m[3] as Shape, slot: Number(m[4]) };
+}
+
+/** Every (action, shape) pair that has sets. Denies are rare: they all go to range maps. */
+export function shapesFor(action: 'allow' | 'deny'): readonly Shape[] {
+  return action === 'allow' ? [...HASH_SHAPES, 'range', 'rangenp'] : ['range', 'rangenp'];
+}
+
+export type Field = { readonly t: 'addr'; readonly f: Family; readonly v: bigint } | { readonly t: 'proto'; readonly v: number } | { readonly t: 'port'; readonly v: number };
+
+/** One kernel element of a pinhole: its set (without slot) and key (start and, for ranges, end). */
+export interface ElementKey {
+  readonly shape: Shape;
+  readonly start: readonly Field[];
+  readonly end?: readonly Field[];
+}
+
+const addrType = (f: Family): string => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
+const ipx = (f: Family): string => (f === 4 ? 'ip' : 'ip6');
+
+function keyTypes(shape: Shape, f: Family): string[] {
+  const a = addrType(f);
+  switch (shape) {
+    case 'full':
+      return [a, a, 'inet_proto', 'inet_service', 'inet_service'];
+    case 'nosp':
+      return [a, a, 'inet_proto', 'inet_service'];
+    case 'noport':
+      return [a, a, 'inet_proto'];
+    case 'anysrc':
+      return [a, 'inet_proto', 'inet_service'];
+    case 'range':
+      return ['inet_service', 'inet_service', 'inet_proto', a, a];
+    case 'rangenp':
+      return [a, a, 'inet_proto'];
+  }
+}
+
+const PORTED = 'meta l4proto { tcp, udp, sctp, dccp, udplite }';
+
+/** The lookup key expression of a shape, on the conntrack original-direction tuple. */
+function keyExpr(shape: Shape, f: Family): { guard: string; expr: string } {
+  const s = `ct original ${ipx(f)} saddr`;
+  const d = `ct original ${ipx(f)} daddr`;
+  const sp = 'ct original proto-src';
+  const dp = 'ct original proto-dst';
+  const p = 'meta l4proto';
+  switch (shape) {
+    case 'full':
+      return { guard: PORTED, expr: `${s} . ${d} . ${p} . ${sp} . ${dp}` };
+    case 'nosp':
+      return { guard: PORTED, expr: `${s} . ${d} . ${p} . ${dp}` };
+    case 'noport':
+      return { guard: `meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'}`, expr: `${s} . ${d} . ${p}` };
+    case 'anysrc':
+      return { guard: PORTED, expr: `${d} . ${p} . ${dp}` };
+    case 'range':
+      return { guard: PORTED, expr: `${dp} . ${sp} . ${p} . ${d} . ${s}` };
+    case 'rangenp':
+      return { guard: `meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'}`, expr: `${d} . ${s} . ${p}` };
+  }
+}
+
+function isInterval(shape: Shape): boolean {
+  return shape === 'range' || shape === 'rangenp';
+}
+
+/** The whole ruleset of both tables as one `nft -f` batch; idempotent, keeps existing elements. */
+export function setupScript(o: LayoutOptions): string {
+  const L: string[] = [];
+  const T = `inet ${o.table}`;
+  const N = `inet ${o.natTable}`;
+  L.push(`add table ${T}`);
+  for (const action of ['allow', 'deny'] as const)
+    for (const f of FAMILIES)
+      for (const shape of shapesFor(action))
+        for (let slot = 0; slot < SLOTS[shape]; slot++)
+          L.push(
+            `add map ${T} ${setName(action, f, shape, slot)} { type ${keyTypes(shape, f).join(' . ')} : mark; flags ${isInterval(shape) ? 'interval, ' : ''}timeout; }`,
+          );
+  L.push(`add set ${T} live { type mark; flags timeout; }`);
+  // Rebuild the chain atomically (the mode or options may have changed); sets and elements stay.
+  L.push(`add chain ${T} forward`, `flush chain ${T} forward`, `delete chain ${T} forward`);
+  const policy = o.mode === 'standalone' ? 'drop' : 'accept';
+  L.push(`add chain ${T} forward { type filter hook forward priority ${o.priority}; policy ${policy}; }`);
+  const R = (r: string): void => {
+    L.push(`add rule ${T} forward ${r}`);
+  };
+  const markStmt = o.mode === 'integration' ? ` meta mark set meta mark or 0x${(o.markBits >>> 0).toString(16)}` : '';
+  if (o.mode === 'standalone') R('ct state invalid drop');
+  // Deny first, on every packet of every flow: deny wins, and a deny added later cuts running flows.
+  for (const f of FAMILIES)
+    for (const shape of shapesFor('deny'))
+      for (let slot = 0; slot < SLOTS[shape]; slot++) {
+        const k = keyExpr(shape, f);
+        R(`${k.guard} ${k.expr} @${setName('deny', f, shape, slot)} drop`);
+      }
+  // Flows a live pinhole (or NAT binding) admitted.
+  R(`ct mark @live${markStmt} accept`);
+  if (o.mode === 'standalone' && o.acceptEstablished) R('ct state established,related ct mark 0 accept');
+  // New flows (and flows whose pinhole died, should a new pinhole now cover them): mark with the pinhole number.
+  for (const f of FAMILIES)
+    for (const shape of shapesFor('allow'))
+      for (let slot = 0; slot < SLOTS[shape]; slot++) {
+        const k = keyExpr(shape, f);
+        R(`${k.guard} ct mark set ${k.expr} map @${setName('allow', f, shape, slot)}${markStmt} accept`);
+      }
+  // A flow we admitted whose pinhole is gone: cut it (also in integration mode, where the policy accepts).
+  R('ct mark != 0 drop');
+  if (o.mode === 'standalone' && o.acceptIcmp) R('meta l4proto { icmp, ipv6-icmp } accept');
+
+  // NAT bindings: dnat/snat maps, and marks so the forward chain admits (and cuts) their flows.
+  L.push(`add table ${N}`);
+  for (const f of FAMILIES) {
+    const a = addrType(f);
+    L.push(`add map ${N} dnat${f} { type ${a} . inet_proto . inet_service : ${a} . inet_service; flags timeout; }`);
+    L.push(`add map ${N} snat${f} { type ${a} . inet_proto . inet_service : ${a} . inet_service; flags timeout; }`);
+    L.push(`add map ${N} dmark${f} { type ${a} . inet_proto . inet_service : mark; flags timeout; }`);
+    L.push(`add map ${N} smark${f} { type ${a} . inet_proto . inet_service : mark; flags timeout; }`);
+  }
+  for (const c of ['premark', 'pre', 'post']) L.push(`add chain ${N} ${c}`, `flush chain ${N} ${c}`, `delete chain ${N} ${c}`);
+  L.push(`add chain ${N} premark { type filter hook prerouting priority dstnat - 10; policy accept; }`);
+  L.push(`add chain ${N} pre { type nat hook prerouting priority dstnat; policy accept; }`);
+  L.push(`add chain ${N} post { type nat hook postrouting priority srcnat; policy accept; }`);
+  for (const f of FAMILIES) {
+    const x = ipx(f);
+    L.push(`add rule ${N} premark ct state new ${PORTED} ct mark set ${x} daddr . meta l4proto . th dport map @dmark${f}`);
+    L.push(`add rule ${N} premark ct state new ${PORTED} ct mark set ${x} saddr . meta l4proto . th sport map @smark${f}`);
+    L.push(`add rule ${N} pre ${PORTED} dnat ${x} to ${x} daddr . meta l4proto . th dport map @dnat${f}`);
+    L.push(`add rule ${N} post ${PORTED} snat ${x} to ${x} saddr . meta l4proto . th sport map @snat${f}`);
+  }
+  return L.join('\n') + '\n';
+}
+
+export function teardownScript(o: LayoutOptions): string {
+  // nft 1.0.6 has no `destroy`: add-then-delete is the idempotent delete.
+  return [`add table inet ${o.table}`, `delete table inet ${o.table}`, `add table inet ${o.natTable}`, `delete table inet ${o.natTable}`].join('\n') + '\n';
+}
+
+// ---- Pinhole -> elements ----
+
+function prefixBounds(address: string, length: number): { f: Family; lo: bigint; hi: bigint } {
+  const a = parseAddress(address);
+  if (a === undefined) throw new Error(`bad address ${address}`);
+  const m = maskOf(a.family, length);
+  const all = a.family === 4 ? 0xffffffffn : (1n << 128n) - 1n;
+  return { f: a.family, lo: a.value & m, hi: (a.value & m) | (all & ~m) };
+}
+
+function isHost(length: number, f: Family): boolean {
+  return length === (f === 4 ? 32 : 128);
+}
+
+function small(r: PortRange | undefined): boolean {
+  return r !== undefined && r.to - r.from <= 1;
+}
+
+function portsOf(r: PortRange): number[] {
+  const out: number[] = [];
+  for (let p = r.from; p <= r.to; p++) out.push(p);
+  return out;
+}
+
+/** The shape and elements of a pinhole (sub_ports=1 becomes two exact elements). */
+export function pinholeElements(ph: Pinhole): { family: Family; shape: Shape; keys: ElementKey[] } {
+  const s = prefixBounds(ph.src.address, ph.src.length);
+  const d = prefixBounds(ph.dst.address, ph.dst.length);
+  const f = s.f;
+  const A = (v: bigint): Field => ({ t: 'addr', f, v });
+  const P: Field = { t: 'proto', v: ph.protocol };
+  const port = (v: number): Field => ({ t: 'port', v });
+  const ported = hasPorts(ph.protocol);
+  const hostS = isHost(ph.src.length, f);
+  const hostD = isHost(ph.dst.length, f);
+  if (ph.action === 'allow' && hostD) {
+    if (!ported && hostS) return { family: f, shape: 'noport', keys: [{ shape: 'noport', start: [A(s.lo), A(d.lo), P] }] };
+    if (ported && hostS) {
+      const sp = ph.srcPorts;
+      if (sp !== undefined && sp.from === sp.to && small(ph.dstPorts))
+        return { family: f, shape: 'full', keys: portsOf(ph.dstPorts!).map((dp) => ({ shape: 'full' as const, start: [A(s.lo), A(d.lo), P, port(sp.from), port(dp)] })) };
+      if (sp === undefined && small(ph.dstPorts))
+        return { family: f, shape: 'nosp', keys: portsOf(ph.dstPorts!).map((dp) => ({ shape: 'nosp' as const, start: [A(s.lo), A(d.lo), P, port(dp)] })) };
+      if (sp === undefined && ph.dstPorts === undefined) return { family: f, shape: 'noport', keys: [{ shape: 'noport', start: [A(s.lo), A(d.lo), P] }] };
+    }
+    if (ported && ph.src.length === 0 && ph.srcPorts === undefined && small(ph.dstPorts))
+      return { family: f, shape: 'anysrc', keys: portsOf(ph.dstPorts!).map((dp) => ({ shape: 'anysrc' as const, start: [A(d.lo), P, port(dp)] })) };
+  }
+  if (!ported) return { family: f, shape: 'rangenp', keys: [{ shape: 'rangenp', start: [A(d.lo), A(s.lo), P], end: [A(d.hi), A(s.hi), P] }] };
+  const sp = ph.srcPorts ?? { from: 0, to: 65535 };
+  const dp = ph.dstPorts ?? { from: 0, to: 65535 };
+  return {
+    family: f,
+    shape: 'range',
+    keys: [{ shape: 'range', start: [port(dp.from), port(sp.from), P, A(d.lo), A(s.lo)], end: [port(dp.to), port(sp.to), P, A(d.hi), A(s.hi)] }],
+  };
+}
+
+/** Kernel key bytes: every field padded to 4 bytes (nft registers), addresses and ports in network order. */
+export function encodeKey(fields: readonly Field[]): Buffer {
+  let n = 0;
+  for (const x of fields) n += x.t === 'addr' && x.f === 6 ? 16 : 4;
+  const b = Buffer.alloc(n);
+  let o = 0;
+  for (const x of fields) {
+    if (x.t === 'addr') {
+      const len = x.f === 4 ? 4 : 16;
+      let v = x.v;
+      for (let i = len - 1; i >= 0; i--) {
+        b[o + i] = Number(v & 0xffn);
+        v >>= 8n;
+      }
+      o += len;
+    } else if (x.t === 'proto') {
+      b[o] = x.v;
+      o += 4;
+    } else {
+      b.writeUInt16BE(x.v, o);
+      o += 4;
+    }
+  }
+  return b;
+}
+
+/** ct mark values are host-endian 32-bit integers. */
+export function encodeMark(m: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(m >>> 0);
+  return b;
+}
+
+/** NAT binding elements: key addr . proto . port; data addr . port. */
+export function bindingElements(b: NatBinding): {
+  family: Family;
+  dnatKey: Buffer;
+  dnatData: Buffer;
+  snatKey: Buffer;
+  snatData: Buffer;
+} {
+  const e = parseAddress(b.external.address)!;
+  const i = parseAddress(b.internal.address)!;
+  const P: Field = { t: 'proto', v: b.protocol };
+  return {
+    family: e.family,
+    dnatKey: encodeKey([{ t: 'addr', f: e.family, v: e.value }, P, { t: 'port', v: b.external.port }]),
+    dnatData: encodeKey([{ t: 'addr', f: i.family, v: i.value }, { t: 'port', v: b.internal.port }]),
+    snatKey: encodeKey([{ t: 'addr', f: i.family, v: i.value }, P, { t: 'port', v: b.internal.port }]),
+    snatData: encodeKey([{ t: 'addr', f: e.family, v: e.value }, { t: 'port', v: b.external.port }]),
+  };
+}

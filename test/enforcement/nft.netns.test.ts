@@ -1,0 +1,225 @@
+/**
+ * The nftables backend against real netfilter: A – R – B, R forwarding, the
+ * backend in standalone mode in R (issue 7, Tests).
+ */
+import { NftPinholeSet } from '../../enforcement/nft/backend';
+import { LINE, NetnsLab } from '../../testbed/netns';
+import { describeNetns } from '../helpers/netns';
+import type { PinholeSpec } from '../../enforcement';
+import { echoServer, flow, killAll, probe, sleep } from './helpers/traffic';
+
+const { A4, B4, A6, B6, R4b } = LINE;
+const LIFE = 60_000;
+
+function spec(over: Partial<PinholeSpec> = {}): PinholeSpec {
+  return {
+    protocol: 17,
+    src: { address: A4, length: 32 },
+    dst: { address: B4, length: 32 },
+    dstPorts: { from: 5000, to: 5000 },
+    action: 'allow',
+    owner: 'test',
+    expiresAt: Date.now() + LIFE,
+    ...over,
+  };
+}
+
+describeNetns(
+  'nftables backend in namespaces (standalone)',
+  () => {
+    let lab: NetnsLab;
+    let set: NftPinholeSet;
+    const stops: Array<() => void> = [];
+
+    beforeAll(async () => {
+      lab = NetnsLab.line('enf');
+      ({ set } = await NftPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), graceMs: 1000 }));
+      for (const [proto, port] of [
+        ['udp', 5000],
+        ['udp', 5001],
+        ['udp', 5002],
+        ['tcp', 5000],
+        ['tcp', 5001],
+      ] as const) {
+        stops.push((await echoServer(lab, 'B', proto, B4, port)).stop);
+        stops.push((await echoServer(lab, 'B', proto, B6, port)).stop);
+      }
+    }, 60_000);
+
+    afterAll(() => {
+      for (const s of stops) s();
+      killAll();
+      set?.close();
+      lab?.destroy();
+    });
+
+    async function commit(f: (tx: ReturnType<NftPinholeSet['begin']>) => void): Promise<void> {
+      const tx = set.begin();
+      f(tx);
+      await tx.commit(Date.now());
+    }
+
+    test('UDP and TCP (v4 and v6) are blocked without a pinhole; a pinhole lets exactly its flow through', async () => {
+      expect(await probe(lab, 'A', 'udp', A4, 40001, B4, 5000)).toBe(false);
+      expect(await probe(lab, 'A', 'tcp', A4, 40002, B4, 5000)).toBe(false);
+      expect(await probe(lab, 'A', 'udp', A6, 40003, B6, 5000)).toBe(false);
+      let ids: string[] = [];
+      await commit((tx) => {
+        ids = [
+          tx.add(spec()),
+          tx.add(spec({ protocol: 6, srcPorts: { from: 40010, to: 40010 } })),
+          tx.add(spec({ src: { address: A6, length: 128 }, dst: { address: '2001:db8:2::', length: 64 } })),
+        ];
+      });
+      expect(await probe(lab, 'A', 'udp', A4, 40004, B4, 5000)).toBe(true);
+      expect(await probe(lab, 'A', 'udp', A4, 40005, B4, 5002)).toBe(false);
+      expect(await probe(lab, 'A', 'tcp', A4, 40010, B4, 5000)).toBe(true);
+      expect(await probe(lab, 'A', 'tcp', A4, 40011, B4, 5000)).toBe(false);
+      expect(await probe(lab, 'A', 'udp', A6, 40006, B6, 5000)).toBe(true);
+      expect(await probe(lab, 'A', 'tcp', A6, 40007, B6, 5000)).toBe(false);
+      await commit((tx) => ids.forEach((id) => tx.remove(id)));
+      expect(await probe(lab, 'A', 'udp', A4, 40008, B4, 5000)).toBe(false);
+    }, 60_000);
+
+    test('sub_ports=1 opens the port and the next one only', async () => {
+      let id = '';
+      await commit((tx) => {
+        id = tx.add(spec({ srcPorts: { from: 41000, to: 41000 }, dstPorts: { from: 5000, to: 5001 } }));
+      });
+      expect(await probe(lab, 'A', 'udp', A4, 41000, B4, 5000)).toBe(true);
+      // A second source port is not covered; run it before the same source port is reused for 5001.
+      expect(await probe(lab, 'A', 'udp', A4, 41001, B4, 5001)).toBe(false);
+      expect(await probe(lab, 'A', 'udp', A4, 41000, B4, 5001)).toBe(true);
+      expect(await probe(lab, 'A', 'udp', A4, 41000, B4, 5002)).toBe(false);
+      await commit((tx) => tx.remove(id));
+    }, 30_000);
+
+    test('deny beats allow', async () => {
+      let ids: string[] = [];
+      await commit((tx) => {
+        ids = [tx.add(spec({ src: { address: '198.18.1.0', length: 24 } })), tx.add(spec({ action: 'deny', srcPorts: { from: 42000, to: 42010 } }))];
+      });
+      expect(set.lookup({ protocol: 17, src: A4, srcPort: 42005, dst: B4, dstPort: 5000 }).verdict).toBe('deny');
+      expect(await probe(lab, 'A', 'udp', A4, 42005, B4, 5000)).toBe(false);
+      expect(await probe(lab, 'A', 'udp', A4, 42011, B4, 5000)).toBe(true);
+      await commit((tx) => ids.forEach((id) => tx.remove(id)));
+    }, 30_000);
+
+    test.each(['udp', 'tcp'] as const)('removing a pinhole blocks again and cuts a running %s flow', async (proto) => {
+      let id = '';
+      const sport = proto === 'udp' ? 43000 : 43001;
+      await commit((tx) => {
+        id = tx.add(spec({ protocol: proto === 'udp' ? 17 : 6, srcPorts: { from: sport, to: sport } }));
+      });
+      const f = flow(lab, 'A', proto, A4, sport, B4, 5000);
+      try {
+        expect(await f.more(10, 3000)).toBe(true);
+        await commit((tx) => tx.remove(id));
+        await sleep(150);
+        expect(await f.more(1, 800)).toBe(false);
+      } finally {
+        f.stop();
+      }
+    }, 30_000);
+
+    test('a deny added over a running allowed flow cuts it', async () => {
+      let allow = '';
+      let deny = '';
+      await commit((tx) => {
+        allow = tx.add(spec({ srcPorts: { from: 44000, to: 44000 } }));
+      });
+      const f = flow(lab, 'A', 'udp', A4, 44000, B4, 5000);
+      try {
+        expect(await f.more(10, 3000)).toBe(true);
+        await commit((tx) => {
+          deny = tx.add(spec({ action: 'deny', src: { address: '198.18.1.0', length: 24 } }));
+        });
+        await sleep(150);
+        expect(await f.more(1, 800)).toBe(false);
+      } finally {
+        f.stop();
+      }
+      await commit((tx) => {
+        tx.remove(allow);
+        tx.remove(deny);
+      });
+    }, 30_000);
+
+    test('refresh re-sends the timeout: the kernel timeout grows and the element never becomes permanent', async () => {
+      const now = Date.now();
+      let id = '';
+      await commit((tx) => {
+        id = tx.add(spec({ expiresAt: now + 5000 }));
+      });
+      const kernelTimeout = async (): Promise<number | undefined> => {
+        const { elements } = await set.readKernel();
+        const e = elements.find((x) => x.set === set.kernelSetOf(id));
+        return e === undefined ? -1 : e.timeoutS;
+      };
+      expect(await kernelTimeout()).toBe(6); // 5 s lifetime + 1 s grace
+      const tx = set.begin();
+      tx.refresh(id, Date.now() + 30_000);
+      await tx.commit(Date.now());
+      const t = await kernelTimeout();
+      expect(t).toBeGreaterThanOrEqual(30);
+      expect(t).toBeLessThanOrEqual(31);
+      await commit((x) => x.remove(id));
+    }, 30_000);
+
+    test('with the daemon gone, the kernel timeout closes the pinhole (fail closed)', async () => {
+      // A second instance stands for a daemon that installs and dies: nobody calls expire or remove.
+      const { set: other } = await NftPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), setup: false, graceMs: 500 });
+      const tx = other.begin();
+      tx.add(spec({ srcPorts: { from: 45000, to: 45000 }, expiresAt: Date.now() + 1000 }));
+      await tx.commit(Date.now());
+      other.close();
+      expect(await probe(lab, 'A', 'udp', A4, 45000, B4, 5000, 400)).toBe(true);
+      await sleep(2200);
+      expect(await probe(lab, 'A', 'udp', A4, 45000, B4, 5000, 400)).toBe(false);
+      const { elements } = await set.readKernel();
+      expect(elements.filter((e) => e.comment === 'test' && e.start.some((f) => f.t === 'port' && f.v === 45000))).toEqual([]);
+    }, 30_000);
+
+    test('a NAT binding carries UDP and TCP both ways, and its removal cuts the flow', async () => {
+      const stopsA = [(await echoServer(lab, 'A', 'udp', A4, 6000)).stop, (await echoServer(lab, 'A', 'tcp', A4, 6000)).stop];
+      try {
+        let ids: string[] = [];
+        await commit((tx) => {
+          ids = [17, 6].map((protocol) =>
+            tx.addBinding({ protocol, external: { address: R4b, port: 30000 }, internal: { address: A4, port: 6000 }, owner: 'nat', expiresAt: Date.now() + LIFE }),
+          );
+        });
+        // Inbound: B -> R's external address:30000 reaches A:6000 and the answer comes back.
+        expect(await probe(lab, 'B', 'udp', B4, 46000, R4b, 30000)).toBe(true);
+        expect(await probe(lab, 'B', 'tcp', B4, 46001, R4b, 30000)).toBe(true);
+        expect(await probe(lab, 'B', 'udp', B4, 46002, R4b, 30001)).toBe(false);
+        // Outbound: A:6000 -> B is translated to R's external address:30000 (B's echo server sees it and answers).
+        const f = flow(lab, 'B', 'udp', B4, 46003, R4b, 30000);
+        try {
+          expect(await f.more(10, 3000)).toBe(true);
+          await commit((tx) => ids.forEach((id) => tx.removeBinding(id)));
+          await sleep(150);
+          expect(await f.more(1, 800)).toBe(false);
+        } finally {
+          f.stop();
+        }
+        expect(await probe(lab, 'B', 'udp', B4, 46004, R4b, 30000)).toBe(false);
+      } finally {
+        stopsA.forEach((s) => s());
+      }
+    }, 60_000);
+
+    test('outbound through a NAT binding is translated to the external address', async () => {
+      let id = '';
+      await commit((tx) => {
+        id = tx.addBinding({ protocol: 17, external: { address: R4b, port: 31000 }, internal: { address: A4, port: 47000 }, owner: 'nat', expiresAt: Date.now() + LIFE });
+      });
+      // B's echo answers to the translated source; the reply is un-NATed back to A:47000.
+      expect(await probe(lab, 'A', 'udp', A4, 47000, B4, 5000)).toBe(true);
+      const ct = lab.tryExec('R', 'conntrack', ['-L', '-p', 'udp', '--orig-port-src', '47000']);
+      if (ct.status === 0) expect(ct.stdout + ct.stderr).toMatch(new RegExp(`dst=${R4b.replace(/\./g, '\\.')} sport=5000 dport=31000`));
+      await commit((tx) => tx.removeBinding(id));
+    }, 30_000);
+  },
+  ['nft'],
+);

@@ -1,0 +1,275 @@
+/**
+ * natfwd's configuration file (YAML). Every mistake is reported as one
+ * `ConfigError` naming the file, the line and what is wrong; unknown keys are
+ * errors too, so a misspelt option never silently falls back to a default.
+ */
+import { isIP } from 'node:net';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Pair } from 'yaml';
+import { NatfwError } from '../common/errors';
+import { err, ok, type Result } from '../common/result';
+import type { PortRange, Prefix } from '../enforcement/types';
+
+export class ConfigError extends NatfwError {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly detail: string,
+  ) {
+    super('CONFIG_INVALID', `${file}${line !== undefined ? `:${line}` : ''}: ${detail}`);
+  }
+}
+
+export type Interception = 'nfqueue' | 'router-alert' | 'none';
+export type BackendName = 'nftables' | 'iptables' | 'memory';
+
+export interface NatfwdConfig {
+  readonly node: { readonly name: string; readonly addresses: readonly string[] };
+  readonly gist: {
+    readonly dmodePort: number;
+    readonly cmodePort: number;
+    readonly interception: Interception;
+    readonly nfqueueNum: number;
+    /** RAO value on outgoing Queries; Linux delivers only 0 to IP_ROUTER_ALERT sockets (shared/notes/router-alert.md). */
+    readonly routerAlert: number;
+    readonly confirmRequired: boolean;
+  };
+  readonly policy: {
+    readonly maxLifetime: number;
+    readonly minLifetime: number;
+    readonly allowDeny: boolean;
+    readonly protocols?: readonly number[];
+    readonly sources?: readonly Prefix[];
+    readonly destinations?: readonly Prefix[];
+    readonly dstPorts?: readonly PortRange[];
+    readonly maxSessions?: number;
+  };
+  readonly authorization: {
+    readonly keys?: string;
+    readonly requireForCreate: boolean;
+    readonly requireForExternal: boolean;
+    readonly trustedKeyIds?: readonly number[];
+    readonly trustedEntities?: readonly string[];
+    readonly clockSkew: number;
+  };
+  readonly enforcement: {
+    readonly backend: BackendName;
+    readonly mode: 'standalone' | 'integration';
+    /** Integration mode: the packet mark bit(s) set on allowed packets. */
+    readonly mark: number;
+    /** Seconds beyond the session lifetime for kernel element timeouts (fail closed if natfwd dies). */
+    readonly grace: number;
+  };
+  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+}
+
+const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, dccp: 33, 'ipv6-icmp': 58, sctp: 132 };
+
+/** Reads one YAML mapping with a fixed set of keys, remembering lines for errors. */
+class Section {
+  private readonly seen = new Set<string>();
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly path: string,
+    private readonly pairs: Pair[],
+    private readonly line: number | undefined,
+  ) {}
+
+  private find(key: string): Pair | undefined {
+    this.seen.add(key);
+    return this.pairs.find((p) => isScalar(p.key) && p.key.value === key);
+  }
+
+  has(key: string): boolean {
+    return this.find(key) !== undefined;
+  }
+
+  node(key: string): YamlNode | undefined {
+    const p = this.find(key);
+    return p === undefined ? undefined : ((p.value as YamlNode | null) ?? undefined);
+  }
+
+  section(key: string): Section {
+    const n = this.node(key);
+    if (n === undefined) return new Section(this.ctx, `${this.path}${key}.`, [], this.line);
+    if (!isMap(n)) throw this.ctx.error(n, `'${this.path}${key}' must be a mapping`);
+    return new Section(this.ctx, `${this.path}${key}.`, n.items as Pair[], this.ctx.lineOf(n));
+  }
+
+  private scalar(key: string): { value: unknown; node: YamlNode } | undefined {
+    const n = this.node(key);
+    if (n === undefined) return undefined;
+    if (!isScalar(n)) throw this.ctx.error(n, `'${this.path}${key}' must be a single value`);
+    return { value: n.value, node: n };
+  }
+
+  int(key: string, dflt: number, min: number, max: number): number {
+    const s = this.scalar(key);
+    if (s === undefined) return dflt;
+    const v = typeof s.value === 'string' && /^0x[0-9a-f]+$/i.test(s.value) ? Number.parseInt(s.value, 16) : s.value;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw this.ctx.error(s.node, `'${this.path}${key}' must be an integer from ${min} to ${max}, got ${JSON.stringify(s.value)}`);
+    }
+    return v;
+  }
+
+  bool(key: string, dflt: boolean): boolean {
+    const s = this.scalar(key);
+    if (s === undefined) return dflt;
+    if (typeof s.value !== 'boolean') throw this.ctx.error(s.node, `'${this.path}${key}' must be true or false`);
+    return s.value;
+  }
+
+  str(key: string, dflt: string): string;
+  str(key: string, dflt?: string): string | undefined;
+  str(key: string, dflt?: string): string | undefined {
+    const s = this.scalar(key);
+    if (s === undefined) return dflt;
+    if (typeof s.value !== 'string' || s.value === '') throw this.ctx.error(s.node, `'${this.path}${key}' must be a non-empty string`);
+    return s.value;
+  }
+
+  oneOf<T extends string>(key: string, choices: readonly T[], dflt: T): T {
+    const s = this.scalar(key);
+    if (s === undefined) return dflt;
+    if (!choices.includes(s.value as T)) throw this.ctx.error(s.node, `'${this.path}${key}' must be one of ${choices.join(', ')}, got ${JSON.stringify(s.value)}`);
+    return s.value as T;
+  }
+
+  /** A list of scalars, each turned into T by `parse`. */
+  list<T>(key: string, what: string, parse: (v: unknown) => Result<T, string>): T[] | undefined {
+    const n = this.node(key);
+    if (n === undefined) return undefined;
+    if (!isSeq(n)) throw this.ctx.error(n, `'${this.path}${key}' must be a list of ${what}`);
+    return n.items.map((item) => {
+      const it = item as YamlNode;
+      if (!isScalar(it)) throw this.ctx.error(it, `'${this.path}${key}' must be a list of ${what}`);
+      const r = parse(it.value);
+      if (!r.ok) throw this.ctx.error(it, `'${this.path}${key}': ${r.error}`);
+      return r.value;
+    });
+  }
+
+  /** Fails on keys nobody asked for (typos). Call after reading the section. */
+  done(): void {
+    for (const p of this.pairs) {
+      const k = isScalar(p.key) ? String(p.key.value) : '?';
+      if (!this.seen.has(k)) throw this.ctx.error(p.key as YamlNode, `unknown option '${this.path}${k}'`);
+    }
+  }
+}
+
+class Ctx {
+  constructor(
+    readonly file: string,
+    private readonly lines: LineCounter,
+  ) {}
+  lineOf(n: YamlNode | undefined): number | undefined {
+    const start = n?.range?.[0];
+    return start === undefined ? undefined : this.lines.linePos(start).line;
+  }
+  error(n: YamlNode | undefined, detail: string): ConfigError {
+    return new ConfigError(this.file, this.lineOf(n), detail);
+  }
+}
+
+export function parsePrefix(v: unknown): Result<Prefix, string> {
+  if (typeof v !== 'string') return err(`expected an address prefix such as 198.18.0.0/15, got ${JSON.stringify(v)}`);
+  const [addr, len, ...rest] = v.split('/');
+  const fam = isIP(addr);
+  if (fam === 0 || rest.length > 0) return err(`'${v}' is not an IPv4 or IPv6 prefix`);
+  const max = fam === 4 ? 32 : 128;
+  const n = len === undefined ? max : Number(len);
+  if (!/^\d+$/.test(len ?? String(max)) || n > max) return err(`'${v}': prefix length must be 0 to ${max}`);
+  return ok({ address: addr, length: n });
+}
+
+export function parsePortRange(v: unknown): Result<PortRange, string> {
+  const s = String(v);
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s);
+  if (m === null) return err(`'${s}' is not a port or a port range (e.g. 5004 or 1024-65535)`);
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  if (from < 1 || to > 65535 || from > to) return err(`'${s}': ports must be 1 to 65535, low to high`);
+  return ok({ from, to });
+}
+
+export function parseProtocol(v: unknown): Result<number, string> {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255) return ok(v);
+  if (typeof v === 'string' && Object.hasOwn(PROTOCOLS, v)) return ok(PROTOCOLS[v]);
+  return err(`unknown protocol ${JSON.stringify(v)} (use ${Object.keys(PROTOCOLS).join(', ')} or a number 0-255)`);
+}
+
+/** Parses and validates the text of a natfwd configuration file. `file` is only used in messages. */
+export function parseConfig(text: string, file: string): NatfwdConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  const ctx = new Ctx(file, lines);
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    throw new ConfigError(file, e.linePos?.[0]?.line, `YAML syntax: ${e.message.split('\n')[0]}`);
+  }
+  const root = doc.contents;
+  if (root !== null && !isMap(root)) throw ctx.error(root as YamlNode, 'the configuration must be a YAML mapping');
+  const top = new Section(ctx, '', root === null ? [] : (root.items as Pair[]), 1);
+
+  const node = top.section('node');
+  const addresses =
+    node.list('addresses', 'IP addresses', (v) => (typeof v === 'string' && isIP(v) !== 0 ? ok(v) : err(`'${String(v)}' is not an IP address`))) ?? [];
+  const nodeCfg = { name: node.str('name', 'natfwd'), addresses };
+  node.done();
+
+  const g = top.section('gist');
+  const gist = {
+    dmodePort: g.int('dmodePort', 27000, 1, 65535),
+    cmodePort: g.int('cmodePort', 27000, 1, 65535),
+    interception: g.oneOf<Interception>('interception', ['nfqueue', 'router-alert', 'none'], 'nfqueue'),
+    nfqueueNum: g.int('nfqueueNum', 270, 0, 65535),
+    routerAlert: g.int('routerAlert', 0, 0, 65535),
+    confirmRequired: g.bool('confirmRequired', true),
+  };
+  g.done();
+
+  const p = top.section('policy');
+  const policy = {
+    maxLifetime: p.int('maxLifetime', 3600, 1, 0xffffffff),
+    minLifetime: p.int('minLifetime', 1, 1, 0xffffffff),
+    allowDeny: p.bool('allowDeny', true),
+    protocols: p.list('protocols', 'protocols', parseProtocol),
+    sources: p.list('sources', 'prefixes', parsePrefix),
+    destinations: p.list('destinations', 'prefixes', parsePrefix),
+    dstPorts: p.list('dstPorts', 'ports or port ranges', parsePortRange),
+    maxSessions: p.has('maxSessions') ? p.int('maxSessions', 0, 1, 10_000_000) : undefined,
+  };
+  if (policy.minLifetime > policy.maxLifetime) throw ctx.error(p.node('minLifetime'), "'policy.minLifetime' exceeds 'policy.maxLifetime'");
+  p.done();
+
+  const a = top.section('authorization');
+  const authorization = {
+    keys: a.str('keys'),
+    requireForCreate: a.bool('requireForCreate', false),
+    requireForExternal: a.bool('requireForExternal', false),
+    trustedKeyIds: a.list('trustedKeyIds', 'key ids', (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? ok(v) : err(`key id ${JSON.stringify(v)} is not a non-negative integer`))),
+    trustedEntities: a.list('trustedEntities', 'entity ids', (v) => (typeof v === 'string' && v !== '' ? ok(v) : err(`entity id ${JSON.stringify(v)} is not a string`))),
+    clockSkew: a.int('clockSkew', 30, 0, 86400),
+  };
+  if ((authorization.requireForCreate || authorization.requireForExternal) && authorization.keys === undefined) {
+    throw ctx.error(a.node('requireForCreate') ?? a.node('requireForExternal'), "authorization is required but 'authorization.keys' (the key directory) is not set");
+  }
+  a.done();
+
+  const e = top.section('enforcement');
+  const enforcement = {
+    backend: e.oneOf<BackendName>('backend', ['nftables', 'iptables', 'memory'], 'nftables'),
+    mode: e.oneOf('mode', ['standalone', 'integration'] as const, 'standalone'),
+    mark: e.int('mark', 0x00100000, 1, 0xffffffff),
+    grace: e.int('grace', 10, 0, 3600),
+  };
+  e.done();
+
+  const l = top.section('log');
+  const log = { level: l.oneOf('level', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info') };
+  l.done();
+  top.done();
+
+  return { node: nodeCfg, gist, policy, authorization, enforcement, log };
+}

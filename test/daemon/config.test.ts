@@ -1,0 +1,68 @@
+import { ConfigError, parseConfig } from '../../daemon/config';
+
+const expectError = (text: string, line: number | undefined, pattern: RegExp): void => {
+  let caught: unknown;
+  try {
+    parseConfig(text, 'natfwd.yaml');
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const ce = caught as ConfigError;
+  expect(ce.line).toBe(line);
+  expect(ce.message).toMatch(pattern);
+  expect(ce.message.split('\n')).toHaveLength(1);
+};
+
+describe('natfwd configuration', () => {
+  it('applies defaults to an empty file', () => {
+    const c = parseConfig('', 'x.yaml');
+    expect(c.gist.interception).toBe('nfqueue');
+    expect(c.enforcement.backend).toBe('nftables');
+    expect(c.policy.maxLifetime).toBe(3600);
+    expect(c.authorization.requireForCreate).toBe(false);
+  });
+
+  it('reads a full configuration', () => {
+    const c = parseConfig(
+      [
+        'node: { name: fw1, addresses: [198.18.1.2, "2001:db8:1::2"] }',
+        'gist: { dmodePort: 30000, cmodePort: 30001, interception: router-alert, confirmRequired: false }',
+        'policy:',
+        '  maxLifetime: 300',
+        '  allowDeny: false',
+        '  protocols: [udp, tcp, 132]',
+        '  destinations: [198.18.2.0/24, "2001:db8:2::/48"]',
+        '  dstPorts: [5004, 1024-65535]',
+        'authorization: { keys: /etc/natfw/keys, requireForCreate: true, trustedKeyIds: [1, 2] }',
+        'enforcement: { backend: iptables, mode: integration, mark: 0x100 }',
+      ].join('\n'),
+      'x.yaml',
+    );
+    expect(c.node.addresses).toEqual(['198.18.1.2', '2001:db8:1::2']);
+    expect(c.gist).toMatchObject({ dmodePort: 30000, cmodePort: 30001, interception: 'router-alert', confirmRequired: false });
+    expect(c.policy.protocols).toEqual([17, 6, 132]);
+    expect(c.policy.destinations).toEqual([
+      { address: '198.18.2.0', length: 24 },
+      { address: '2001:db8:2::', length: 48 },
+    ]);
+    expect(c.policy.dstPorts).toEqual([
+      { from: 5004, to: 5004 },
+      { from: 1024, to: 65535 },
+    ]);
+    expect(c.authorization.trustedKeyIds).toEqual([1, 2]);
+    expect(c.enforcement).toMatchObject({ backend: 'iptables', mode: 'integration', mark: 0x100 });
+  });
+
+  it('names the line of each mistake', () => {
+    expectError('policy:\n  maxLifetme: 30\n', 2, /unknown option 'policy.maxLifetme'/);
+    expectError('gist:\n  dmodePort: 70000\n', 2, /'gist.dmodePort' must be an integer from 1 to 65535/);
+    expectError('policy:\n  destinations:\n    - 198.18.2.0/33\n', 3, /prefix length must be 0 to 32/);
+    expectError('policy:\n  protocols: [udp, gre2]\n', 2, /unknown protocol "gre2"/);
+    expectError('enforcement:\n  backend: pf\n', 2, /must be one of nftables, iptables, memory/);
+    expectError('authorization:\n  requireForCreate: true\n', 2, /'authorization.keys'/);
+    expectError('policy: [1, 2]\n', 1, /'policy' must be a mapping/);
+    expectError('node: {\n', 2, /YAML syntax/);
+    expectError('policy:\n  dstPorts: [6000-5000]\n', 2, /low to high/);
+  });
+});

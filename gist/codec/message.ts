@@ -110,7 +110,8 @@ function objectValueFail(base: number, b: Uint8Array, tlvStart: number, tlvEnd: 
 export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: Encapsulation): Result<GistMessage, GistDecodeError> {
   const total = end - base;
   if (total < COMMON_HEADER_LENGTH) {
-    return headerFail(base, b, CH.IncorrectMessageLength, base + Math.max(total, 0), `${total} bytes, shorter than the 8-byte common header`);
+    // Nothing to echo in an Error object (A.4.1 needs the original common header): not answered.
+    return fail(base, b, ErrorCode.CommonHeaderParseError, CH.IncorrectMessageLength, base + Math.max(total, 0), `${total} bytes, shorter than the 8-byte common header`, { reply: false });
   }
   const version = b[base];
   if (version !== GIST_VERSION) return headerFail(base, b, CH.UnknownVersion, base, `version ${version}, only ${GIST_VERSION} is known`);

@@ -174,6 +174,21 @@ export class GistNode implements GistService, GistDriverFacing {
     return this.peers.size;
   }
 
+  /** Everything this node holds, counted (for the Query-flood test and diagnostics). */
+  footprint(): { routingStates: number; peers: number; peerCandidates: number; mas: number; timerEntries: number; queued: number; outbound: number } {
+    let queued = 0;
+    for (const rs of this.states.values()) queued += (rs.queue?.length ?? 0) + (rs.recent?.length ?? 0);
+    return {
+      routingStates: this.states.size,
+      peers: this.peers.size,
+      peerCandidates: this.candidates.size,
+      mas: this.mas.size,
+      timerEntries: this.timers.size,
+      queued,
+      outbound: this.out.length - this.outHead,
+    };
+  }
+
   /** A snapshot of one routing state entry, for tests and the CLI. */
   routingState(nslpId: NslpId, mri: Mri, sessionId: SessionId):
     | { role: 'querier' | 'responder'; phase: 'awaiting-response' | 'established' | 'awaiting-refresh' | 'awaiting-confirm'; peerAddress?: string; siiHandle?: number; cmode: boolean; expireAt: number }
@@ -244,6 +259,12 @@ export class GistNode implements GistService, GistDriverFacing {
       if (hops <= 1) {
         const r = decodeGistDatagram(bytes, { qMode: true });
         this.errorForHeaderOnly(now, ctx, bytes, r.ok ? r.value : undefined, ErrorCode.HopLimitExceeded, 0);
+        return { kind: 'consume' };
+      }
+      if (bytes.length + 28 > this.config.mtu) {
+        // s4.3.4 check 1: it would be fragmented downstream (IPv4 + UDP headers = 28 bytes).
+        const r = decodeGistDatagram(bytes, { qMode: true });
+        this.errorForHeaderOnly(now, ctx, bytes, r.ok ? r.value : undefined, ErrorCode.MessageTooLarge, 0);
         return { kind: 'consume' };
       }
       const copy = bytes.slice();
@@ -743,6 +764,10 @@ export class GistNode implements GistService, GistDriverFacing {
         this.replyError(now, ctx, msg, ErrorCode.MriValidationFailure, 0, this.mriValueInfo(msg));
         return { kind: 'consume' };
       }
+      if (raw.length + 28 > this.config.mtu) {
+        this.replyError(now, ctx, msg, ErrorCode.MessageTooLarge, 0, [{ kind: 'MtuInfo', linkMtu: this.config.mtu }]);
+        return { kind: 'consume' };
+      }
       this.stats.queriesForwarded++;
       if (ev.peering?.payload === undefined) {
         const copy = raw.slice();
@@ -1227,12 +1252,12 @@ export class GistNode implements GistService, GistDriverFacing {
     this.sendError(now, ctx, obj, nli?.interfaceAddress, msg.header.sFlag);
   }
 
+  /** s4.3.4: errors of a node that only forwards (only the common header, and for MRI checks the MRI, are looked at). */
   private errorForHeaderOnly(now: number, ctx: RxContext, raw: Uint8Array, msg: GistMessage | undefined, code: number, subcode: number): void {
-    if (msg !== undefined) {
-      this.replyError(now, ctx, msg, code, subcode, []);
-      return;
-    }
+    if (msg === undefined) return; // not decodable: nothing sensible to answer, and it is not ours
+    const ai: AdditionalInfo[] = code === ErrorCode.MessageTooLarge ? [{ kind: 'MtuInfo', linkMtu: this.config.mtu }] : [];
     void raw;
+    this.replyError(now, ctx, msg, code, subcode, ai);
   }
 
   private replyDecodeError(now: number, ctx: RxContext, e: GistDecodeError): void {

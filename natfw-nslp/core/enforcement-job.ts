@@ -1,0 +1,90 @@
+/**
+ * Enforcement commits are asynchronous (enforcement/types.ts), the core is
+ * not: it emits an `EnforcementJob` (one all-or-nothing transaction) and the
+ * driver answers with `NatfwNode.enforcementDone(now, jobId, result)`. The
+ * core forwards nothing that depends on the job (the successful RESPONSE,
+ * s3.7.1) before that answer, and a failed job changes nothing.
+ */
+import type { NatBindingSpec, PinholeSet, PinholeSpec } from '../../enforcement/types';
+
+export type EnforcementOp =
+  | { readonly op: 'add'; readonly spec: PinholeSpec }
+  | { readonly op: 'remove'; readonly id: string }
+  | { readonly op: 'refresh'; readonly id: string; readonly expiresAt: number }
+  | { readonly op: 'addBinding'; readonly spec: NatBindingSpec }
+  | { readonly op: 'removeBinding'; readonly id: string }
+  | { readonly op: 'refreshBinding'; readonly id: string; readonly expiresAt: number };
+
+export interface EnforcementJob {
+  readonly jobId: number;
+  readonly ops: readonly EnforcementOp[];
+}
+
+export type EnforcementResult =
+  | {
+      readonly ok: true;
+      /** Ids of the `add` ops, in op order. */
+      readonly pinholeIds: readonly string[];
+      /** Ids of the `addBinding` ops, in op order. */
+      readonly bindingIds: readonly string[];
+    }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/**
+ * Runs a job as one transaction on a pinhole set. Used by drivers (simulator,
+ * daemon); it awaits the backend but touches no clock itself.
+ */
+export async function runEnforcementJob(set: PinholeSet, job: EnforcementJob, now: number): Promise<EnforcementResult> {
+  let tx;
+  try {
+    tx = set.begin();
+  } catch (e) {
+    return { ok: false, code: errorCode(e), message: errorMessage(e) };
+  }
+  const pinholeIds: string[] = [];
+  const bindingIds: string[] = [];
+  try {
+    for (const o of job.ops) {
+      switch (o.op) {
+        case 'add':
+          pinholeIds.push(tx.add(o.spec));
+          break;
+        case 'remove':
+          tx.remove(o.id);
+          break;
+        case 'refresh':
+          tx.refresh(o.id, o.expiresAt);
+          break;
+        case 'addBinding':
+          bindingIds.push(tx.addBinding(o.spec));
+          break;
+        case 'removeBinding':
+          tx.removeBinding(o.id);
+          break;
+        case 'refreshBinding':
+          tx.refreshBinding(o.id, o.expiresAt);
+          break;
+      }
+    }
+    await tx.commit(now);
+    return { ok: true, pinholeIds, bindingIds };
+  } catch (e) {
+    try {
+      tx.abort();
+    } catch {
+      // already closed by the failed commit
+    }
+    return { ok: false, code: errorCode(e), message: errorMessage(e) };
+  }
+}
+
+function errorCode(e: unknown): string {
+  if (typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string') {
+    return (e as { code: string }).code;
+  }
+  return 'ENF_BACKEND_UNAVAILABLE';
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

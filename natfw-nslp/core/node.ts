@@ -491,6 +491,11 @@ export class NatfwNode {
     return this.isOwnFlowDestination(mri);
   }
 
+  private isNatExternal(address: string): boolean {
+    const mb = this.config.middlebox;
+    return mb?.kind === 'nat' && mb.nat?.externalAddress === address;
+  }
+
   private isOwnFlowDestination(mri: Mri): boolean {
     // CREATE: the data receiver is the MRI destination (s4.3.1). EXTERNAL with LE-MRM: the SDA.
     return this.addresses.has(mri.destinationAddress);
@@ -521,7 +526,8 @@ export class NatfwNode {
     if (existing !== undefined) {
       role = existing.role;
       terminating = existing.terminating;
-    } else if (this.isOwnFlowDestination(ev.mri)) {
+    } else if (this.isOwnFlowDestination(ev.mri) && !this.isNatExternal(ev.mri.destinationAddress)) {
+      // A CREATE to the NAT's external address is for a host behind it (s3.8), not for the NAT.
       role = 'NR';
     } else if (this.config.middlebox !== undefined) {
       role = 'NF';

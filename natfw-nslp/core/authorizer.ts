@@ -6,6 +6,7 @@
  */
 import type { Mri } from '../../gist/types';
 import type { PortRange, Prefix } from '../../enforcement/types';
+import type { SessionAuthObject } from '../codec';
 
 export interface AuthorizationRequest {
   readonly messageType: 'CREATE' | 'EXTERNAL';
@@ -20,7 +21,7 @@ export interface AuthorizationRequest {
     readonly action: 'allow' | 'deny';
   };
   /** SESSION_AUTH objects as the codec decoded them. */
-  readonly sessionAuth: readonly unknown[];
+  readonly sessionAuth: readonly SessionAuthObject[];
   readonly nslpMessageBytes: Uint8Array;
 }
 

@@ -4,6 +4,7 @@
  * `NatfwMessageCodec` (codec-adapter.ts), so the core never sees wire layout.
  */
 import type { Result } from '../../common/result';
+import type { NatfwRawObject, SessionAuthObject } from '../codec';
 
 /** RFC 5973 s4.2.4 NATFW_EFI. */
 export interface Efi {
@@ -54,8 +55,8 @@ export interface InfoCode {
  * forwarded requests unchanged.
  */
 export interface Carried {
-  readonly sessionAuth: readonly unknown[];
-  readonly forward: readonly unknown[];
+  readonly sessionAuth: readonly SessionAuthObject[];
+  readonly forward: readonly NatfwRawObject[];
 }
 
 interface RequestCommon {

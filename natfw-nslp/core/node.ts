@@ -10,6 +10,7 @@ import EventEmitter from 'eventemitter3';
 import type { GistService, MessageStatusEvent, NetworkNotificationEvent, RecvMessageEvent } from '../../gist/api';
 import { invertDirection, sessionIdKey, type LooseEndMri, type Mri, type PathCoupledMri, type SessionId } from '../../gist/types';
 import type { NatBindingSpec, PortRange, Prefix } from '../../enforcement/types';
+import type { SessionAuthObject } from '../codec';
 import { isWildcardAddress, prefixContains } from './addr';
 import { acceptAllAuthorizer, type SessionAuthorizer } from './authorizer';
 import { CLASS_INFORMATIONAL, CLASS_SUCCESS, info, NatfwResponseError, type ResponseName } from './codes';
@@ -89,7 +90,7 @@ export interface CreateParams {
   readonly edgeContinue?: boolean;
   readonly icmpTypes?: readonly number[];
   /** SESSION_AUTH objects (RFC 5981) to attach to every request of the session. */
-  readonly sessionAuth?: readonly unknown[];
+  readonly sessionAuth?: readonly SessionAuthObject[];
   /** Explicit Session ID (default: random from the injected source). */
   readonly sessionId?: SessionId;
 }
@@ -105,7 +106,7 @@ export interface ExternalParams {
   readonly proxy?: boolean;
   /** Ask intermediate NATs for their bindings (NATFW_EXTERNAL_BINDING, s4.2.3). */
   readonly requestBindings?: boolean;
-  readonly sessionAuth?: readonly unknown[];
+  readonly sessionAuth?: readonly SessionAuthObject[];
   readonly sessionId?: SessionId;
 }
 

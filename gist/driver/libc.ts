@@ -1,0 +1,104 @@
+/**
+ * The few libc socket calls Node does not offer, through koffi (prebuilt FFI,
+ * no build step). Node's dgram cannot set IP_OPTIONS / IPV6_HOPOPTS or send
+ * one datagram with per-packet IP options, so the GIST UDP socket is created
+ * here, bound here, handed to dgram for receiving, and written with sendto()
+ * synchronously (see udp-socket.ts for why synchronously).
+ *
+ * Loaded lazily: importing this module costs nothing until a socket is made.
+ */
+import { DriverError, privilegeHint } from './errors';
+import { ipv4ToBytes, ipv6ToBytes } from './ip-address';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const IPPROTO_IP = 0;
+export const IPPROTO_IPV6 = 41;
+/** <linux/in.h> */
+export const IP_TOS = 1;
+export const IP_TTL = 2;
+export const IP_OPTIONS = 4;
+export const IP_MTU_DISCOVER = 10;
+export const IP_PMTUDISC_DONT = 0;
+export const IP_PMTUDISC_DO = 2;
+/** <linux/in6.h> */
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_V6ONLY = 26;
+export const IPV6_MTU_DISCOVER = 23;
+export const IPV6_HOPOPTS = 54;
+export const IPV6_TCLASS = 67;
+
+interface LibcFns {
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Uint8Array | null, len: number): number;
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
+  close(fd: number): number;
+  errno(): number;
+}
+
+let cached: LibcFns | undefined;
+
+export function libc(): LibcFns {
+  if (cached !== undefined) return cached;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const koffi = require('koffi') as typeof import('koffi');
+  const lib = koffi.load('libc.so.6');
+  const socket = lib.func('int socket(int domain, int type, int protocol)');
+  const bind = lib.func('int bind(int fd, const void *addr, uint32_t len)');
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)');
+  const sendto = lib.func('intptr_t sendto(int fd, const void *buf, uintptr_t len, int flags, const void *addr, uint32_t alen)');
+  const close = lib.func('int close(int fd)');
+  cached = {
+    socket: (d, t, p) => Number(socket(d, t, p)),
+    bind: (fd, a, l) => Number(bind(fd, a, l)),
+    setsockopt: (fd, lv, n, v, l) => Number(setsockopt(fd, lv, n, v, l)),
+    sendto: (fd, b, l, f, a, al) => Number(sendto(fd, b, l, f, a, al)),
+    close: (fd) => Number(close(fd)),
+    errno: () => koffi.errno(),
+  };
+  return cached;
+}
+
+/** struct sockaddr_in / sockaddr_in6 for an address literal and port; undefined for a bad literal. */
+export function sockaddr(address: string, port: number): Uint8Array | undefined {
+  const v4 = ipv4ToBytes(address);
+  if (v4 !== undefined) {
+    const b = new Uint8Array(16);
+    const dv = new DataView(b.buffer);
+    dv.setUint16(0, AF_INET, true); // sa_family is host order (little-endian on the machines natfw targets)
+    dv.setUint16(2, port);
+    b.set(v4, 4);
+    return b;
+  }
+  const v6 = ipv6ToBytes(address);
+  if (v6 === undefined) return undefined;
+  const b = new Uint8Array(28);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, AF_INET6, true);
+  dv.setUint16(2, port);
+  b.set(v6, 8);
+  return b;
+}
+
+export function int32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+}
+
+/** setsockopt with an int value; throws DriverError on failure. */
+export function setIntOption(fd: number, level: number, name: number, value: number, what: string): void {
+  const c = libc();
+  if (c.setsockopt(fd, level, name, int32(value), 4) !== 0) {
+    const e = c.errno();
+    throw new DriverError('DRIVER_SOCKET', `setsockopt(${what}) failed: errno ${e}${privilegeHint(e)}`, e);
+  }
+}

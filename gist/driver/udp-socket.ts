@@ -1,0 +1,286 @@
+/**
+ * One UDP socket per address family for everything GIST sends and receives
+ * over UDP: Q-mode (RFC 5971 s5.3.2: Router Alert Option, DF set, optionally
+ * TTL 255 and the flow's DS field) and normal D-mode encapsulation (s5.3.1).
+ *
+ * Why one socket and synchronous sendto(): Q-mode needs IP options per packet
+ * and Node's dgram has no per-packet options and sends asynchronously (after a
+ * lookup tick), so toggling socket options around dgram.send() would race with
+ * other sends. Here every send is a synchronous sendto() through koffi, and
+ * the socket options are set lazily to what the next packet needs, so no
+ * packet can ever leave with another packet's options. Node's dgram wraps the
+ * same fd only to receive. The Query's source port is therefore the port on
+ * which the node receives replies (s5.3.2.3).
+ *
+ * Sending IPv4 RAO needs no capability (the kernel checks CAP_NET_RAW only
+ * for unknown options); IPv6 IPV6_HOPOPTS needs CAP_NET_RAW
+ * (../../../shared notes router-alert.md s1, s4).
+ */
+import dgram from 'node:dgram';
+import { err, ok, type Result } from '../../common/result';
+import { DriverError, EAGAIN, EPERM, privilegeHint } from './errors';
+import { canonicalAddress, ipVersionOf } from './ip-address';
+import {
+  AF_INET,
+  AF_INET6,
+  IP_MTU_DISCOVER,
+  IP_OPTIONS,
+  IP_PMTUDISC_DO,
+  IP_TOS,
+  IP_TTL,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_HOPOPTS,
+  IPV6_MTU_DISCOVER,
+  IPV6_TCLASS,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  SO_RCVBUF,
+  SO_SNDBUF,
+  int32,
+  libc,
+  setIntOption,
+  sockaddr,
+} from './libc';
+import { ipv4RouterAlertOption, ipv6HopByHopRouterAlert } from './router-alert';
+
+/** Per-packet IP-level attributes. */
+export interface UdpSendOptions {
+  /** Router Alert value: when present the packet is Q-mode (RAO in the IP header, DF set). */
+  readonly rao?: number;
+  /** IP TTL / IPv6 Hop Limit; undefined = the system default (s5.8.1.3: 255 for upstream Queries). */
+  readonly ttl?: number;
+  /** The whole IPv4 TOS / IPv6 Traffic Class byte (DS field << 2); undefined = 0. */
+  readonly tos?: number;
+  /** Don't Fragment; default: set exactly for Q-mode packets (those with `rao`). */
+  readonly dontFragment?: boolean;
+}
+
+export interface UdpEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ReceivedDatagram {
+  readonly from: UdpEndpoint;
+  readonly bytes: Uint8Array;
+}
+
+export interface GistUdpSocketOptions {
+  /** Local address to bind: '0.0.0.0', '::' or a literal of this host. */
+  readonly address: string;
+  /** 0 = ephemeral (tests); GIST's is 270 (needs root or CAP_NET_BIND_SERVICE). */
+  readonly port: number;
+  /** Kernel receive buffer; raised with SO_RCVBUFFORCE when privileged. Default 4 MiB. */
+  readonly receiveBufferBytes?: number;
+  /** Packets kept while the kernel says EAGAIN; beyond this, sends fail. Default 16384. */
+  readonly maxQueuedPackets?: number;
+}
+
+const SO_RCVBUFFORCE = 33;
+const SO_SNDBUFFORCE = 32;
+const PMTUDISC_WANT = 1;
+
+interface Queued {
+  to: Uint8Array;
+  bytes: Uint8Array;
+  opts: UdpSendOptions | undefined;
+}
+
+export class GistUdpSocket {
+  private readonly sock: dgram.Socket;
+  private closed = false;
+  private readonly queue: Queued[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly addrCache = new Map<string, Uint8Array>();
+  /** What the socket's options are now (-1 = system default / none). */
+  private curRao = -1;
+  private curTtl = -1;
+  private curTos = 0;
+  private curDf = false;
+  private readonly maxQueued: number;
+  /** Datagrams dropped because the EAGAIN queue was full. */
+  droppedSends = 0;
+  onDatagram: (d: ReceivedDatagram) => void = () => undefined;
+  onError: (e: Error) => void = () => undefined;
+
+  private constructor(
+    private readonly fd: number,
+    readonly ipVersion: 4 | 6,
+    sock: dgram.Socket,
+    readonly address: string,
+    readonly port: number,
+    maxQueued: number,
+  ) {
+    this.sock = sock;
+    this.maxQueued = maxQueued;
+    sock.on('message', (msg, rinfo) => {
+      const address = canonicalAddress(rinfo.address) ?? rinfo.address;
+      this.onDatagram({ from: { address, port: rinfo.port }, bytes: new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength) });
+    });
+    sock.on('error', (e) => this.onError(e));
+  }
+
+  static async open(o: GistUdpSocketOptions): Promise<GistUdpSocket> {
+    const v = ipVersionOf(o.address);
+    if (v === undefined) throw new DriverError('DRIVER_BAD_ADDRESS', `not an IP address literal: '${o.address}'`);
+    const sa = sockaddr(o.address, o.port);
+    if (sa === undefined) throw new DriverError('DRIVER_BAD_ADDRESS', `not an IP address literal: '${o.address}'`);
+    const c = libc();
+    const fd = c.socket(v === 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      const e = c.errno();
+      throw new DriverError('DRIVER_SOCKET', `socket() failed: errno ${e}`, e);
+    }
+    try {
+      if (v === 6) setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
+      const rcv = o.receiveBufferBytes ?? 4 * 1024 * 1024;
+      if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(rcv), 4) !== 0) c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int32(rcv), 4);
+      if (c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, int32(rcv), 4) !== 0) c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, int32(rcv), 4);
+      if (c.bind(fd, sa, sa.length) !== 0) {
+        const e = c.errno();
+        const code = e === EPERM || e === 13 ? 'DRIVER_NEEDS_PRIVILEGE' : 'DRIVER_SOCKET';
+        throw new DriverError(code, `bind(${o.address} port ${o.port}) failed: errno ${e}${privilegeHint(e)}`, e);
+      }
+    } catch (e) {
+      c.close(fd);
+      throw e;
+    }
+    const sock = dgram.createSocket({ type: v === 4 ? 'udp4' : 'udp6' });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      // dgram takes ownership of the fd (it closes it on close()).
+      sock.bind({ fd }, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = sock.address();
+    return new GistUdpSocket(fd, v, sock, canonicalAddress(bound.address) ?? bound.address, bound.port, o.maxQueuedPackets ?? 16384);
+  }
+
+  /**
+   * Sends one datagram now (or, if the kernel's buffer is full, as soon as it
+   * drains; order is kept). Errors are returned, never thrown.
+   */
+  send(toAddress: string, toPort: number, bytes: Uint8Array, opts?: UdpSendOptions): Result<void, DriverError> {
+    if (this.closed) return err(new DriverError('DRIVER_CLOSED', 'UDP socket closed'));
+    const key = `${toAddress}|${toPort}`;
+    let to = this.addrCache.get(key);
+    if (to === undefined) {
+      to = sockaddr(toAddress, toPort);
+      if (to === undefined || ipVersionOf(toAddress) !== this.ipVersion)
+        return err(new DriverError('DRIVER_BAD_ADDRESS', `cannot send to '${toAddress}' from an IPv${this.ipVersion} socket`));
+      if (this.addrCache.size > 4096) this.addrCache.clear();
+      this.addrCache.set(key, to);
+    }
+    if (this.queue.length > 0) return this.enqueue({ to, bytes, opts });
+    const r = this.trySend(to, bytes, opts);
+    if (r === 'again') return this.enqueue({ to, bytes, opts });
+    return r;
+  }
+
+  /** Packets waiting for buffer space. */
+  get queuedPackets(): number {
+    return this.queue.length;
+  }
+
+  private enqueue(q: Queued): Result<void, DriverError> {
+    if (this.queue.length >= this.maxQueued) {
+      this.droppedSends++;
+      return err(new DriverError('DRIVER_SEND', 'UDP send queue full', EAGAIN));
+    }
+    this.queue.push(q);
+    this.scheduleRetry();
+    return ok(undefined);
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, 1);
+  }
+
+  private flush(): void {
+    let i = 0;
+    for (; i < this.queue.length && !this.closed; i++) {
+      const q = this.queue[i];
+      const r = this.trySend(q.to, q.bytes, q.opts);
+      if (r === 'again') break;
+      if (!r.ok) this.onError(r.error);
+    }
+    this.queue.splice(0, i);
+    if (this.queue.length > 0 && !this.closed) this.scheduleRetry();
+  }
+
+  private trySend(to: Uint8Array, bytes: Uint8Array, opts: UdpSendOptions | undefined): Result<void, DriverError> | 'again' {
+    const o = this.applyOptions(opts);
+    if (!o.ok) return o;
+    const c = libc();
+    const n = c.sendto(this.fd, bytes, bytes.length, 0, to, to.length);
+    if (n >= 0) return ok(undefined);
+    const e = c.errno();
+    if (e === EAGAIN) return 'again';
+    return err(new DriverError('DRIVER_SEND', `sendto failed: errno ${e}${privilegeHint(e)}`, e));
+  }
+
+  /** Brings the socket options to what this packet needs, touching only what differs. */
+  private applyOptions(opts: UdpSendOptions | undefined): Result<void, DriverError> {
+    const c = libc();
+    const rao = opts?.rao ?? -1;
+    const ttl = opts?.ttl ?? -1;
+    const tos = opts?.tos ?? 0;
+    const df = opts?.dontFragment ?? rao >= 0;
+    const v4 = this.ipVersion === 4;
+    const fail = (what: string): Result<void, DriverError> => {
+      const e = c.errno();
+      const code = e === EPERM ? 'DRIVER_NEEDS_PRIVILEGE' : 'DRIVER_SOCKET';
+      return err(new DriverError(code, `setsockopt(${what}) failed: errno ${e}${privilegeHint(e)}`, e));
+    };
+    if (rao !== this.curRao) {
+      let rc: number;
+      if (rao < 0) rc = c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_OPTIONS : IPV6_HOPOPTS, null, 0);
+      else {
+        const b = v4 ? ipv4RouterAlertOption(rao) : ipv6HopByHopRouterAlert(rao);
+        rc = c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_OPTIONS : IPV6_HOPOPTS, b, b.length);
+      }
+      if (rc !== 0) return fail(v4 ? 'IP_OPTIONS' : 'IPV6_HOPOPTS');
+      this.curRao = rao;
+    }
+    if (df !== this.curDf) {
+      // RFC 5971 s5.3.2.1: Q-mode packets are sent with DF, since fragments cannot be intercepted.
+      const val = df ? IP_PMTUDISC_DO : PMTUDISC_WANT;
+      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, int32(val), 4) !== 0) return fail('MTU_DISCOVER');
+      this.curDf = df;
+    }
+    if (ttl !== this.curTtl) {
+      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, int32(ttl), 4) !== 0) return fail('TTL');
+      this.curTtl = ttl;
+    }
+    if (tos !== this.curTos) {
+      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, int32(tos), 4) !== 0) return fail('TOS');
+      this.curTos = tos;
+    }
+    return ok(undefined);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.queue.length = 0;
+    return new Promise((resolve) => {
+      try {
+        this.sock.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}

@@ -21,7 +21,7 @@ import {
   type InterceptVerdict,
   type QueryInterceptor,
 } from './interceptor';
-import { canonicalAddress, ipVersionOf } from './ip-address';
+import { canonicalAddress } from './ip-address';
 import { GistTcpTransport } from './tcp-transport';
 import { DeadlineTimer } from './timer';
 import { GistUdpSocket } from './udp-socket';
@@ -326,8 +326,4 @@ export class RealGistDriver {
     await this.tcp?.close();
     await Promise.all(this.sockets.map((s) => s.close()));
   }
-}
-
-export function isIpLiteral(s: string): boolean {
-  return ipVersionOf(s) !== undefined;
 }

@@ -1,0 +1,116 @@
+/**
+ * Q-mode on a real network, socket level (no GIST core): in the line
+ * A - R - B (R forwards), a UDP datagram to B:270 with the Router Alert
+ * Option leaves A with the option and the magic number on the wire (checked
+ * with tshark at R), is intercepted at R by NFQUEUE, consumed when R "runs"
+ * its NSLPID and passed on to B untouched when it does not; after the
+ * interceptor closes, its iptables rule is gone. The raw IP_ROUTER_ALERT
+ * fallback does the same for RAO value 0, re-injecting what it passes on.
+ */
+import { join } from 'node:path';
+import { describeNetns } from '../../helpers/netns';
+import { LINE, NetnsLab } from '../../../testbed/netns';
+import { FixtureChild } from './fixtures/child';
+import { TsharkCapture } from './fixtures/tshark';
+
+const HARNESS = join(__dirname, 'fixtures', 'udp-harness.ts');
+
+/** Magic number + a GIST common header (version 1, 16 hops, length 0, NSLPID, type 0 Query, R flag). */
+function queryLike(nslpId: number): string {
+  return '4e04bda5' + '01' + '10' + '0000' + nslpId.toString(16).padStart(4, '0') + '00' + '40';
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describeNetns(
+  'GIST Q-mode across A - R - B (real sockets, iptables NFQUEUE, tshark)',
+  () => {
+    let lab: NetnsLab;
+    const kids: FixtureChild[] = [];
+    let a: FixtureChild;
+    let r: FixtureChild;
+    let b: FixtureChild;
+
+    beforeAll(async () => {
+      lab = NetnsLab.line('gdq');
+      a = new FixtureChild(lab.ns('A'), HARNESS);
+      r = new FixtureChild(lab.ns('R'), HARNESS);
+      b = new FixtureChild(lab.ns('B'), HARNESS);
+      kids.push(a, r, b);
+      await Promise.all(kids.map((k) => k.waitFor((e) => e.ev === 'ready', 20_000, 'child ready')));
+      await a.call({ op: 'udp-open', address: LINE.A4, port: 270 });
+      await b.call({ op: 'udp-open', address: LINE.B4, port: 270 });
+    }, 60_000);
+
+    afterAll(async () => {
+      await Promise.all(kids.map((k) => k.stop()));
+      lab?.destroy();
+    });
+
+    it('NFQUEUE at R consumes Queries of an NSLPID it runs, passes others to B; the wire shows RAO and magic', async () => {
+      await r.call({ op: 'intercept', mode: 'nfqueue', consumeNslpIds: [33], gistPort: 270, queueNum: 7 });
+      const rules = lab.exec('R', 'iptables', ['-t', 'mangle', '-S', 'PREROUTING']);
+      expect(rules).toContain('natfw-gist-q7');
+
+      const cap = new TsharkCapture(lab.ns('R'), 'udp dst port 270', ['ip.src', 'ip.dst', 'ip.opt.type', 'ip.opt.ra', 'ip.hdr_len', 'ip.flags.df', 'udp.payload']);
+      await cap.started();
+
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(33), rao: 65 });
+      const took = await r.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 33, 5000, 'interception of NSLPID 33');
+      expect(took).toMatchObject({ src: LINE.A4, dst: LINE.B4, rao: 65, ttl: 64, take: true });
+
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(34), rao: 65 });
+      const passed = await r.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 34, 5000, 'interception of NSLPID 34');
+      expect(passed.take).toBe(false);
+      const atB = await b.waitFor((e) => e.ev === 'udp', 5000, 'the passed Query at B');
+      expect(atB).toMatchObject({ from: LINE.A4, fromPort: 270, hex: queryLike(34) });
+
+      await sleep(300);
+      // The consumed one never reached B.
+      expect(b.events.filter((e) => e.ev === 'udp' && e.hex === queryLike(33))).toHaveLength(0);
+
+      const pkts = await cap.stop();
+      const q33 = pkts.filter((p) => p['udp.payload'] === queryLike(33));
+      const q34 = pkts.filter((p) => p['udp.payload'] === queryLike(34));
+      // 33 seen once (arriving at R), 34 twice with 'any' (in from A, out to B).
+      expect(q33).toHaveLength(1);
+      expect(q34.length).toBeGreaterThanOrEqual(2);
+      for (const p of [...q33, ...q34]) {
+        expect(p['ip.opt.type']).toContain('148'); // RFC 2113 Router Alert
+        expect(p['ip.opt.ra']).toBe('65');
+        expect(p['ip.hdr_len']).toBe('24');
+        expect(['1', 'True', 'true']).toContain(p['ip.flags.df']);
+        expect(p['udp.payload'].startsWith('4e04bda5')).toBe(true); // RFC 5971 s5.3.1 magic
+      }
+
+      await r.call({ op: 'intercept-close' });
+      expect(lab.exec('R', 'iptables', ['-t', 'mangle', '-S', 'PREROUTING'])).not.toContain('natfw-gist');
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(33) + '00000000', rao: 65 });
+      await b.waitFor((e) => e.ev === 'udp' && e.hex === queryLike(33) + '00000000', 5000, 'Query at B after the interceptor closed');
+    }, 60_000);
+
+    it('the raw IP_ROUTER_ALERT fallback at R intercepts RAO 0, re-injects what it passes (TTL-1, fresh checksums)', async () => {
+      const r2 = new FixtureChild(lab.ns('R'), HARNESS);
+      kids.push(r2);
+      await r2.waitFor((e) => e.ev === 'ready', 20_000, 'child ready');
+      await r2.call({ op: 'intercept', mode: 'router-alert-socket', consumeNslpIds: [33], gistPort: 270 });
+      const before = b.events.length;
+      const capB = new TsharkCapture(lab.ns('B'), 'udp dst port 270', ['ip.ttl', 'udp.checksum.status', 'udp.payload'], 'any', ['-o', 'udp.check_checksum:TRUE']);
+      await capB.started();
+
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(33) + '11111111', rao: 0 });
+      await r2.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 33 && e.rao === 0, 5000, 'RA socket interception of 33');
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(34) + '22222222', rao: 0 });
+      await r2.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 34, 5000, 'RA socket interception of 34');
+      await b.waitFor((e) => e.ev === 'udp' && e.hex === queryLike(34) + '22222222', 5000, 're-injected Query at B');
+      await sleep(300);
+      expect(b.events.slice(before).filter((e) => e.ev === 'udp' && e.hex === queryLike(33) + '11111111')).toHaveLength(0);
+      const atB = (await capB.stop()).filter((p) => p['udp.payload'] === queryLike(34) + '22222222');
+      expect(atB).toHaveLength(1);
+      expect(atB[0]['ip.ttl']).toBe('63'); // 64 from A, one forwarding hop
+      expect(atB[0]['udp.checksum.status']).toBe('1'); // Wireshark: 0 Bad, 1 Good, 2 Unverified
+      await r2.stop();
+    }, 60_000);
+  },
+  ['iptables', 'tshark'],
+);

@@ -1,0 +1,218 @@
+/**
+ * A GIST node as its own process, driven by JSON lines on stdin and reporting
+ * on stdout: how tests and benchmarks run nodes inside network namespaces
+ * (`ip netns exec <ns> node dist/gist/driver/cli-node.js`). It is a test
+ * fixture and a manual tool, not the daemon: its "NSLP" accepts or declines
+ * peering as told and reports what arrives.
+ *
+ * Commands ({op, id?, ...}; every command is answered {ev:'done'|'error', id}):
+ *   start  {node: GistNodeConfig (JSON-able part), driver: RealGistDriverOptions (JSON-able part),
+ *           nslps: number[], peering?: 'accept'|'decline', quiet?: boolean}
+ *   send   {nslpId, sid (hex), mri, data (hex), reliable?, handle?}
+ *   state  {nslpId, sid, mri}            -> {state}
+ *   stats                                -> {node, driver, interceptor, routingStates, mas, recvCount}
+ *   handshake-burst {count, nslpId, src, dst, chunk?, timeoutMs?}
+ *                                        -> {completed, ms}: new sessions, one Query each; done when the
+ *                                           core counts `count` more completed handshakes (or at timeout)
+ *   data-burst {count, nslpId, sid, mri, reliable, size}   sends `count` Data messages on existing state
+ *   await-recv {count, timeoutMs?}       -> {recvCount, ms}: resolves when non-Query messages received reach count
+ *   exit
+ * Events (unless quiet): {ev:'recv'|'status'|'note', ...}.
+ */
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { RecvMessageEvent } from '../api';
+import { createGistNode, type GistNode, type GistNodeConfig } from '../core';
+import type { Mri } from '../types';
+import { RealGistDriver, type RealGistDriverOptions } from './real-driver';
+
+type Json = Record<string, unknown>;
+
+const out = (e: Json): void => void process.stdout.write(JSON.stringify(e) + '\n');
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const unhex = (s: unknown): Uint8Array => new Uint8Array(Buffer.from(typeof s === 'string' ? s : '', 'hex'));
+
+let node: GistNode | undefined;
+let driver: RealGistDriver | undefined;
+let recvCount = 0;
+const recvWaiters: { count: number; resolve: () => void }[] = [];
+
+function need(): { node: GistNode; driver: RealGistDriver } {
+  if (node === undefined || driver === undefined) throw new Error('not started');
+  return { node, driver };
+}
+
+function flowMri(src: string, dst: string, sourcePort: number, destinationPort: number): Mri {
+  const v = src.includes(':') ? 6 : 4;
+  return {
+    mrm: 'path-coupled',
+    ipVersion: v,
+    sourceAddress: src,
+    destinationAddress: dst,
+    sourcePrefix: v === 4 ? 32 : 128,
+    destinationPrefix: v === 4 ? 32 : 128,
+    protocol: 17,
+    sourcePort,
+    destinationPort,
+    direction: 'downstream',
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function handle(c: Json): Promise<Json | undefined> {
+  switch (c.op) {
+    case 'start': {
+      const cfg = c.node as GistNodeConfig;
+      node = createGistNode({ ...cfg, randomBytes: (n) => new Uint8Array(randomBytes(n)) });
+      const n = node;
+      for (const id of (c.nslps as number[] | undefined) ?? []) n.registerNslp(id);
+      const quiet = c.quiet === true;
+      const decline = c.peering === 'decline';
+      n.events.on('recvMessage', (ev: RecvMessageEvent) => {
+        if (ev.routingStateCheck) {
+          if (decline) ev.peering = { accept: false };
+        } else {
+          recvCount++;
+          for (const w of [...recvWaiters]) if (recvCount >= w.count) w.resolve();
+        }
+        if (!quiet)
+          out({
+            ev: 'recv',
+            nslpId: ev.nslpId,
+            sid: hex(ev.sessionId),
+            mri: ev.mri,
+            data: hex(ev.nslpData),
+            routingStateCheck: ev.routingStateCheck,
+            reliable: ev.transfer.reliable,
+            gistHopCount: ev.gistHopCount,
+          });
+      });
+      n.events.on('messageStatus', (ev) => {
+        if (!quiet) out({ ev: 'status', handle: ev.nslpMessageHandle, error: ev.error ?? null, reliable: ev.transfer.reliable });
+      });
+      n.events.on('networkNotification', (ev) => {
+        if (!quiet) out({ ev: 'note', nslpId: ev.nslpId, kind: ev.notification.kind, sid: ev.sessionId === undefined ? null : hex(ev.sessionId) });
+      });
+      driver = await RealGistDriver.start(n, {
+        ...((c.driver as RealGistDriverOptions | undefined) ?? {}),
+        onError: (e) => {
+          if (!quiet) out({ ev: 'driver-error', message: e.message });
+        },
+      });
+      return { ports: driver.ports };
+    }
+    case 'send': {
+      const { node: n, driver: d } = need();
+      d.run((now) =>
+        n.sendMessage(now, {
+          nslpId: Number(c.nslpId),
+          sessionId: unhex(c.sid),
+          mri: c.mri as Mri,
+          nslpData: unhex(c.data),
+          nslpMessageHandle: c.handle === undefined ? undefined : Number(c.handle),
+          transfer: { reliable: c.reliable === true },
+        }),
+      );
+      return {};
+    }
+    case 'state': {
+      const { node: n } = need();
+      return { state: n.routingState(Number(c.nslpId), c.mri as Mri, unhex(c.sid)) ?? null };
+    }
+    case 'stats': {
+      const { node: n, driver: d } = need();
+      return { node: n.stats, driver: d.stats, interceptor: d.interceptorStats ?? null, routingStates: n.routingStateCount, mas: n.maCount, recvCount };
+    }
+    case 'handshake-burst': {
+      const { node: n, driver: d } = need();
+      const count = Number(c.count);
+      const chunk = Number(c.chunk ?? 250);
+      const timeoutMs = Number(c.timeoutMs ?? 60_000);
+      const target = n.stats.handshakesCompleted + count;
+      const t0 = performance.now();
+      const data = new Uint8Array(4);
+      let sent = 0;
+      // Offered as fast as the node takes them: a chunk per event-loop turn, so replies are processed in between.
+      while (sent < count && performance.now() - t0 < timeoutMs) {
+        const k = Math.min(chunk, count - sent);
+        d.run((now) => {
+          for (let i = 0; i < k; i++) {
+            const s = sent + i;
+            const mri = flowMri(String(c.src), String(c.dst), 1024 + (s % 60000), 5000 + Math.floor(s / 60000));
+            n.sendMessage(now, { nslpId: Number(c.nslpId), sessionId: new Uint8Array(randomBytes(16)), mri, nslpData: data });
+          }
+        });
+        sent += k;
+        await new Promise((r) => setImmediate(r));
+      }
+      while (n.stats.handshakesCompleted < target && performance.now() - t0 < timeoutMs) await sleep(2);
+      const ms = performance.now() - t0;
+      return { completed: count - Math.max(0, target - n.stats.handshakesCompleted), ms };
+    }
+    case 'data-burst': {
+      const { node: n, driver: d } = need();
+      const count = Number(c.count);
+      const data = new Uint8Array(Number(c.size ?? 64));
+      const chunk = Number(c.chunk ?? 200);
+      const t0 = performance.now();
+      for (let sent = 0; sent < count; ) {
+        const k = Math.min(chunk, count - sent);
+        d.run((now) => {
+          for (let i = 0; i < k; i++)
+            n.sendMessage(now, { nslpId: Number(c.nslpId), sessionId: unhex(c.sid), mri: c.mri as Mri, nslpData: data, transfer: { reliable: c.reliable === true } });
+        });
+        sent += k;
+        await new Promise((r) => setImmediate(r));
+      }
+      return { ms: performance.now() - t0 };
+    }
+    case 'await-recv': {
+      const count = Number(c.count);
+      const timeoutMs = Number(c.timeoutMs ?? 30_000);
+      const t0 = performance.now();
+      if (recvCount < count)
+        await new Promise<void>((resolve) => {
+          const w = { count, resolve: () => (clearTimeout(t), (recvWaiters.splice(recvWaiters.indexOf(w), 1), resolve())) };
+          const t = setTimeout(() => {
+            recvWaiters.splice(recvWaiters.indexOf(w), 1);
+            resolve();
+          }, timeoutMs);
+          recvWaiters.push(w);
+        });
+      return { recvCount, ms: performance.now() - t0 };
+    }
+    case 'exit':
+      await driver?.close();
+      // The nfqueue addon cannot be closed; leave without waiting for it.
+      process.exit(0);
+  }
+  throw new Error(`unknown op ${String(c.op)}`);
+}
+
+function main(): void {
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    let c: Json;
+    try {
+      c = JSON.parse(line) as Json;
+    } catch {
+      out({ ev: 'error', message: 'not JSON' });
+      return;
+    }
+    handle(c).then(
+      (r) => out({ ev: 'done', id: c.id ?? null, ...(r ?? {}) }),
+      (e: Error) => out({ ev: 'error', id: c.id ?? null, message: e.message }),
+    );
+  });
+  // The controlling process went away: leave (closing sockets and removing the firewall rule).
+  process.stdin.on('end', () => {
+    void (driver?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const)
+    process.on(sig, () => {
+      void (driver?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+    });
+  out({ ev: 'ready', pid: process.pid });
+}
+
+if (require.main === module) main();

@@ -1,18 +1,16 @@
 /**
- * Router Alert Option bytes for GIST Q-mode (RFC 5971 s5.3.2.1/s5.3.2.2),
- * and which RAO value a Query carries.
+ * Router Alert Option bytes for GIST Q-mode (RFC 5971 s5.3.2.1/s5.3.2.2).
  *
- * Which value: RFC 5971 s5.8.1.2 says "the option value depends on the NSLP
- * being signalled for"; NATFW has IPv4 65 / IPv6 68 (RFC 5973 s7.5). Linux
- * only hands RAO value 0 to IP_ROUTER_ALERT sockets, but natfw's default
- * interceptor (NFQUEUE with a u32 match on the option's type and length bytes,
- * nfqueue-interceptor.ts) catches every value, so the default is the registered
- * value. A network whose intercepting nodes use the raw IP_ROUTER_ALERT
- * fallback (ra-socket-interceptor.ts) must configure the senders with value 0
- * (`raoValues: () => 0`). Appendix C: non-zero IPv4 values make interception
- * cheaper for nodes that look at the value and change nothing for the others.
+ * Which value a Query carries is the core's choice (GistNodeConfig.routerAlertFor,
+ * default: NATFW's registered 65 / 68, RFC 5973 s7.5). Linux only hands RAO
+ * value 0 to IP_ROUTER_ALERT sockets, but the default interceptor (NFQUEUE with
+ * a u32 match on the option's type and length bytes, iptables.ts) catches every
+ * value, so the registered value works end to end. A network whose
+ * intercepting nodes use the raw IP_ROUTER_ALERT fallback must configure its
+ * senders with value 0 (`routerAlertFor: () => 0`). Appendix C: non-zero IPv4
+ * values make interception cheaper for nodes that look at the value and change
+ * nothing for the others.
  */
-import type { IpVersion, NslpId } from '../types';
 
 /** RFC 2113: type 148 (copied flag 1, class 0, number 20), length 4, 16-bit value. */
 export const IPV4_RAO_TYPE = 0x94;
@@ -32,15 +30,3 @@ export function ipv4RouterAlertOption(value: number): Uint8Array {
 export function ipv6HopByHopRouterAlert(value: number): Uint8Array {
   return new Uint8Array([0, 0, IPV6_RAO_TYPE, 2, (value >> 8) & 0xff, value & 0xff, 1, 0]);
 }
-
-/** Picks the RAO value for a Query of an NSLP. */
-export type RaoValueFn = (nslpId: NslpId, ipVersion: IpVersion) => number;
-
-/** IANA allocations known to natfw (RFC 5973 s7.5); every other NSLPID gets 0, RFC 2113's only defined value. */
-export const REGISTERED_RAO_VALUES: ReadonlyMap<NslpId, { v4: number; v6: number }> = new Map([[33, { v4: 65, v6: 68 }]]);
-
-export const defaultRaoValue: RaoValueFn = (nslpId, ipVersion) => {
-  const r = REGISTERED_RAO_VALUES.get(nslpId);
-  if (r === undefined) return 0;
-  return ipVersion === 4 ? r.v4 : r.v6;
-};

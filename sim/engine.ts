@@ -10,7 +10,7 @@ import { VirtualNetwork, type DropReason } from './network';
 import { AsyncTracker, ObservedPinholeSet, type PinholeObserver } from './observed-set';
 import { Prng } from './prng';
 import type { AssertionSpec, EventSpec, FlowSpec, GeneratorSpec, NodeSpec, Scenario } from './scenario/types';
-import { Scheduler } from './scheduler';
+import { VirtualClock, type ScheduledHandle } from './vnet';
 import type { FlowRequest, NodeStack, SimPacket, StackEnv, StackEvents, StackFactory } from './stack';
 import { Topology } from './topology';
 
@@ -103,7 +103,8 @@ const FIREWALL_ROLES = new Set(['firewall', 'nat']);
 const MAX_NODE_SERIES = 40;
 
 export class Simulation implements PinholeObserver {
-  readonly sched = new Scheduler();
+  readonly sched = new VirtualClock();
+  private executed = 0;
   readonly topo: Topology;
   private readonly rng: Prng;
   private readonly checkRng: Prng;
@@ -158,6 +159,11 @@ export class Simulation implements PinholeObserver {
     this.stacks = scenario.nodes.map((_, i) => (this.nslp[i] ? this.makeStack(i) : undefined));
   }
 
+  /** Schedules `fn` on the virtual clock; it receives the time it runs at. */
+  private at(at: number, fn: (now: number) => void): ScheduledHandle {
+    return this.sched.schedule(at, () => fn(this.sched.now));
+  }
+
   private makeStack(i: number): NodeStack {
     const spec: NodeSpec = this.scenario.nodes[i];
     const events: StackEvents = {
@@ -174,7 +180,7 @@ export class Simulation implements PinholeObserver {
       node: i, spec, rng: this.nodeRng[i], pinholes: this.sets[i], events, keys: this.keys,
       now: () => this.sched.now,
       send: (pkt) => this.send(i, pkt),
-      schedule: (at, fn) => this.sched.at(at, fn),
+      schedule: (at, fn) => this.at(at, fn),
     };
     return this.opts.stack(env);
   }
@@ -217,7 +223,7 @@ export class Simulation implements PinholeObserver {
       return;
     }
     this.stacks[fromNode]?.create(now, req);
-    if (spec.stopMs !== undefined) this.sched.at(spec.stopMs, (t) => this.stopFlow(t, f));
+    if (spec.stopMs !== undefined) this.at(spec.stopMs, (t) => this.stopFlow(t, f));
   }
 
   private stopFlow(now: number, f: FlowRun): void {
@@ -425,7 +431,7 @@ export class Simulation implements PinholeObserver {
         const l = this.topo.link(e.link);
         l.loss = e.loss;
         what = `${e.link} loss ${e.loss} for ${e.durationMs / 1000}s`;
-        this.sched.at(now + e.durationMs, () => {
+        this.at(now + e.durationMs, () => {
           l.loss = l.spec.loss;
         });
         break;
@@ -530,9 +536,9 @@ export class Simulation implements PinholeObserver {
           }
         }
         const next = now + rng.exp(1000 / g.ratePerS);
-        if (next < g.stopMs) this.sched.at(next, arrive);
+        if (next < g.stopMs) this.at(next, arrive);
       };
-      this.sched.at(g.startMs + rng.exp(1000 / g.ratePerS), arrive);
+      this.at(g.startMs + rng.exp(1000 / g.ratePerS), arrive);
       return;
     }
     let k = 0;
@@ -552,9 +558,9 @@ export class Simulation implements PinholeObserver {
         }
         k++;
       } while (k < g.count && g.startMs + step * k <= now);
-      if (k < g.count) this.sched.at(Math.max(now, until), arrive);
+      if (k < g.count) this.at(Math.max(now, until), arrive);
     };
-    this.sched.at(g.startMs, arrive);
+    this.at(g.startMs, arrive);
   }
 
   // ---- sampling and assertions
@@ -765,7 +771,7 @@ export class Simulation implements PinholeObserver {
   async run(): Promise<RunResult> {
     const sc = this.scenario;
     for (const fs of sc.flows) {
-      this.sched.at(fs.startMs, (now) => {
+      this.at(fs.startMs, (now) => {
         if (fs.toExternal !== undefined) {
           const x = this.externals.get(fs.toExternal);
           if (x === undefined) {
@@ -779,18 +785,18 @@ export class Simulation implements PinholeObserver {
       });
     }
     for (const x of sc.externals) {
-      this.sched.at(x.startMs, (now) => {
+      this.at(x.startMs, (now) => {
         const i = this.topo.index.get(x.node) as number;
         const toward = sc.nodes[this.topo.index.get(x.toward) as number].address;
         this.note(now, 'external-start', x.id);
         this.stacks[i]?.external(now, { externalId: x.id, address: sc.nodes[i].address, toward, protocol: x.protocol, port: x.port, subPorts: x.subPorts, lifetimeMs: x.lifetimeMs, key: x.key });
-        if (x.stopMs !== undefined) this.sched.at(x.stopMs, (t) => this.stacks[i]?.teardown(t, `ext:${x.id}`));
+        if (x.stopMs !== undefined) this.at(x.stopMs, (t) => this.stacks[i]?.teardown(t, `ext:${x.id}`));
       });
     }
     for (const g of sc.generators) this.startGenerator(g);
-    for (const e of sc.events) this.sched.at(e.atMs, (now) => this.applyEvent(now, e));
-    for (let t = 0; t <= sc.durationMs; t += sc.sampleIntervalMs) this.sched.at(t, (now) => this.sample(now));
-    for (let t = 0; t <= sc.durationMs; t += sc.checkIntervalMs) this.sched.at(t, (now) => this.check(now));
+    for (const e of sc.events) this.at(e.atMs, (now) => this.applyEvent(now, e));
+    for (let t = 0; t <= sc.durationMs; t += sc.sampleIntervalMs) this.at(t, (now) => this.sample(now));
+    for (let t = 0; t <= sc.durationMs; t += sc.checkIntervalMs) this.at(t, (now) => this.check(now));
 
     // Advance in slices so that commits (promises) settle at the instant they were made and progress can be shown.
     const slice = Math.max(1, Math.min(sc.checkIntervalMs, 1000));
@@ -805,7 +811,7 @@ export class Simulation implements PinholeObserver {
       t = Math.min(sc.durationMs, t + slice);
     }
     this.finalChecks();
-    this.r.events = this.sched.executed;
+    this.r.events = this.executed;
     this.r.staleOpen = this.openStale(sc.durationMs).length;
     return this.r;
   }
@@ -813,16 +819,16 @@ export class Simulation implements PinholeObserver {
   /** Runs every event up to `until`, letting promises settle after each event that left some pending. */
   private async runSlice(until: number): Promise<void> {
     for (;;) {
-      const next = this.sched.nextTime();
+      const next = this.sched.peek();
       if (next === undefined || next > until) break;
-      this.sched.runUntil(next);
+      this.executed += this.sched.runUntil(next, Number.MAX_SAFE_INTEGER);
       // A macrotask turn runs the whole microtask queue, including what the cores chain after a commit.
       for (let spins = 0; this.tracker.touched && spins < 100; spins++) {
         this.tracker.touched = false;
         await new Promise((res) => setImmediate(res));
       }
     }
-    this.sched.runUntil(until);
+    this.executed += this.sched.runUntil(until, Number.MAX_SAFE_INTEGER);
   }
 }
 

@@ -8,7 +8,7 @@
  * the cost of a message does not grow with the number of plain routers it crosses.
  */
 import type { Prng } from './prng';
-import type { Scheduler } from './scheduler';
+import type { VirtualClock } from './vnet';
 import type { SimPacket } from './stack';
 import type { Topology } from './topology';
 
@@ -34,7 +34,7 @@ export class VirtualNetwork {
 
   constructor(
     private readonly topo: Topology,
-    private readonly sched: Scheduler,
+    private readonly sched: VirtualClock,
     private readonly rng: Prng,
     private readonly hooks: NetworkHooks,
   ) {}
@@ -51,7 +51,7 @@ export class VirtualNetwork {
     let u = from;
     let t = now;
     if (u === dst && origin) {
-      this.sched.at(t, (at) => this.arrive(dst, at, pkt, true));
+      this.sched.schedule(t, () => this.arrive(dst, this.sched.now, pkt, true));
       return;
     }
     for (let hops = 0; u !== dst; hops++) {
@@ -71,16 +71,16 @@ export class VirtualNetwork {
       u = v;
       if (!this.hooks.up(u)) {
         const at = t;
-        this.sched.at(at, () => this.drop(at, pkt, 'node-down'));
+        this.sched.schedule(at, () => this.drop(at, pkt, 'node-down'));
         return;
       }
       if (u !== dst && pkt.rao && this.hooks.nslpCapable(u)) {
         const node = u;
-        this.sched.at(t, (at) => this.arrive(node, at, pkt, false));
+        this.sched.schedule(t, () => this.arrive(node, this.sched.now, pkt, false));
         return;
       }
     }
-    this.sched.at(t, (at) => this.arrive(dst, at, pkt, true));
+    this.sched.schedule(t, () => this.arrive(dst, this.sched.now, pkt, true));
   }
 
   private arrive(node: number, now: number, pkt: SimPacket, final: boolean): void {

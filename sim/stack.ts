@@ -6,7 +6,7 @@
 import type { PinholeAction } from '../enforcement/types';
 import type { ObservedPinholeSet } from './observed-set';
 import type { Prng } from './prng';
-import type { EventHandle } from './scheduler';
+import type { ScheduledHandle as EventHandle } from './vnet';
 import type { NodeSpec } from './scenario/types';
 
 /** One signalling message on the virtual wire. */

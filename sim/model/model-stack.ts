@@ -11,7 +11,7 @@
  * realistic size).
  */
 import type { PinholeSpec } from '../../enforcement/types';
-import type { EventHandle } from '../scheduler';
+import type { ScheduledHandle as EventHandle } from '../vnet';
 import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, StackEnv } from '../stack';
 
 const GIST_PORT = 270;

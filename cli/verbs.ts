@@ -1,4 +1,5 @@
 /** The verbs of `natfw`, in the order `natfw --help` lists them. Each module exports `register`. */
 import type { Command } from 'commander';
+import { register as sim } from './sim';
 
-export const VERBS: Array<(program: Command) => void> = [];
+export const VERBS: Array<(program: Command) => void> = [sim];

@@ -44,6 +44,8 @@ interface FlowRun {
   pathFws: number[];
   pathChangedAt: number;
   readonly generated: boolean;
+  /** Its keys in flowByKey (the 5-tuple, and after a NAT the translated one). */
+  readonly keys: string[];
 }
 
 export interface RouteChangeRecord {
@@ -211,12 +213,13 @@ export class Simulation implements PinholeObserver {
       subPorts: spec.subPorts, action: spec.action, lifetimeMs: spec.lifetimeMs, key: spec.key,
     };
     const f: FlowRun = {
-      id: spec.id, req, fromNode, status: 'signalling', startedAt: now, holders: new Map(), pathVersion: -1, pathFws: [], pathChangedAt: now, generated,
+      id: spec.id, req, fromNode, status: 'signalling', startedAt: now, holders: new Map(), pathVersion: -1, pathFws: [], pathChangedAt: now, generated, keys: [],
     };
     this.flows.set(f.id, f);
     this.r.flows.total++;
-    this.flowByKey.set(this.flowKey(req.protocol, req.src, req.srcPort, req.dst, req.dstPort), f);
-    if (internal !== undefined) this.flowByKey.set(this.flowKey(req.protocol, req.src, req.srcPort, internal.address, internal.port), f);
+    f.keys.push(this.flowKey(req.protocol, req.src, req.srcPort, req.dst, req.dstPort));
+    if (internal !== undefined) f.keys.push(this.flowKey(req.protocol, req.src, req.srcPort, internal.address, internal.port));
+    for (const k of f.keys) this.flowByKey.set(k, f);
     if (!generated) this.note(now, 'flow-start', f.id);
     if (!this.up[fromNode]) {
       f.status = 'rejected';
@@ -239,7 +242,7 @@ export class Simulation implements PinholeObserver {
   /** Generated flows are dropped from the tables once over and without pinholes, to bound memory. */
   private forget(f: FlowRun): void {
     this.flows.delete(f.id);
-    for (const [k, v] of this.flowByKey) if (v === f) this.flowByKey.delete(k);
+    for (const k of f.keys) if (this.flowByKey.get(k) === f) this.flowByKey.delete(k);
   }
 
   private onEstablished(flowId: string, now: number): void {
@@ -350,9 +353,9 @@ export class Simulation implements PinholeObserver {
   /** A firewall's verdict for the flow's packets (both ports with sub_ports=1: RTP and RTCP). */
   private verdict(u: number, f: FlowRun, dst: string, dstPort: number): 'allow' | 'deny' | 'none' {
     const base: PacketKey = { protocol: f.req.protocol, src: f.req.src, srcPort: f.req.srcPort === 0 ? 40000 : f.req.srcPort, dst, dstPort };
-    const v1 = this.sets[u].lookup(base).verdict;
+    const v1 = this.sets[u].verdicts.verdict(base);
     if (f.req.subPorts === 0 || v1 !== 'allow') return v1;
-    return this.sets[u].lookup({ ...base, dstPort: dstPort + 1 }).verdict;
+    return this.sets[u].verdicts.verdict({ ...base, dstPort: dstPort + 1 });
   }
 
   private refreshPath(f: FlowRun): void {
@@ -524,7 +527,8 @@ export class Simulation implements PinholeObserver {
         const p = pair(g.from, g.to);
         if (p !== undefined) {
           const call = `${g.id}-${callNo++}`;
-          const hold = rng.exp(g.meanHoldMs);
+          // Exponential holding time, capped at three times the mean so that a run ends with its calls.
+          const hold = Math.min(3 * g.meanHoldMs, rng.exp(g.meanHoldMs));
           const stopMs = now + Math.max(1000, hold);
           // Per media stream and direction one session with sub_ports=1: RTP on an even port, RTCP on the next (RFC 5973 s4.2.3).
           for (let m = 0; m < g.mediaStreams; m++) {

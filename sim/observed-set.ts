@@ -5,6 +5,7 @@
  * (the run loop lets them settle before the clock moves on).
  */
 import { MemoryPinholeSet } from '../enforcement/memory';
+import { VerdictIndex } from './verdicts';
 import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSet, PinholeSpec, Transaction } from '../enforcement/types';
 
 export interface PinholeObserver {
@@ -29,6 +30,8 @@ export class AsyncTracker {
 export class ObservedPinholeSet implements PinholeSet {
   readonly backend = 'memory';
   private inner = new MemoryPinholeSet();
+  /** The simulator's fast view of the same pinholes, for data-plane checks. */
+  readonly verdicts = new VerdictIndex();
 
   constructor(
     readonly node: number,
@@ -64,10 +67,16 @@ export class ObservedPinholeSet implements PinholeSet {
         const before = removes.map((id) => set.inner.get(id)).filter((p): p is Pinhole => p !== undefined);
         return set.tracker.track(
           tx.commit(now).then(() => {
-            for (const p of before) if (set.inner.get(p.id) === undefined) set.observer.removed(set.node, now, p);
+            for (const p of before) {
+              if (set.inner.get(p.id) !== undefined) continue;
+              set.verdicts.remove(p);
+              set.observer.removed(set.node, now, p);
+            }
             for (const id of adds) {
               const p = set.inner.get(id);
-              if (p !== undefined) set.observer.added(set.node, now, p);
+              if (p === undefined) continue;
+              set.verdicts.add(p);
+              set.observer.added(set.node, now, p);
             }
           }),
         );
@@ -90,7 +99,10 @@ export class ObservedPinholeSet implements PinholeSet {
   expire(now: number): Promise<{ pinholes: Pinhole[]; bindings: NatBinding[] }> {
     return this.tracker.track(
       this.inner.expire(now).then((gone) => {
-        for (const p of gone.pinholes) this.observer.removed(this.node, now, p);
+        for (const p of gone.pinholes) {
+          this.verdicts.remove(p);
+          this.observer.removed(this.node, now, p);
+        }
         return gone;
       }),
     );
@@ -100,5 +112,6 @@ export class ObservedPinholeSet implements PinholeSet {
   wipe(now: number): void {
     for (const p of this.inner.list()) this.observer.removed(this.node, now, p);
     this.inner = new MemoryPinholeSet();
+    this.verdicts.clear();
   }
 }

@@ -285,7 +285,7 @@ export class ModelStack implements NodeStack {
     const size = SIZES[msg.t] + (nslp === undefined ? 0 : SIZES[nslp.m]);
     return {
       src: this.env.spec.address, dst, transport: 'udp', srcPort: GIST_PORT, dstPort: GIST_PORT, rao,
-      payload: new Uint8Array(size), label: nslp === undefined ? msg.t : `${msg.t}/${nslp.m}`, model: msg,
+      payload: placeholder(size), label: nslp === undefined ? msg.t : `${msg.t}/${nslp.m}`, model: msg,
     };
   }
 
@@ -516,6 +516,13 @@ function pinholeFor(f: FlowKey, owner: string, expiresAt: number): PinholeSpec {
     owner,
     expiresAt,
   };
+}
+
+const ZEROS = new Uint8Array(512);
+
+/** A placeholder payload of the message's size (shared and never written: the model carries objects, not bytes). */
+function placeholder(size: number): Uint8Array {
+  return ZEROS.subarray(0, Math.min(size, ZEROS.length));
 }
 
 function hex(b: Uint8Array): string {

@@ -38,7 +38,7 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Result<Sce
   const file = opts.file ?? '';
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
     return err(new ScenarioError(pos.line, pos.col, `YAML syntax: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, file));
   }
   try {

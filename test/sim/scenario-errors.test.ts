@@ -1,0 +1,52 @@
+/** Bad scenario files: the error names the line and what is wrong. */
+import { parseScenario } from '../../sim/scenario/parse';
+
+const base = `name: t
+duration: 10s
+nodes:
+  - { id: a, role: host }
+  - { id: b, role: host }
+  - { id: fw, role: firewall }
+links:
+  - { a: a, b: fw }
+  - { a: fw, b: b }
+`;
+
+function errorOf(text: string): { line: number; message: string } {
+  const r = parseScenario(text, { file: 'x.yaml' });
+  if (r.ok) throw new Error('expected an error');
+  return { line: r.error.line, message: r.error.message };
+}
+
+test('a valid file parses', () => {
+  const r = parseScenario(base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 80 }\n');
+  expect(r.ok).toBe(true);
+  if (r.ok) {
+    expect(r.value.nodes.map((n) => n.id)).toEqual(['a', 'b', 'fw']);
+    expect(r.value.flows[0].protocol).toBe(17);
+    expect(r.value.durationMs).toBe(10000);
+  }
+});
+
+test.each([
+  ['unknown node in a link', base + '  - { a: a, b: nowhere }\n', 10, "links[2].b: unknown node 'nowhere'"],
+  ['unknown key', base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 80, colour: red }\n', 11, "unknown key 'colour'"],
+  ['bad duration', base.replace('duration: 10s', 'duration: ten'), 2, "'ten' is not a duration"],
+  ['missing duration', base.replace('duration: 10s\n', ''), 1, "missing 'duration'"],
+  ['flow from a firewall', base + 'flows:\n  - { id: f, from: fw, to: b, dst_port: 80 }\n', 11, "'fw' is a firewall; flows start and end at hosts"],
+  ['port out of range', base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 70000 }\n', 11, 'must be between 0 and 65535'],
+  ['odd port with sub_ports', base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 81, sub_ports: 1 }\n', 11, 'must be even'],
+  ['duplicate node', base.replace('id: b, role: host', 'id: a, role: host'), 5, "duplicate node id 'a'"],
+  ['event after the end', base + 'events:\n  - { at: 20s, kind: link_down, link: a-fw }\n', 11, 'after the end of the run'],
+  ['unknown link', base + 'events:\n  - { at: 2s, kind: link_down, link: a-b }\n', 11, "unknown link 'a-b'"],
+  ['key not declared', base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 80, key: k9 }\n', 11, "unknown key 'k9'"],
+  ['assertion on an unknown flow', base + 'assertions:\n  - { kind: established, flow: nope }\n', 11, "unknown flow 'nope'"],
+  ['wrong field for the kind', base + 'events:\n  - { at: 2s, kind: crash, node: fw, link: a-fw }\n', 11, "'link' does not apply to a crash event"],
+  ['YAML syntax', base + 'flows: [ { id: f\n', 11, 'YAML syntax'],
+  ['not a mapping', '- just\n- a list\n', 1, 'must be a mapping'],
+])('%s', (_name, text, line, fragment) => {
+  const e = errorOf(text);
+  expect(e.line).toBe(line);
+  expect(e.message).toContain(fragment);
+  expect(e.message).toMatch(new RegExp(`^x\\.yaml:${line}:\\d+: `));
+});

@@ -1,0 +1,48 @@
+/**
+ * Simulator benchmarks:
+ * - sim.events: simulated events per second of wall time (the voip scenario);
+ * - sim.scale.wall, sim.scale.peak_rss: the full `scale` scenario (1,000 nodes,
+ *   100,000 sessions) in a child process, its wall time and peak RSS
+ *   (targets: under 60 s and under 4 GiB on the 2-core machine).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { BenchGroup } from './harness';
+import { round } from './harness';
+import { loadScenario, runScenario } from '../sim/run';
+import { resolveStack } from '../sim/stacks';
+
+const scenarios = join(__dirname, '../../sim/scenarios');
+
+export const benches: BenchGroup[] = [
+  {
+    names: ['sim.events'],
+    async run(emit) {
+      const sc = loadScenario(join(scenarios, 'voip.yaml'));
+      if (!sc.ok) throw sc.error;
+      const stack = resolveStack('auto');
+      if ('error' in stack) throw new Error(stack.error);
+      let events = 0;
+      let seconds = 0;
+      for (let i = 0; i < 3 && seconds < 20; i++) {
+        const start = process.hrtime.bigint();
+        const { report } = await runScenario(sc.value, { stack, seed: i + 1 });
+        seconds += Number(process.hrtime.bigint() - start) / 1e9;
+        events += report.simulatedEvents;
+      }
+      emit({ bench: 'sim.events', value: round(events / seconds, 0), unit: 'events/s', scenario: 'voip', stack: stack.name });
+    },
+  },
+  {
+    names: ['sim.scale.wall', 'sim.scale.peak_rss'],
+    run(emit) {
+      const child = join(__dirname, 'sim-scale-child.js');
+      const r = spawnSync(process.execPath, [child, join(scenarios, 'scale.yaml')], { encoding: 'utf8', timeout: 15 * 60 * 1000, maxBuffer: 1 << 20 });
+      if (r.status !== 0) throw new Error(`scale child failed (status ${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
+      const m = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { wallS: number; peakRssBytes: number; events: number; sessions: number; nodes: number; stack: string; ok: boolean };
+      const ctx = { nodes: m.nodes, sessions: m.sessions, events: m.events, stack: m.stack, assertions_ok: m.ok };
+      emit({ bench: 'sim.scale.wall', value: round(m.wallS, 2), unit: 's', target: '< 60', ...ctx });
+      emit({ bench: 'sim.scale.peak_rss', value: m.peakRssBytes, unit: 'bytes', target: '< 4 GiB', ...ctx });
+    },
+  },
+];

@@ -306,18 +306,18 @@ export class NatfwNode {
 
   /** NI: starts a CREATE session (s3.7.1). Results come as `established` / `failed` events. */
   create(now: number, params: CreateParams): string {
-    const subPorts = params.subPorts ?? 0;
+    checkInitiatorParams(params);
     const s = this.newInitiatorSession(now, 'NI', 'CREATE', params.mri, params, params.sessionId);
     s.proxy = params.proxy === true;
     // s3.7.6.2 leaves the CREATE-PROXY nonce open: a fresh random value (rfc-traps.md).
     if (s.proxy) s.nonce = this.config.random.u32();
-    void subPorts;
     this.sendRequest(now, s, params.lifetime ?? DEFAULT_LIFETIME);
     return s.key;
   }
 
   /** NI+: reserves at the edge (s3.7.2). Results come as `established` (with externalIp) / `failed` events. */
   external(now: number, params: ExternalParams): string {
+    checkInitiatorParams(params);
     const s = this.newInitiatorSession(now, 'NI+', 'EXTERNAL', params.mri, params, params.sessionId);
     s.proxy = params.proxy === true;
     // s3.7.6.1: the NI+ takes the SID as nonce; NATFW_NONCE is 32 bits, so its first 32 bits (rfc-traps.md).
@@ -1343,6 +1343,14 @@ export class NatfwNode {
 
   private log(now: number, level: 'debug' | 'info' | 'warn', msg: string, key?: string): void {
     if (this.events.listenerCount('log') > 0) this.events.emit('log', { now, level, key, msg });
+  }
+}
+
+/** Local checks before anything is sent: what the path would refuse anyway (s4.2.4) or cannot be encoded. */
+function checkInitiatorParams(p: CreateParams | ExternalParams): void {
+  if (p.subPorts !== undefined && p.subPorts !== 0 && p.subPorts !== 1) throw new NatfwResponseError(7, 0x08);
+  if (p.lifetime !== undefined && (!Number.isInteger(p.lifetime) || p.lifetime < 1 || p.lifetime > 0xffffffff)) {
+    throw new NatfwResponseError(7, 0x10, `lifetime ${p.lifetime} s cannot be requested`);
   }
 }
 

@@ -20,6 +20,7 @@ import { runEnforcementJob, type EnforcementResult } from '../../../natfw-nslp/c
 import { wireCodec } from '../../../natfw-nslp/core/codec-adapter';
 import { seededRandom } from '../../../natfw-nslp/core/random';
 import { SeededRandom, VirtualNetwork, type LinkOptions } from '../../../sim/vnet';
+import { NatfwClient } from '../../../natfw-nslp';
 
 export interface SimNatfwNode {
   readonly name: string;
@@ -183,4 +184,10 @@ export function flowMri(src: string, dst: string, over: Partial<PathCoupledMri> 
     direction: 'downstream',
     ...over,
   };
+}
+
+/** The promise API of an end host in the lab (wake is a no-op: runFor/runUntil pump). */
+export function clientOf(lab: NatfwVnetLab, name: string): NatfwClient {
+  const n = lab.get(name);
+  return new NatfwClient(n.node, { now: () => lab.now, wake: () => undefined }, { localAddresses: n.addresses });
 }

@@ -1,5 +1,7 @@
 /** The verbs of `natfw`, in the order `natfw --help` lists them. Each module exports `register`. */
 import type { Command } from 'commander';
+import { register as registerExplain } from './explain';
+import { register as registerPinhole } from './pinhole';
 import { register as sim } from './sim';
 
-export const VERBS: Array<(program: Command) => void> = [sim];
+export const VERBS: Array<(program: Command) => void> = [sim, registerPinhole, registerExplain];

@@ -55,6 +55,17 @@ export interface OpenOptions extends NftBackendOptions {
    * the rest, and install what is missing.
    */
   readonly desired?: { readonly pinholes: readonly Pinhole[]; readonly bindings: readonly NatBinding[] };
+  /** false: only read the kernel (list, explain); inconsistent elements are left alone and not indexed. Default true. */
+  readonly repair?: boolean;
+}
+
+/** What the kernel said about a pinhole or binding when it was last read. */
+export interface KernelInfo {
+  readonly set: string;
+  readonly mark: number;
+  readonly elements: number;
+  readonly timeoutS?: number;
+  readonly expiresS?: number;
 }
 
 interface InstalledKey {
@@ -133,6 +144,7 @@ export class NftPinholeSet implements PinholeSet {
   private readonly rangeOcc = new Map<string, RangeIndex>();
   private readonly marksInUse = new Set<number>();
   private nextMark = 1;
+  private readonly info = new Map<string, KernelInfo>();
   private nl: NftNetlink | undefined;
   /** Serialises commits: each is one kernel transaction against the index as it is. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -149,7 +161,7 @@ export class NftPinholeSet implements PinholeSet {
     if (opts.setup ?? true) await NftPinholeSet.setup(opts);
     s.nl = new NftNetlink(opts.netns);
     try {
-      const report = await s.reconcile(opts.now, opts.desired);
+      const report = await s.enqueue(() => s.reconcileNow(opts.now, opts.desired, opts.repair ?? true));
       return { set: s, report };
     } catch (e) {
       s.close();
@@ -506,11 +518,17 @@ export class NftPinholeSet implements PinholeSet {
    * allows), deletes the rest, then applies `desired` if given.
    */
   async reconcile(now: number, desired?: OpenOptions['desired']): Promise<ReconcileReport> {
-    return this.enqueue(() => this.reconcileNow(now, desired));
+    return this.enqueue(() => this.reconcileNow(now, desired, true));
   }
 
-  private async reconcileNow(now: number, desired?: OpenOptions['desired']): Promise<ReconcileReport> {
+  /** The kernel's view of each pinhole/binding at the last read (reconcile). */
+  kernelInfo(id: string): KernelInfo | undefined {
+    return this.info.get(id);
+  }
+
+  private async reconcileNow(now: number, desired: OpenOptions['desired'], repair = true): Promise<ReconcileReport> {
     const { elements, unreadable } = await this.readKernel();
+    this.info.clear();
     const T = this.options.table;
     const N = this.options.natTable;
     // Reset the index: the kernel is the truth now.
@@ -560,6 +578,7 @@ export class NftPinholeSet implements PinholeSet {
         continue;
       }
       const keys = this.keysFor0(ph);
+      this.info.set(ph.id, { set: els[0].set, mark, elements: els.length, timeoutS: els[0].timeoutS, expiresS: els[0].expiresS });
       keptP.push({ ph, inst: { pinhole: ph, mark, set: els[0].set, keys, deadline: now + (els[0].expiresS ?? 0) * 1000 } });
       live.delete(mark);
     }
@@ -575,7 +594,11 @@ export class NftPinholeSet implements PinholeSet {
           if (n !== undefined) toDelete.push(n);
         }
         if (l !== undefined) toDelete.push(l);
-      } else keptB.push({ b: b.binding, ib: b });
+      } else {
+        keptB.push({ b: b.binding, ib: b });
+        const dm = els.find((e) => e.set.startsWith('dmark'));
+        this.info.set(b.binding.id, { set: dm?.set ?? '', mark, elements: 4, timeoutS: dm?.timeoutS, expiresS: dm?.expiresS });
+      }
       live.delete(mark);
       for (const e of els) natByKey.delete(`${e.set.replace('mark', 'nat')}|${fieldsKey(e.start)}`);
     }
@@ -599,6 +622,7 @@ export class NftPinholeSet implements PinholeSet {
     }
     if (this.nextMark > MAX_MARK) this.nextMark = 1;
 
+    if (!repair) return { kept: keptP.length + keptB.length, removed: 0, added: 0, unreadable: unreadable.length };
     // Delete what is inconsistent or orphaned (exact kernel keys, idempotently), and apply `desired`.
     const extra: ElementOp[] = [];
     const byTableSet = new Map<string, RawElement[]>();

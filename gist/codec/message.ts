@@ -28,7 +28,7 @@ import {
 } from './constants';
 import { GistDecodeError, ObjectFail } from './errors';
 import { readOriginalHeader } from './objects/error-object';
-import { readU16, usage, writeTlvHeader, writeU16 } from './objects/codec';
+import { readU16, invalid, usage, writeTlvHeader, writeU16 } from './objects/codec';
 import { OBJECT_REGISTRY } from './objects/registry';
 import { FIELD_OF, MESSAGE_RULES } from './rules';
 import type { Mri, SessionId } from '../types';
@@ -55,8 +55,9 @@ interface Decoded {
   natTraversal?: NatTraversal;
 }
 
+/** `shift` = where the message starts in `b`; offsets are already positions in `b`. */
 function fail(
-  base: number,
+  shift: number,
   b: Uint8Array,
   errorCode: number,
   subcode: number | undefined,
@@ -73,7 +74,7 @@ function fail(
     additionalInfo: extra?.additionalInfo,
     reply: extra?.reply,
   });
-  if (b.length - base >= COMMON_HEADER_LENGTH) e.commonHeader = readOriginalHeader(b, base);
+  if (b.length - shift >= COMMON_HEADER_LENGTH) e.commonHeader = readOriginalHeader(b, shift);
   // A.4.4.1: a Common Header Parse Error never echoes MRI/SID.
   if (extra?.decoded && errorCode !== ErrorCode.CommonHeaderParseError) {
     if (extra.decoded.sessionId) e.sessionId = extra.decoded.sessionId;
@@ -83,20 +84,20 @@ function fail(
   return err(e);
 }
 
-function headerFail(base: number, b: Uint8Array, subcode: number, offset: number, detail: string, ai?: AdditionalInfo[]) {
-  return fail(base, b, ErrorCode.CommonHeaderParseError, subcode, offset, detail, { additionalInfo: ai });
+function headerFail(shift: number, b: Uint8Array, subcode: number, offset: number, detail: string, ai?: AdditionalInfo[]) {
+  return fail(shift, b, ErrorCode.CommonHeaderParseError, subcode, offset, detail, { additionalInfo: ai });
 }
 
-function objectTypeFail(base: number, b: Uint8Array, subcode: number, offset: number, objectType: number, detail: string, decoded: Decoded) {
-  return fail(base, b, ErrorCode.ObjectTypeError, subcode, offset, detail, {
+function objectTypeFail(shift: number, b: Uint8Array, subcode: number, offset: number, objectType: number, detail: string, decoded: Decoded) {
+  return fail(shift, b, ErrorCode.ObjectTypeError, subcode, offset, detail, {
     objectType,
     additionalInfo: [{ kind: 'ObjectTypeInfo', objectType }],
     decoded,
   });
 }
 
-function objectValueFail(base: number, b: Uint8Array, tlvStart: number, tlvEnd: number, objectType: number, f: ObjectFail, decoded: Decoded) {
-  return fail(base, b, f.errorCode, f.subcode, f.at, f.detail, {
+function objectValueFail(shift: number, b: Uint8Array, tlvStart: number, tlvEnd: number, objectType: number, f: ObjectFail, decoded: Decoded) {
+  return fail(shift, b, f.errorCode, f.subcode, f.at, f.detail, {
     objectType,
     additionalInfo: [{ kind: 'ObjectValueInfo', realObjectLength: (tlvEnd - tlvStart) >>> 2, offset: f.at - tlvStart, object: b.slice(tlvStart, tlvEnd) }],
     decoded,
@@ -105,26 +106,35 @@ function objectValueFail(base: number, b: Uint8Array, tlvStart: number, tlvEnd: 
 
 /**
  * Decodes the message occupying exactly b[base, end): common header and
- * objects, no magic number. Error offsets are positions in `b`.
+ * objects, no magic number. Error offsets are positions in `b`. Byte fields
+ * of the result are copies: it never aliases `b`.
  */
 export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: Encapsulation): Result<GistMessage, GistDecodeError> {
   const total = end - base;
+  const shift = base;
   if (total < COMMON_HEADER_LENGTH) {
     // Nothing to echo in an Error object (A.4.1 needs the original common header): not answered.
-    return fail(base, b, ErrorCode.CommonHeaderParseError, CH.IncorrectMessageLength, base + Math.max(total, 0), `${total} bytes, shorter than the 8-byte common header`, { reply: false });
+    const e = new GistDecodeError({
+      errorCode: ErrorCode.CommonHeaderParseError,
+      subcode: CH.IncorrectMessageLength,
+      offset: base + Math.max(total, 0),
+      detail: `${total} bytes, shorter than the 8-byte common header`,
+      reply: false,
+    });
+    return err(e);
   }
   const version = b[base];
-  if (version !== GIST_VERSION) return headerFail(base, b, CH.UnknownVersion, base, `version ${version}, only ${GIST_VERSION} is known`);
+  if (version !== GIST_VERSION) return headerFail(shift, b, CH.UnknownVersion, base, `version ${version}, only ${GIST_VERSION} is known`);
   const declared = readU16(b, base + 2);
   if (COMMON_HEADER_LENGTH + declared * 4 !== total) {
-    return headerFail(base, b, CH.IncorrectMessageLength, base + 2, `Message Length ${declared} words but ${total - COMMON_HEADER_LENGTH} bytes follow the header`, [
+    return headerFail(shift, b, CH.IncorrectMessageLength, base + 2, `Message Length ${declared} words but ${total - COMMON_HEADER_LENGTH} bytes follow the header`, [
       { kind: 'MessageLengthInfo', calculatedLength: calculatedLength(b, base + COMMON_HEADER_LENGTH, end) & 0xffff },
     ]);
   }
   const f6 = b[base + 6];
   const f7 = b[base + 7];
   const messageType = f6 & 0x7f;
-  if (messageType >= MESSAGE_TYPE_NAMES.length) return headerFail(base, b, CH.UnknownType, base + 6, `message type ${messageType} is unknown`);
+  if (messageType >= MESSAGE_TYPE_NAMES.length) return headerFail(shift, b, CH.UnknownType, base + 6, `message type ${messageType} is unknown`);
   const typeName = MESSAGE_TYPE_NAMES[messageType];
   const cFlag = (f6 & 0x80) !== 0;
   const sFlag = (f7 & 0x80) !== 0;
@@ -132,13 +142,13 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
   const eFlag = (f7 & 0x20) !== 0;
   // A.1: R always set in a Query, never in Confirm, Data or Error.
   if (messageType === MessageType.Query ? !rFlag : rFlag && (messageType === MessageType.Confirm || messageType === MessageType.Data || messageType === MessageType.Error)) {
-    return headerFail(base, b, CH.InvalidRFlag, base + 7, `R=${rFlag ? 1 : 0} in a ${typeName}`);
+    return headerFail(shift, b, CH.InvalidRFlag, base + 7, `R=${rFlag ? 1 : 0} in a ${typeName}`);
   }
   // A.1: E only in Data.
-  if (eFlag && messageType !== MessageType.Data) return headerFail(base, b, CH.InvalidEFlag, base + 7, `E=1 in a ${typeName}`);
+  if (eFlag && messageType !== MessageType.Data) return headerFail(shift, b, CH.InvalidEFlag, base + 7, `E=1 in a ${typeName}`);
   // s5.2.1, A.4.4.1 subcode 5: C set on a Query (always) and Q-mode Data only.
   if (messageType === MessageType.Query ? !cFlag : cFlag && messageType !== MessageType.Data) {
-    return headerFail(base, b, CH.InvalidCFlag, base + 6, `C=${cFlag ? 1 : 0} in a ${typeName}`);
+    return headerFail(shift, b, CH.InvalidCFlag, base + 6, `C=${cFlag ? 1 : 0} in a ${typeName}`);
   }
   // s5.5: message type vs encapsulation.
   if (enc !== undefined) {
@@ -149,13 +159,13 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
           (enc === 'Q' && messageType !== MessageType.Query && messageType !== MessageType.Data) ||
           (enc === 'D' && messageType === MessageType.Query);
     if (bad) {
-      return fail(base, b, ErrorCode.IncorrectEncapsulation, undefined, base + 6, `a ${typeName} cannot arrive ${enc === 'C' ? 'in C-mode' : enc === 'Q' ? 'Q-mode encapsulated' : 'in D-mode'}`);
+      return fail(shift, b, ErrorCode.IncorrectEncapsulation, undefined, base + 6, `a ${typeName} cannot arrive ${enc === 'C' ? 'in C-mode' : enc === 'Q' ? 'Q-mode encapsulated' : 'in D-mode'}`);
     }
     if (messageType === MessageType.Data && cFlag && (enc === 'C' || enc === 'D')) {
-      return headerFail(base, b, CH.InvalidCFlag, base + 6, 'C=1 on a Data message that is not Q-mode encapsulated');
+      return headerFail(shift, b, CH.InvalidCFlag, base + 6, 'C=1 on a Data message that is not Q-mode encapsulated');
     }
     if (messageType === MessageType.Data && !cFlag && enc === 'Q') {
-      return headerFail(base, b, CH.InvalidCFlag, base + 6, 'C=0 on a Q-mode Data message');
+      return headerFail(shift, b, CH.InvalidCFlag, base + 6, 'C=0 on a Q-mode Data message');
     }
   }
 
@@ -175,27 +185,27 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
     const valueStart = pos + 4;
     const valueEnd = valueStart + ((((b[pos + 2] & 0x0f) << 8) | b[pos + 3]) << 2);
     if (valueEnd > end) {
-      return headerFail(base, b, CH.IncorrectMessageLength, pos + 2, `${OBJECT_TYPE_NAMES[objectType] ?? `object type ${objectType}`} runs past the Message Length`, [
+      return headerFail(shift, b, CH.IncorrectMessageLength, pos + 2, `${OBJECT_TYPE_NAMES[objectType] ?? `object type ${objectType}`} runs past the Message Length`, [
         { kind: 'MessageLengthInfo', calculatedLength: calculatedLength(b, base + COMMON_HEADER_LENGTH, end) & 0xffff },
       ]);
     }
     const ab = h0 >>> 6;
-    if (ab === 3) return objectTypeFail(base, b, OT.InvalidExtensibilityFlags, pos, objectType, 'AB=11 is reserved', decoded);
+    if (ab === 3) return objectTypeFail(shift, b, OT.InvalidExtensibilityFlags, pos, objectType, 'AB=11 is reserved', decoded);
     const entry = objectType < OBJECT_REGISTRY.length ? OBJECT_REGISTRY[objectType] : undefined;
     if (entry === undefined) {
-      if (ab === 0) return objectTypeFail(base, b, OT.UnrecognisedObject, pos, objectType, 'unknown object with AB=00 (mandatory)', decoded);
+      if (ab === 0) return objectTypeFail(shift, b, OT.UnrecognisedObject, pos, objectType, 'unknown object with AB=00 (mandatory)', decoded);
       (unknown ??= []).push({ ab: ab as 1 | 2, objectType, value: b.slice(valueStart, valueEnd), position: known });
       pos = valueEnd;
       continue;
     }
     const slot = slotOf[objectType];
-    if (slot < 0) return objectTypeFail(base, b, OT.InvalidObjectType, pos, objectType, `not allowed in a ${typeName}`, decoded);
-    if (vals[objectType] !== undefined) return objectTypeFail(base, b, OT.DuplicateObject, pos, objectType, 'appears twice', decoded);
+    if (slot < 0) return objectTypeFail(shift, b, OT.InvalidObjectType, pos, objectType, `not allowed in a ${typeName}`, decoded);
+    if (vals[objectType] !== undefined) return objectTypeFail(shift, b, OT.DuplicateObject, pos, objectType, 'appears twice', decoded);
     if (slot < nextSlot) {
-      return objectTypeFail(base, b, OT.InvalidObjectType, pos, objectType, `out of order: must come before ${OBJECT_TYPE_NAMES[rule.order[nextSlot - 1]]}`, decoded);
+      return objectTypeFail(shift, b, OT.InvalidObjectType, pos, objectType, `out of order: must come before ${OBJECT_TYPE_NAMES[rule.order[nextSlot - 1]]}`, decoded);
     }
     const v = entry.codec.decodeValue(b, valueStart, valueEnd);
-    if (v instanceof ObjectFail) return objectValueFail(base, b, pos, valueEnd, objectType, v, decoded);
+    if (v instanceof ObjectFail) return objectValueFail(shift, b, pos, valueEnd, objectType, v, decoded);
     vals[objectType] = v;
     if (objectType === ObjectType.MessageRoutingInformation) decoded.mri = v as Mri;
     else if (objectType === ObjectType.SessionId) decoded.sessionId = v as SessionId;
@@ -207,34 +217,34 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
   }
 
   for (const t of rule.required) {
-    if (vals[t] === undefined) return objectTypeFail(base, b, OT.MissingObject, end, t, `a ${typeName} must carry it`, decoded);
+    if (vals[t] === undefined) return objectTypeFail(shift, b, OT.MissingObject, end, t, `a ${typeName} must carry it`, decoded);
   }
   for (const [t, needed] of rule.needs) {
     if (vals[t] !== undefined && vals[needed] === undefined) {
-      return objectTypeFail(base, b, OT.MissingObject, end, needed, `required with ${OBJECT_TYPE_NAMES[t]}`, decoded);
+      return objectTypeFail(shift, b, OT.MissingObject, end, needed, `required with ${OBJECT_TYPE_NAMES[t]}`, decoded);
     }
   }
   const nli = vals[ObjectType.NetworkLayerInformation];
   if (enc !== undefined && (messageType === MessageType.Data || messageType === MessageType.Error)) {
     // s5.1: NLI MUST be carried in D-mode (Data, Error); MUST NOT be in a C-mode Data.
     if (enc !== 'C' && nli === undefined) {
-      return objectTypeFail(base, b, OT.MissingObject, end, ObjectType.NetworkLayerInformation, `a D-mode ${typeName} must carry it`, decoded);
+      return objectTypeFail(shift, b, OT.MissingObject, end, ObjectType.NetworkLayerInformation, `a D-mode ${typeName} must carry it`, decoded);
     }
     if (enc === 'C' && nli !== undefined && messageType === MessageType.Data) {
-      return objectTypeFail(base, b, OT.InvalidObjectType, base + COMMON_HEADER_LENGTH, ObjectType.NetworkLayerInformation, 'not allowed in a C-mode Data', decoded);
+      return objectTypeFail(shift, b, OT.InvalidObjectType, base + COMMON_HEADER_LENGTH, ObjectType.NetworkLayerInformation, 'not allowed in a C-mode Data', decoded);
     }
   }
   // A.1: R MUST be set in a Response carrying a Responder-Cookie.
   if (messageType === MessageType.Response && !rFlag && vals[ObjectType.ResponderCookie] !== undefined) {
-    return headerFail(base, b, CH.InvalidRFlag, base + 7, 'R=0 in a Response with a Responder-Cookie');
+    return headerFail(shift, b, CH.InvalidRFlag, base + 7, 'R=0 in a Response with a Responder-Cookie');
   }
   // s5.2.2: R=1 with Hello-ID 0 -> Object Value Error, Value Not Supported.
   if (messageType === MessageType['MA-Hello'] && rFlag && vals[ObjectType.HelloId] === 0) {
-    return objectValueFail(base, b, helloTlv, helloTlv + 8, ObjectType.HelloId, new ObjectFail(OV.ValueNotSupported, helloTlv + 4, 'Hello-ID 0 in a request (R=1)'), decoded);
+    return objectValueFail(shift, b, helloTlv, helloTlv + 8, ObjectType.HelloId, new ObjectFail(OV.ValueNotSupported, helloTlv + 4, 'Hello-ID 0 in a request (R=1)'), decoded);
   }
   const gistHopCount = b[base + 1];
   // A.4.4.2: a message arriving with GIST hop count 0.
-  if (gistHopCount === 0) return fail(base, b, ErrorCode.HopLimitExceeded, undefined, base + 1, 'GIST hop count is 0', { decoded });
+  if (gistHopCount === 0) return fail(shift, b, ErrorCode.HopLimitExceeded, undefined, base + 1, 'GIST hop count is 0', { decoded });
 
   const header: GistCommonHeader = { version, gistHopCount, messageType, nslpId: readU16(b, base + 4), cFlag, sFlag, rFlag, eFlag };
   const unknownObjects = unknown ?? EMPTY_UNKNOWN;
@@ -306,15 +316,15 @@ function fieldValue(msg: GistMessage, objectType: number): unknown {
 /** Checks that `msg` is a well-formed model (s5.1 presence rules); throws UsageError if not. */
 function checkModel(msg: GistMessage): void {
   const rule = MESSAGE_RULES[msg.type as GistMessageTypeName];
-  usage(rule !== undefined, `unknown message type '${String(msg.type)}'`);
+  if (rule === undefined) invalid(`unknown message type '${String(msg.type)}'`);
   const h = msg.header;
-  usage(h.messageType === MessageType[msg.type], `header.messageType ${h.messageType} does not match type '${msg.type}'`);
+  if (h.messageType !== MessageType[msg.type]) invalid(`header.messageType ${h.messageType} does not match type '${msg.type}'`);
   usage(Number.isInteger(h.version) && h.version >= 0 && h.version <= 255, 'header.version is 8 bits');
   usage(Number.isInteger(h.gistHopCount) && h.gistHopCount >= 0 && h.gistHopCount <= 255, 'header.gistHopCount is 8 bits');
   usage(Number.isInteger(h.nslpId) && h.nslpId >= 0 && h.nslpId <= 0xffff, 'header.nslpId is 16 bits');
-  for (const t of rule.required) usage(fieldValue(msg, t) !== undefined, `a ${msg.type} needs ${FIELD_OF[t]}`);
+  for (const t of rule.required) if (fieldValue(msg, t) === undefined) invalid(`a ${msg.type} needs ${FIELD_OF[t]}`);
   for (const [t, needed] of rule.needs) {
-    usage(fieldValue(msg, t) === undefined || fieldValue(msg, needed) !== undefined, `${FIELD_OF[t]} needs ${FIELD_OF[needed]} in a ${msg.type}`);
+    if (!(fieldValue(msg, t) === undefined || fieldValue(msg, needed) !== undefined)) invalid(`${FIELD_OF[t]} needs ${FIELD_OF[needed]} in a ${msg.type}`);
   }
 }
 
@@ -362,7 +372,7 @@ export function encodeMessageInto(msg: GistMessage, b: Uint8Array, off: number, 
     const len = codec.valueLength(v);
     writeTlvHeader(b, o, 0, t, len);
     const e = codec.encodeValue(v, b, o + 4);
-    usage(e === o + 4 + len, `${codec.name}: encoder wrote ${e - o - 4} bytes, expected ${len}`);
+    if (e !== o + 4 + len) invalid(`${codec.name}: encoder wrote ${e - o - 4} bytes, expected ${len}`);
     o = e;
     known++;
   }

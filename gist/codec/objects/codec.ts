@@ -2,7 +2,9 @@
  * The shape every GIST object codec has (one file per object, RFC 5971 A.3),
  * and generic whole-TLV helpers built on it (A.2 TLV header). Value decoders
  * get the exact value bytes [start, end), check every length against them,
- * must consume exactly end - start, and return an ObjectFail instead of
+ * must consume exactly end - start, return byte fields as copies (small
+ * slices are on-heap in V8: faster than views, and they never alias the
+ * input, e.g. a reused stream buffer), and return an ObjectFail instead of
  * throwing. Encoders throw UsageError for an invalid model (local misuse).
  */
 import { UsageError } from '../../../common/errors';
@@ -21,8 +23,13 @@ export interface ObjectCodec<T> {
   decodeValue(b: Uint8Array, start: number, end: number): T | ObjectFail;
 }
 
+/** Throws for an invalid model. Pass only constant messages: use `if (!c) invalid(`...`)` for built ones (no string work on the hot path). */
 export function usage(cond: boolean, msg: string): void {
   if (!cond) throw new UsageError('GIST_ENCODE_INVALID', msg);
+}
+
+export function invalid(msg: string): never {
+  throw new UsageError('GIST_ENCODE_INVALID', msg);
 }
 
 export function isU8(v: number): boolean {
@@ -62,7 +69,7 @@ export function lengthFail(at: number, detail: string): ObjectFail {
 
 /** Writes a TLV header (A.2): AB flags, 12-bit type, 12-bit length in words. */
 export function writeTlvHeader(b: Uint8Array, off: number, ab: number, objectType: number, valueBytes: number): void {
-  usage(valueBytes % 4 === 0 && valueBytes <= MAX_OBJECT_VALUE_BYTES, `object value of ${valueBytes} bytes does not fit a TLV`);
+  if (!(valueBytes % 4 === 0 && valueBytes <= MAX_OBJECT_VALUE_BYTES)) invalid(`object value of ${valueBytes} bytes does not fit a TLV`);
   const words = valueBytes >>> 2;
   b[off] = (ab << 6) | (objectType >>> 8);
   b[off + 1] = objectType & 0xff;
@@ -81,7 +88,7 @@ export function encodeObject<T>(c: ObjectCodec<T>, v: T): Uint8Array {
   const b = new Uint8Array(4 + len);
   writeTlvHeader(b, 0, 0, c.objectType, len);
   const end = c.encodeValue(v, b, 4);
-  usage(end === 4 + len, `${c.name}: encoder wrote ${end - 4} bytes, expected ${len}`);
+  if (end !== 4 + len) invalid(`${c.name}: encoder wrote ${end - 4} bytes, expected ${len}`);
   return b;
 }
 

@@ -3,7 +3,7 @@
  * implementation-defined bit strings, a whole number of words (A.2).
  */
 import { ObjectType } from '../constants';
-import { usage, type ObjectCodec } from './codec';
+import { invalid, type ObjectCodec } from './codec';
 
 function opaque(objectType: number, name: string): ObjectCodec<Uint8Array> {
   return {
@@ -11,7 +11,7 @@ function opaque(objectType: number, name: string): ObjectCodec<Uint8Array> {
     name,
     valueLength: (v) => v.length,
     encodeValue(v, b, off) {
-      usage(v.length % 4 === 0, `${name} must be a whole number of 32-bit words`);
+      if (v.length % 4 !== 0) invalid(`${name} must be a whole number of 32-bit words`);
       b.set(v, off);
       return off + v.length;
     },

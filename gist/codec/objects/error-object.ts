@@ -214,7 +214,7 @@ export const errorObjectCodec: ObjectCodec<GistErrorObject> = {
     if (hasC) {
       const nul = b.indexOf(0, o);
       if (o === end || nul < 0 || nul >= end) return lengthFail(o, 'C flag set but no NUL-terminated comment');
-      comment = utf8Decoder.decode(b.subarray(o, nul));
+      comment = utf8Decoder.decode(b.slice(o, nul));
       o = end;
     }
     if (o !== end) return lengthFail(o, `${end - o} bytes after the last field`);

@@ -20,7 +20,7 @@ import type { LooseEndMri, Mri, PathCoupledMri } from '../../types';
 import { addressLength, formatIpv4, formatIpv6, writeIpv4, writeIpv6 } from '../addresses';
 import { Mrm, ObjectType, ObjectValueSubcode } from '../constants';
 import { ObjectFail } from '../errors';
-import { isU16, isU32, isU8, lengthFail, readU16, readU32, usage, writeU16, writeU32, type ObjectCodec } from './codec';
+import { isU16, isU32, isU8, lengthFail, readU16, readU32, invalid, usage, writeU16, writeU32, type ObjectCodec } from './codec';
 
 const P = 0x08;
 const T = 0x04;
@@ -45,11 +45,11 @@ export function mriValueLength(m: Mri): number {
 }
 
 function writeAddress(ipVersion: number, s: string, b: Uint8Array, off: number, what: string): void {
-  usage(ipVersion === 4 ? writeIpv4(s, b, off) : writeIpv6(s, b, off), `MRI ${what} '${s}' is not an IPv${ipVersion} address`);
+  if (!(ipVersion === 4 ? writeIpv4(s, b, off) : writeIpv6(s, b, off))) invalid(`MRI ${what} '${s}' is not an IPv${ipVersion} address`);
 }
 
 export function encodeMriValue(m: Mri, b: Uint8Array, off: number): number {
-  usage(m.ipVersion === 4 || m.ipVersion === 6, `MRI ipVersion must be 4 or 6, not ${String(m.ipVersion)}`);
+  if (!(m.ipVersion === 4 || m.ipVersion === 6)) invalid(`MRI ipVersion must be 4 or 6, not ${String(m.ipVersion)}`);
   const alen = addressLength(m.ipVersion);
   b[off + 1] = m.nFlag ? 0x80 : 0;
   if (m.mrm === 'loose-end') {
@@ -60,10 +60,10 @@ export function encodeMriValue(m: Mri, b: Uint8Array, off: number): number {
     writeAddress(m.ipVersion, m.destinationAddress, b, off + 4 + alen, 'destinationAddress');
     return off + 4 + 2 * alen;
   }
-  usage(m.mrm === 'path-coupled', `unknown MRM '${String((m as { mrm: unknown }).mrm)}'`);
+  if (m.mrm !== 'path-coupled') invalid(`unknown MRM '${String((m as { mrm: unknown }).mrm)}'`);
   const maxPrefix = alen * 8;
-  usage(Number.isInteger(m.sourcePrefix) && m.sourcePrefix >= 0 && m.sourcePrefix <= maxPrefix, `MRI sourcePrefix ${m.sourcePrefix} out of range`);
-  usage(Number.isInteger(m.destinationPrefix) && m.destinationPrefix >= 0 && m.destinationPrefix <= maxPrefix, `MRI destinationPrefix ${m.destinationPrefix} out of range`);
+  if (!(Number.isInteger(m.sourcePrefix) && m.sourcePrefix >= 0 && m.sourcePrefix <= maxPrefix)) invalid(`MRI sourcePrefix ${m.sourcePrefix} out of range`);
+  if (!(Number.isInteger(m.destinationPrefix) && m.destinationPrefix >= 0 && m.destinationPrefix <= maxPrefix)) invalid(`MRI destinationPrefix ${m.destinationPrefix} out of range`);
   const hasP = m.protocol !== undefined;
   usage(!hasP || isU8(m.protocol), 'MRI protocol must be 0..255');
   usage(m.dsField === undefined || (Number.isInteger(m.dsField) && m.dsField >= 0 && m.dsField <= 63), 'MRI dsField must be 0..63');

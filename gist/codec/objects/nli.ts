@@ -9,7 +9,7 @@ import { formatIpv4, formatIpv6, writeIpv4, writeIpv6 } from '../addresses';
 import { ObjectType, ObjectValueSubcode } from '../constants';
 import { ObjectFail } from '../errors';
 import type { NetworkLayerInformation } from '../types';
-import { isU32, isU8, lengthFail, pad4, readU32, usage, writeU32, type ObjectCodec } from './codec';
+import { isU32, isU8, lengthFail, pad4, readU32, invalid, usage, writeU32, type ObjectCodec } from './codec';
 
 export const nliCodec: ObjectCodec<NetworkLayerInformation> = {
   objectType: ObjectType.NetworkLayerInformation,
@@ -33,7 +33,7 @@ export const nliCodec: ObjectCodec<NetworkLayerInformation> = {
     b.fill(0, o + v.peerIdentity.length, o + padded);
     o += padded;
     const okAddr = v.ipVersion === 4 ? writeIpv4(v.interfaceAddress, b, o) : writeIpv6(v.interfaceAddress, b, o);
-    usage(okAddr, `NLI interfaceAddress '${v.interfaceAddress}' is not an IPv${v.ipVersion} address`);
+    if (!okAddr) invalid(`NLI interfaceAddress '${v.interfaceAddress}' is not an IPv${v.ipVersion} address`);
     return o + (v.ipVersion === 6 ? 16 : 4);
   },
   decodeValue(b, start, end): NetworkLayerInformation | ObjectFail {

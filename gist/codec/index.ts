@@ -88,3 +88,12 @@ export function gistFramedLength(bytes: Uint8Array, offset = 0): number | undefi
 }
 
 export { UsageError };
+
+/**
+ * Unknown objects a node forwarding this message must keep (A.2.1 AB=10
+ * "Forward"); AB=01 "Ignore" objects are kept in `unknownObjects` only so
+ * tools can show them, and must be dropped by a node that forwards.
+ */
+export function unknownObjectsToForward(msg: GistMessage): readonly import('./types').UnknownObject[] {
+  return msg.unknownObjects.filter((u) => u.ab === 2);
+}

@@ -3,5 +3,6 @@ import type { Command } from 'commander';
 import { register as registerExplain } from './explain';
 import { register as registerPinhole } from './pinhole';
 import { register as sim } from './sim';
+import { register as token } from './token';
 
-export const VERBS: Array<(program: Command) => void> = [sim, registerPinhole, registerExplain];
+export const VERBS: Array<(program: Command) => void> = [sim, registerPinhole, registerExplain, token];

@@ -4,19 +4,27 @@
  * lowercase and RFC 5952 compressed.
  */
 
-/** Returns the 4 bytes of a dotted-quad IPv4 address, or undefined. */
+/** Returns the 4 bytes of a dotted-quad IPv4 address (no leading zeros), or undefined. Hand-rolled: it is on the authorizer's path. */
 export function parseIpv4(s: string): Uint8Array | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
+  if (s.length < 7 || s.length > 15) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === '0')) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // a virtual '.' ends the last part
+    if (c === 46) {
+      if (digits === 0 || part > 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else return undefined;
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 /** Returns the 16 bytes of an IPv6 address (with '::' and a trailing dotted quad allowed), or undefined. */
@@ -66,7 +74,7 @@ export function formatIpv4(b: Uint8Array, at = 0): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
-/** RFC 5952 s4: lowercase, no leading zeros, the longest run (>= 2) of zero groups as '::' (the first on a tie). */
+/** RFC 5952 s4: lowercase, no leading zeros, the longest run (>= 2) of zero groups as '::' (the first on a tie); s5 dotted tail for mapped addresses. */
 export function formatIpv6(b: Uint8Array, at = 0): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((b[at + 2 * i] << 8) | b[at + 2 * i + 1]);
@@ -86,6 +94,8 @@ export function formatIpv6(b: Uint8Array, at = 0): string {
     i = j;
   }
   if (bestLen < 2) return g.map((x) => x.toString(16)).join(':');
+  // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) keep a dotted tail, as inet_ntop (and gist/codec) do.
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) return (bestLen === 6 ? '::' : '::ffff:') + formatIpv4(b, at + 12);
   const left = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
   const right = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
   return `${left}::${right}`;

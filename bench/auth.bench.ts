@@ -1,0 +1,61 @@
+/**
+ * auth.verify: HMAC_SIGNED tokens checked per second by the SessionAuthorizer
+ * (find the SESSION_AUTH in the NSLP message, decode, HMAC-SHA-256-128, time,
+ * coverage of rule and MRI, replay binding). Each call is a refresh of the
+ * session that owns the token, the steady state of an NF.
+ */
+import { HmacSessionAuthorizer, type AuthorizationRequest } from '../natfw-nslp/auth/authorizer';
+import { decodeSessionAuth } from '../natfw-nslp/auth/codec';
+import { MemoryKeyStore } from '../natfw-nslp/auth/keys';
+import { issueToken } from '../natfw-nslp/auth/token';
+import { encodeNatfwMessage } from '../natfw-nslp/codec';
+import { opsPerSecond, round, type BenchGroup } from './harness';
+
+export const benches: BenchGroup[] = [
+  {
+    names: ['auth.verify'],
+    run(emit) {
+      const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
+      const t0 = Date.UTC(2026, 0, 1);
+      const raw = issueToken({
+        key,
+        keyId: 7,
+        entityId: 'authority.natfw.test',
+        src: [{ address: '198.18.1.0', length: 24 }],
+        dst: [{ address: '198.19.0.7', length: 32 }],
+        protocol: 17,
+        dstPorts: { from: 5004, to: 5005 },
+        notBefore: t0,
+        notAfter: t0 + 3_600_000,
+      });
+      const sa = decodeSessionAuth(raw);
+      if (!sa.ok) throw new Error(sa.error.message);
+      const bytes = encodeNatfwMessage({
+        type: 'CREATE',
+        header: { messageType: 1, proxy: false, edge: false },
+        lifetime: 30,
+        efi: { ruleAction: 'allow', subPorts: 1 },
+        msn: 1,
+        sessionAuth: [sa.value],
+        unknownObjects: [],
+      });
+      const req: AuthorizationRequest = {
+        messageType: 'CREATE',
+        sessionId: new Uint8Array(16).fill(0xa1),
+        mri: { mrm: 'path-coupled', ipVersion: 4, sourceAddress: '198.18.1.5', destinationAddress: '198.19.0.7', sourcePrefix: 32, destinationPrefix: 32, protocol: 17, sourcePort: 40000, destinationPort: 5004, direction: 'downstream' },
+        rule: { protocol: 17, src: { address: '198.18.1.5', length: 32 }, srcPorts: { from: 40000, to: 40000 }, dst: { address: '198.19.0.7', length: 32 }, dstPorts: { from: 5004, to: 5005 }, action: 'allow' },
+        sessionAuth: [sa.value],
+        nslpMessageBytes: bytes,
+      };
+      const a = new HmacSessionAuthorizer({ requireForCreate: true, requireForExternal: true }, new MemoryKeyStore([{ keyId: 7, key }]));
+      const first = a.authorize(t0 + 60_000, req);
+      if (!first.ok) throw new Error(`auth.verify: token refused: ${first.message}`);
+      let refused = 0;
+      const r = opsPerSecond(() => {
+        if (!a.authorize(t0 + 60_000, req).ok) refused++;
+      });
+      if (refused > 0) throw new Error(`auth.verify: ${refused} refusals`);
+      emit({ bench: 'auth.verify', value: round(r.opsPerSec, 0), unit: 'tokens/s', transform: 'AUTH_HMAC_SHA2_256_128', tokenBytes: raw.length });
+    },
+  },
+];

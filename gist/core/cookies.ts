@@ -37,7 +37,8 @@ const enc = new TextEncoder();
 
 export class ResponderCookieJar {
   private readonly master: Uint8Array;
-  private cache: { gen: number; key: Uint8Array }[] = [];
+  /** Keyed HMAC states of the two live generations (cloned per MAC: the key schedule is paid once per generation). */
+  private cache: { gen: number; keyed: ReturnType<typeof hmac.create> }[] = [];
 
   constructor(
     randomBytes: (n: number) => Uint8Array,
@@ -46,14 +47,15 @@ export class ResponderCookieJar {
     this.master = randomBytes(32);
   }
 
-  private secret(gen: number): Uint8Array {
-    for (const c of this.cache) if (c.gen === gen) return c.key;
+  private keyed(gen: number): ReturnType<typeof hmac.create> {
+    for (const c of this.cache) if (c.gen === gen) return c.keyed;
     const g = new Uint8Array(4);
     new DataView(g.buffer).setUint32(0, gen >>> 0);
     const key = hmac(sha256, this.master, g);
-    this.cache.unshift({ gen, key });
+    const keyed = hmac.create(sha256, key);
+    this.cache.unshift({ gen, keyed });
     if (this.cache.length > 2) this.cache.length = 2;
-    return key;
+    return keyed;
   }
 
   private generation(now: number): number {
@@ -62,7 +64,7 @@ export class ResponderCookieJar {
 
   private mac(gen: number, b: CookieBinding): Uint8Array {
     const text = `${b.nslpId}|${b.sessionIdHex}|${b.mriKey}|${b.interfaceAddress}|${b.maOffered ? 1 : 0}|`;
-    const h = hmac.create(sha256, this.secret(gen));
+    const h = this.keyed(gen).clone();
     h.update(enc.encode(text));
     h.update(b.peerIdentity);
     return h.digest().subarray(0, MAC_BYTES);

@@ -28,6 +28,7 @@ import {
   ErrorCode,
   GistDecodeError,
   GistStreamDecoder,
+  gistMessageEncodingLength,
   MaProtocolId,
   MessageType,
   ObjectType,
@@ -93,8 +94,14 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
+function hexNibble(c: number): number {
+  return c <= 57 ? c - 48 : c - 87; // '0'-'9', 'a'-'f' (sessionIdKey writes lowercase)
+}
+
 function sidFromHex(s: string): SessionId {
-  return new Uint8Array(Buffer.from(s, 'hex'));
+  const out = new Uint8Array(s.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = (hexNibble(s.charCodeAt(2 * i)) << 4) | hexNibble(s.charCodeAt(2 * i + 1));
+  return out;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -401,9 +408,8 @@ export class GistNode implements GistService, GistDriverFacing {
       rs = this.newQuerier(now, key, req.mri, req.nslpId, sidHex);
       if (reliable) rs.wantMa = true;
       // Piggyback an unreliable message on the Query when it fits (s4.4.1, s6.2).
-      if (!reliable && this.fitsInQuery(rs, p)) {
+      if (!reliable && this.sendQuery(now, rs, p)) {
         rs.inQuery = p;
-        this.sendQuery(now, rs, p);
       } else {
         this.enqueue(now, rs, p);
         this.sendQuery(now, rs, undefined);
@@ -550,19 +556,19 @@ export class GistNode implements GistService, GistDriverFacing {
     };
   }
 
-  private fitsInQuery(rs: RoutingState, p: Pending): boolean {
-    // Estimate: the Query without payload, plus the NSLP-Data TLV.
-    const base = encodeGistDatagram(this.buildQuery(rs, undefined)).length;
-    return base + 4 + p.nslpData.length + DMODE_ALLOWANCE <= Math.min(this.config.mtu, DMODE_LIMIT);
-  }
-
-  private sendQuery(now: number, rs: RoutingState, p: Pending | undefined): void {
+  /**
+   * Sends the next Query of the handshake, with `p` piggybacked when given.
+   * Returns false (and sends nothing) when the payload would make it too big
+   * for D-mode (s4.3.3: message + 64-byte allowance <= min(MTU, 576)).
+   */
+  private sendQuery(now: number, rs: RoutingState, p: Pending | undefined): boolean {
     if (rs.queriesSent === 0) {
       rs.cookieHi = this.randomU32();
       rs.cookieLo = this.randomU32();
       rs.retransmitInterval = this.config.t1Ms;
     }
     const msg = this.buildQuery(rs, p);
+    if (p !== undefined && 4 + gistMessageEncodingLength(msg) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) return false;
     rs.queriesSent++;
     this.stats.queriesSent++;
     const m = rs.mri;
@@ -586,6 +592,7 @@ export class GistNode implements GistService, GistDriverFacing {
     rs.retransmitAt = now + rs.retransmitInterval;
     if (rs.phase === Phase.Established) rs.phase = Phase.AwaitingRefresh;
     rs.refreshAt = Infinity;
+    return true;
   }
 
   private onQueryTimeout(now: number, rs: RoutingState): void {
@@ -1085,7 +1092,7 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     const dmsg = this.buildData(rs, p, false);
-    const needsMa = p.reliable || encodeGistDatagram(dmsg).length + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT);
+    const needsMa = p.reliable || 4 + gistMessageEncodingLength(dmsg) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT);
     const ma = rs.ma;
     if (ma !== undefined && ma.phase !== MaPhase.Closed) {
       // s4.3.3: once an MA serves this state, use it (congestion control, ordering).

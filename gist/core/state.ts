@@ -62,6 +62,7 @@ export enum Phase {
 /** One row of the message routing state table (s4.2.1). */
 export class RoutingState implements TimerTarget {
   timerAt: number | undefined = undefined;
+  heapIndex = -1;
   phase: Phase;
   peer: Peer | undefined = undefined;
   ma: MessagingAssociation | undefined = undefined;
@@ -118,6 +119,7 @@ export enum MaPhase {
 /** A messaging association: one Forwards-TCP connection to a peer (s4.2.2, s5.7.2, s6.4). */
 export class MessagingAssociation implements TimerTarget {
   timerAt: number | undefined = undefined;
+  heapIndex = -1;
   phase: MaPhase;
   peer: Peer | undefined = undefined;
   /** Routing states bound to this MA. */

@@ -1,83 +1,106 @@
 /**
  * Timers as data (STYLE.md): every state object that needs time keeps its
  * named deadlines as plain fields (e.g. RoutingState.refreshAt, .expireAt,
- * .retransmitAt; MessagingAssociation.helloAt) and one `timerAt`, the
- * earliest of them. The node keeps a min-heap of (timerAt, target); an entry
- * whose target has since moved its timerAt is stale and skipped when popped.
- * `handleTimeout(now)` pops everything due and lets each target fire the kinds
- * that are due; spurious or repeated calls do nothing.
+ * .retransmitAt; MessagingAssociation.lastTxAt + hold time) and one
+ * `timerAt`, the earliest of them. The node keeps an indexed min-heap of the
+ * targets themselves (each knows its slot, so moving a deadline is an
+ * in-place sift: one heap slot per object, no stale entries).
+ * `handleTimeout(now)` pops everything due and lets each target fire the
+ * kinds that are due; spurious or repeated calls do nothing.
  */
 export interface TimerTarget {
   /** Earliest deadline of this object, or undefined when it has none. */
   timerAt: number | undefined;
-}
-
-interface Entry<T extends TimerTarget> {
-  at: number;
-  target: T;
+  /** Slot in the heap, -1 when not in it (managed by TimerHeap). */
+  heapIndex: number;
 }
 
 export class TimerHeap<T extends TimerTarget> {
-  private h: Entry<T>[] = [];
+  private h: T[] = [];
 
   get size(): number {
     return this.h.length;
   }
 
-  /** Sets target.timerAt = at (undefined = none) and records it. */
+  /** Sets target.timerAt = at (undefined = none) and places it in the heap. */
   arm(target: T, at: number | undefined): void {
-    if (target.timerAt === at) return;
+    if (target.timerAt === at && (at === undefined) === (target.heapIndex < 0)) return;
     target.timerAt = at;
-    if (at !== undefined) this.push({ at, target });
+    const i = target.heapIndex;
+    if (at === undefined) {
+      if (i >= 0) this.removeAt(i);
+      return;
+    }
+    if (i < 0) {
+      target.heapIndex = this.h.length;
+      this.h.push(target);
+      this.up(target.heapIndex);
+    } else {
+      this.up(i);
+      this.down(target.heapIndex);
+    }
   }
 
-  /** Earliest live deadline. */
+  /** Earliest deadline. */
   peek(): number | undefined {
-    this.dropStale();
-    return this.h.length > 0 ? this.h[0].at : undefined;
+    return this.h.length > 0 ? this.h[0].timerAt : undefined;
   }
 
-  /** Pops the next target due at `now` (its timerAt is cleared), or undefined. */
+  /** Removes and returns the next target due at `now` (its timerAt is cleared), or undefined. */
   popDue(now: number): T | undefined {
-    this.dropStale();
     const top = this.h[0];
-    if (top === undefined || top.at > now) return undefined;
-    this.pop();
-    top.target.timerAt = undefined;
-    return top.target;
+    if (top === undefined || (top.timerAt as number) > now) return undefined;
+    this.removeAt(0);
+    top.timerAt = undefined;
+    return top;
   }
 
-  private dropStale(): void {
-    while (this.h.length > 0 && this.h[0].target.timerAt !== this.h[0].at) this.pop();
+  private at(i: number): number {
+    return this.h[i].timerAt as number;
   }
 
-  private push(e: Entry<T>): void {
+  private removeAt(i: number): void {
     const h = this.h;
-    h.push(e);
-    let i = h.length - 1;
+    const gone = h[i];
+    gone.heapIndex = -1;
+    const last = h.pop() as T;
+    if (i === h.length) return;
+    h[i] = last;
+    last.heapIndex = i;
+    this.up(i);
+    this.down(last.heapIndex);
+  }
+
+  private up(i: number): void {
+    const h = this.h;
+    const t = h[i];
+    const v = t.timerAt as number;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (h[p].at <= e.at) break;
+      if (this.at(p) <= v) break;
       h[i] = h[p];
+      h[i].heapIndex = i;
       i = p;
     }
-    h[i] = e;
+    h[i] = t;
+    t.heapIndex = i;
   }
 
-  private pop(): void {
+  private down(i: number): void {
     const h = this.h;
-    const last = h.pop() as Entry<T>;
-    if (h.length === 0) return;
-    let i = 0;
+    const t = h[i];
+    const v = t.timerAt as number;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= h.length) break;
       const r = l + 1;
-      const c = r < h.length && h[r].at < h[l].at ? r : l;
-      if (h[c].at >= last.at) break;
+      const c = r < h.length && this.at(r) < this.at(l) ? r : l;
+      if (this.at(c) >= v) break;
       h[i] = h[c];
+      h[i].heapIndex = i;
       i = c;
     }
-    h[i] = last;
+    h[i] = t;
+    t.heapIndex = i;
   }
 }

@@ -19,11 +19,12 @@
  *   exit
  * Events (unless quiet): {ev:'recv'|'status'|'note', ...}.
  */
-import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { RecvMessageEvent } from '../api';
 import { createGistNode, type GistNode, type GistNodeConfig } from '../core';
 import type { Mri } from '../types';
+import { dataBurst, handshakeBurst } from './load';
+import { pooledRandomBytes } from './random';
 import { RealGistDriver, type RealGistDriverOptions } from './real-driver';
 
 type Json = Record<string, unknown>;
@@ -42,29 +43,11 @@ function need(): { node: GistNode; driver: RealGistDriver } {
   return { node, driver };
 }
 
-function flowMri(src: string, dst: string, sourcePort: number, destinationPort: number): Mri {
-  const v = src.includes(':') ? 6 : 4;
-  return {
-    mrm: 'path-coupled',
-    ipVersion: v,
-    sourceAddress: src,
-    destinationAddress: dst,
-    sourcePrefix: v === 4 ? 32 : 128,
-    destinationPrefix: v === 4 ? 32 : 128,
-    protocol: 17,
-    sourcePort,
-    destinationPort,
-    direction: 'downstream',
-  };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function handle(c: Json): Promise<Json | undefined> {
   switch (c.op) {
     case 'start': {
       const cfg = c.node as GistNodeConfig;
-      node = createGistNode({ ...cfg, randomBytes: (n) => new Uint8Array(randomBytes(n)) });
+      node = createGistNode({ ...cfg, randomBytes: pooledRandomBytes });
       const n = node;
       for (const id of (c.nslps as number[] | undefined) ?? []) n.registerNslp(id);
       const quiet = c.quiet === true;
@@ -126,45 +109,28 @@ async function handle(c: Json): Promise<Json | undefined> {
     }
     case 'handshake-burst': {
       const { node: n, driver: d } = need();
-      const count = Number(c.count);
-      const chunk = Number(c.chunk ?? 250);
-      const timeoutMs = Number(c.timeoutMs ?? 60_000);
-      const target = n.stats.handshakesCompleted + count;
-      const t0 = performance.now();
-      const data = new Uint8Array(4);
-      let sent = 0;
-      // Offered as fast as the node takes them: a chunk per event-loop turn, so replies are processed in between.
-      while (sent < count && performance.now() - t0 < timeoutMs) {
-        const k = Math.min(chunk, count - sent);
-        d.run((now) => {
-          for (let i = 0; i < k; i++) {
-            const s = sent + i;
-            const mri = flowMri(String(c.src), String(c.dst), 1024 + (s % 60000), 5000 + Math.floor(s / 60000));
-            n.sendMessage(now, { nslpId: Number(c.nslpId), sessionId: new Uint8Array(randomBytes(16)), mri, nslpData: data });
-          }
-        });
-        sent += k;
-        await new Promise((r) => setImmediate(r));
-      }
-      while (n.stats.handshakesCompleted < target && performance.now() - t0 < timeoutMs) await sleep(2);
-      const ms = performance.now() - t0;
-      return { completed: count - Math.max(0, target - n.stats.handshakesCompleted), ms };
+      const r = await handshakeBurst(n, d, {
+        count: Number(c.count),
+        nslpId: Number(c.nslpId),
+        src: String(c.src),
+        dst: String(c.dst),
+        chunk: c.chunk === undefined ? undefined : Number(c.chunk),
+        timeoutMs: c.timeoutMs === undefined ? undefined : Number(c.timeoutMs),
+        window: c.window === undefined ? undefined : Number(c.window),
+      });
+      return { ...r };
     }
     case 'data-burst': {
       const { node: n, driver: d } = need();
-      const count = Number(c.count);
-      const data = new Uint8Array(Number(c.size ?? 64));
-      const chunk = Number(c.chunk ?? 200);
       const t0 = performance.now();
-      for (let sent = 0; sent < count; ) {
-        const k = Math.min(chunk, count - sent);
-        d.run((now) => {
-          for (let i = 0; i < k; i++)
-            n.sendMessage(now, { nslpId: Number(c.nslpId), sessionId: unhex(c.sid), mri: c.mri as Mri, nslpData: data, transfer: { reliable: c.reliable === true } });
-        });
-        sent += k;
-        await new Promise((r) => setImmediate(r));
-      }
+      await dataBurst(n, d, {
+        count: Number(c.count),
+        nslpId: Number(c.nslpId),
+        sessionId: unhex(c.sid),
+        mri: c.mri as Mri,
+        reliable: c.reliable === true,
+        size: c.size === undefined ? undefined : Number(c.size),
+      });
       return { ms: performance.now() - t0 };
     }
     case 'await-recv': {

@@ -89,6 +89,36 @@ describeNetns(
       await b.waitFor((e) => e.ev === 'udp' && e.hex === queryLike(33) + '00000000', 5000, 'Query at B after the interceptor closed');
     }, 60_000);
 
+    it('IPv6: Hop-by-Hop Router Alert on the wire, NFQUEUE (ip6tables hbh match) consumes 33 and passes 34', async () => {
+      await a.call({ op: 'udp-open', address: LINE.A6, port: 270 });
+      await b.call({ op: 'udp-open', address: LINE.B6, port: 270 });
+      const r6 = new FixtureChild(lab.ns('R'), HARNESS);
+      kids.push(r6);
+      await r6.waitFor((e) => e.ev === 'ready', 20_000, 'child ready');
+      await r6.call({ op: 'intercept', mode: 'nfqueue', consumeNslpIds: [33], gistPort: 270, queueNum: 8, ipVersions: [6] });
+      expect(lab.exec('R', 'ip6tables', ['-t', 'mangle', '-S', 'PREROUTING'])).toContain('natfw-gist-q8');
+      const cap = new TsharkCapture(lab.ns('R'), 'ip6', // BPF's `udp` does not look past a Hop-by-Hop header
+        ['ipv6.src', 'ipv6.opt.type', 'ipv6.opt.router_alert', 'udp.payload']);
+      await cap.started();
+      const p33 = queryLike(33) + '66666666';
+      const p34 = queryLike(34) + '66666666';
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B6, port: 270, hex: p33, rao: 68 });
+      expect(await r6.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 33, 5000, 'IPv6 interception of 33')).toMatchObject({ src: LINE.A6, dst: LINE.B6, rao: 68, take: true });
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B6, port: 270, hex: p34, rao: 68 });
+      expect(await b.waitFor((e) => e.ev === 'udp' && e.hex === p34, 5000, 'passed IPv6 Query at B')).toMatchObject({ from: LINE.A6 });
+      await sleep(300);
+      expect(b.events.filter((e) => e.ev === 'udp' && e.hex === p33)).toHaveLength(0);
+      const pkts = (await cap.stop()).filter((p) => p['udp.payload'] === p33 || p['udp.payload'] === p34);
+      expect(pkts.length).toBeGreaterThanOrEqual(2);
+      for (const p of pkts) {
+        expect(p['ipv6.opt.type'].split(',')).toContain('0x05'); // RFC 2711 Router Alert (then PadN 0x01)
+        expect(p['ipv6.opt.router_alert']).toBe('68');
+      }
+      await r6.call({ op: 'intercept-close' });
+      expect(lab.exec('R', 'ip6tables', ['-t', 'mangle', '-S', 'PREROUTING'])).not.toContain('natfw-gist');
+      await r6.stop();
+    }, 60_000);
+
     it('the raw IP_ROUTER_ALERT fallback at R intercepts RAO 0, re-injects what it passes (TTL-1, fresh checksums)', async () => {
       const r2 = new FixtureChild(lab.ns('R'), HARNESS);
       kids.push(r2);

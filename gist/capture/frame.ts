@@ -49,9 +49,13 @@ export function formatTimestamp(t: Timestamp): string {
   return `${t.sec}.${String(t.nsec).padStart(9, '0')}`;
 }
 
+/**
+ * Milliseconds since the epoch (fractions allowed) to a Timestamp, kept to the
+ * microsecond: a double holds an epoch time in ms only to about 0.25 us, so
+ * finer digits would be noise (0.1 + 0.2 printing as ...0.300000004).
+ */
 export function timestampFromMs(ms: number): Timestamp {
-  const whole = Math.floor(ms);
-  const sec = Math.floor(whole / 1000);
-  const nsec = (whole - sec * 1000) * 1_000_000 + Math.round((ms - whole) * 1_000_000);
-  return nsec >= 1_000_000_000 ? { sec: sec + 1, nsec: nsec - 1_000_000_000 } : { sec, nsec };
+  const us = Math.round(ms * 1000);
+  const sec = Math.floor(us / 1_000_000);
+  return { sec, nsec: (us - sec * 1_000_000) * 1000 };
 }

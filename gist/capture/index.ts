@@ -17,3 +17,4 @@ export * from './reassembly';
 export * from './synth';
 export * from './transport';
 export * from './writer';
+export * from './extract';

@@ -63,7 +63,7 @@ export class PcapWriter {
     this.count++;
   }
 
-  /** `add` with a time in milliseconds since the epoch (fractions kept to the nanosecond). */
+  /** `add` with a time in milliseconds since the epoch (fractions kept to the microsecond, see `timestampFromMs`). */
   addMs(ms: number, ipPacket: Uint8Array): void {
     this.add(timestampFromMs(ms), ipPacket);
   }

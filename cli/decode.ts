@@ -136,13 +136,14 @@ export function decodeHex(bytes: Uint8Array): DecodeResult {
     if (bad && (bad.kind === 'gist-error' || bad.kind === 'frame-error')) {
       const off = bad.kind === 'gist-error' ? (bad.ctx.frameOffset ?? 0) + bad.error.offset : bad.error.offset;
       const what = bad.kind === 'gist-error' ? describeGist(bad.error) : bad.error.message;
-      return { lines, failure: `${what} (byte ${off} of the IP packet)` };
+      return { lines: [], failure: `${what} (byte ${off} of the IP packet)` };
     }
-    if (items.length === 0) return { lines, failure: 'the IP packet carries no GIST message (not UDP/TCP to or from port 270, no magic number)' };
+    if (items.length === 0) return { lines: [], failure: 'the IP packet carries no GIST message (not UDP/TCP to or from port 270, no magic number)' };
     return nslpFailure(lines);
   }
   const r = magic ? decodeGistDatagram(bytes) : decodeGistMessage(bytes);
-  if (!r.ok) return { lines: [{ error: gistErrorJson(r.error) }], failure: describeGist(r.error) };
+  // Undecodable GIST: the one line on stderr says it all (the RFC error and the byte offset).
+  if (!r.ok) return { lines: [], failure: describeGist(r.error) };
   return nslpFailure([messageJson(r.value)]);
 }
 

@@ -72,7 +72,7 @@ export interface NatfwNodeConfig {
   readonly refreshK?: number;
   /** How long an NI waits for a RESPONSE before it gives up on a request (ms); default 15000 (capped by the lifetime). */
   readonly responseTimeoutMs?: number;
-  /** s3.2.8: a Transitory session is kept at least this long (ms); default 30000. */
+  /** s3.2.8 hold time of a Transitory session (ms, default 30000); recorded only, as the core never deletes on NOTIFY 0x01. */
   readonly transitoryHoldMs?: number;
   /** Pinholes get the session expiry plus this (ms), so the core, not the backend, removes them first; default 1000. */
   readonly pinholeGraceMs?: number;
@@ -197,6 +197,9 @@ interface Session {
   nonce?: number;
   params?: CreateParams | ExternalParams;
   everEstablished: boolean;
+  /** s3.7.6.1: the CREATE an edge sends for an EXTERNAL-PROXY session (fate-shared), and back. */
+  proxyChild?: string;
+  proxyParent?: string;
   reservation?: NatReservation;
   externalIp?: ExternalAddress;
   handle?: number;
@@ -864,12 +867,24 @@ export class NatfwNode {
           externalBinding: msg.externalBinding,
         });
       };
-      if (action === 'deny' && mb.kind === 'firewall') {
-        // s3.7.2: an edge firewall loads a deny rule at once.
+      // s3.7.2: an edge firewall loads a deny rule at once. s3.7.6.1: for EXTERNAL-PROXY the edge
+      // acts for an NSIS-unaware data sender, so it activates the reservation itself.
+      const proxied = msg.proxy && action === 'allow';
+      if ((action === 'deny' && mb.kind === 'firewall') || proxied) {
         s.pendingRule = flowRule;
+        const r = s.reservation;
+        const nat = mb.nat;
+        if (proxied && nat !== undefined && r !== undefined && r.externalPort !== 0 && r.internalPort !== 0 && dt.protocol !== undefined) {
+          s.pendingBinding = { protocol: dt.protocol, external: { address: nat.externalAddress, port: r.externalPort }, internal: { address: r.internalAddress, port: r.internalPort } };
+        }
         s.pendingMsn = msg.msn;
-        this.commitPending(now, s, lt.value, (ok) => {
-          if (ok) respond();
+        this.commitPending(now, s, lt.value, (ok, errInfo) => {
+          if (!ok) {
+            this.sendResponseUp(now, ev.sessionId, ev.mri, ev.siiHandle, { type: 'RESPONSE', info: errInfo ?? info('INTERNAL_ERROR'), msn: msg.msn });
+            return;
+          }
+          respond();
+          if (proxied) this.proxyCreate(now, s, dt, drAddress, msg.nonce ?? 0);
         });
         s.pendingMsn = undefined;
       } else {
@@ -883,6 +898,37 @@ export class NatfwNode {
       this.arm(s);
     }
     this.sendDown(now, s, { ...msg, lifetime: lt.value, dtinfo: dtDown, externalBinding: bindingDown });
+  }
+
+  /**
+   * s3.7.6.1: the edge that accepted an EXTERNAL-PROXY sends a CREATE (never a CREATE-PROXY) toward
+   * the DR with the same NATFW_NONCE, refreshed only when the EXTERNAL-PROXY is refreshed.
+   */
+  private proxyCreate(now: number, parent: Session, dt: DtInfo, drAddress: string, nonce: number): void {
+    const child = parent.proxyChild !== undefined ? this.sessions.get(parent.proxyChild) : undefined;
+    if (child !== undefined) {
+      this.refreshNow(now, child);
+      return;
+    }
+    const v = parent.mriUp.ipVersion;
+    const wildcard = dt.senderPrefix === 0 || isWildcardAddress(dt.senderAddress);
+    const ports = dt.protocol === 6 || dt.protocol === 17 || dt.protocol === 33 || dt.protocol === 132;
+    const mri: PathCoupledMri = {
+      mrm: 'path-coupled',
+      ipVersion: v,
+      sourceAddress: wildcard ? (v === 4 ? '0.0.0.0' : '::') : dt.senderAddress,
+      sourcePrefix: wildcard ? 0 : dt.senderPrefix,
+      destinationAddress: drAddress,
+      destinationPrefix: v === 4 ? 32 : 128,
+      ...(dt.protocol !== undefined ? { protocol: dt.protocol } : {}),
+      ...(ports ? { sourcePort: dt.dsPort ?? 0, destinationPort: dt.drPort ?? 0 } : {}),
+      direction: 'downstream',
+    };
+    const c = this.newInitiatorSession(now, 'NI', 'CREATE', mri, { mri, lifetime: parent.lifetime, action: 'allow' });
+    c.nonce = nonce;
+    c.proxyParent = parent.key;
+    parent.proxyChild = c.key;
+    this.sendRequest(now, c, parent.lifetime);
   }
 
   // ---------------------------------------------------------------- RESPONSE
@@ -1027,7 +1073,8 @@ export class NatfwNode {
     if (msg.externalIp !== undefined) s.externalIp = msg.externalIp;
     // s3.4 / RFC 2205: refresh after a random time in [0.5R, 1.5R], R = lt / ((K + 0.5) * 1.5).
     const R = (lt * 1000) / ((this.K + 0.5) * 1.5);
-    s.refreshAt = now + Math.max(1, Math.floor(R * (0.5 + this.config.random.float())));
+    // s3.7.6.1: an edge's proxy CREATE is refreshed only when its EXTERNAL-PROXY is.
+    s.refreshAt = s.proxyParent !== undefined ? undefined : now + Math.max(1, Math.floor(R * (0.5 + this.config.random.float())));
     this.arm(s);
     this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, s.sid, lt * 1000);
     if (!s.everEstablished) {
@@ -1128,10 +1175,9 @@ export class NatfwNode {
 
   private markTransitory(now: number, s: Session): void {
     s.state = 'transitory';
-    // s3.2.8: kept at least the hold time; the lifetime still ends it if no refresh comes.
+    // s3.2.8: a Transitory session is not deleted because of the NOTIFY before the hold time; it is
+    // never deleted because of it at all here, and s3.4 (MUST remove at lifetime end) still applies.
     s.holdUntil = now + (this.config.transitoryHoldMs ?? 30000);
-    if (s.expiresAt < s.holdUntil) s.expiresAt = s.holdUntil;
-    this.arm(s);
   }
 
   private refreshNow(now: number, s: Session): void {
@@ -1177,7 +1223,7 @@ export class NatfwNode {
           this.sendInitiatorMessage(now, s, lt);
           // Without an answer, the next try comes after another refresh period (or the lifetime ends).
           const R = (s.lifetime * 1000) / ((this.K + 0.5) * 1.5);
-          s.refreshAt = now + Math.max(1, Math.floor(R * (0.5 + this.config.random.float())));
+          s.refreshAt = s.proxyParent !== undefined ? undefined : now + Math.max(1, Math.floor(R * (0.5 + this.config.random.float())));
         }
       }
       this.arm(s);
@@ -1189,7 +1235,7 @@ export class NatfwNode {
       return;
     }
     if (s.requestDeadline !== undefined && now >= s.requestDeadline) s.requestDeadline = undefined;
-    if (now >= s.expiresAt && (s.holdUntil === undefined || now >= s.holdUntil)) {
+    if (now >= s.expiresAt) {
       // s3.4: no refresh within the lifetime: session and policy rules go.
       this.emitTerminated(now, s, 'expired');
       this.killSession(now, s);
@@ -1227,7 +1273,14 @@ export class NatfwNode {
 
   /** Removes the session and everything it installed (NF/NR); the enforcement removal is fire-and-forget. */
   private killSession(now: number, s: Session): void {
+    if (s.state === 'dead') return;
     s.state = 'dead';
+    // s3.7.6.1 fate sharing: the proxy CREATE goes with its EXTERNAL-PROXY.
+    if (s.proxyChild !== undefined && this.sessions.has(s.proxyChild)) this.teardown(now, s.proxyChild);
+    if (s.proxyParent !== undefined) {
+      const parent = this.sessions.get(s.proxyParent);
+      if (parent !== undefined) parent.proxyChild = undefined;
+    }
     this.sessions.delete(s.key);
     this.timers.cancel(s.key);
     if (s.handle !== undefined) this.handles.delete(s.handle);

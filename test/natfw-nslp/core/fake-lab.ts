@@ -5,6 +5,7 @@ import { runEnforcementJob } from '../../../natfw-nslp/core/enforcement-job';
 import { seededRandom } from '../../../natfw-nslp/core/random';
 import { FakeGistNet } from './fake-gist';
 import { jsonCodec } from './json-codec';
+import type { NatfwMessageCodec } from '../../../natfw-nslp/core/messages';
 
 export interface LabNode {
   readonly name: string;
@@ -17,6 +18,8 @@ export class FakeLab {
   readonly net = new FakeGistNet();
   readonly nodes = new Map<string, LabNode>();
   private seed = 1;
+  /** JSON by default (protocol logic only); the wire codec for tests that want real bytes. */
+  codec: NatfwMessageCodec = jsonCodec;
   /** Optional hook to make a node's enforcement fail. */
   failEnforcement = new Set<string>();
 
@@ -26,7 +29,7 @@ export class FakeLab {
       addresses: [address],
       middlebox,
       random: seededRandom(this.seed++),
-      codec: jsonCodec,
+      codec: this.codec,
       ...extra,
     });
     const n: LabNode = { name, address, node, pinholes: new MemoryPinholeSet() };
@@ -92,8 +95,9 @@ export class FakeLab {
 }
 
 /** NI - NF1 - NF2 - NR on a line; route() follows the line in either direction. */
-export function lineLab(opts: { nf?: Partial<MiddleboxConfig>; extra?: Partial<NatfwNodeConfig> } = {}): FakeLab {
+export function lineLab(opts: { nf?: Partial<MiddleboxConfig>; extra?: Partial<NatfwNodeConfig>; codec?: NatfwMessageCodec } = {}): FakeLab {
   const lab = new FakeLab();
+  if (opts.codec !== undefined) lab.codec = opts.codec;
   lab.add('ni', '198.18.0.1', undefined, opts.extra);
   lab.add('nf1', '198.18.1.1', { kind: 'firewall', ...opts.nf }, opts.extra);
   lab.add('nf2', '198.18.2.1', { kind: 'firewall', ...opts.nf }, opts.extra);

@@ -2,6 +2,7 @@
 import type { PathCoupledMri } from '../../../gist/types';
 import { jsonCodec } from './json-codec';
 import { lineLab } from './fake-lab';
+import { wireCodec } from '../../../natfw-nslp/core/codec-adapter';
 
 const flow = (over: Partial<PathCoupledMri> = {}): PathCoupledMri => ({
   mrm: 'path-coupled',
@@ -185,8 +186,8 @@ describe('NATFW session life cycle (fake GIST)', () => {
     expect(lab.get('nf3').pinholes.list()).toHaveLength(1);
   });
 
-  test('one NF holds 10,000 concurrent sessions', async () => {
-    const lab = lineLab();
+  test('one NF holds 10,000 concurrent sessions (wire codec)', async () => {
+    const lab = lineLab({ codec: wireCodec });
     const ni = lab.get('ni').node;
     let ok = 0;
     ni.events.on('established', () => ok++);

@@ -1,6 +1,7 @@
 /** EXTERNAL at an edge NAT, then CREATE to the reserved external address; proxy mode (fake GIST). */
 import type { LooseEndMri, PathCoupledMri } from '../../../gist/types';
 import { FakeLab } from './fake-lab';
+import { sidNonce } from '../../../natfw-nslp/core/node';
 
 const DS = '198.18.50.1';
 const DR = '198.18.0.1';
@@ -99,5 +100,33 @@ describe('NAT traversal with EXTERNAL (fake GIST)', () => {
     expect(ok).toBe(true);
     expect(dsSaw).toBe(false);
     expect(lab.get('nat').pinholes.list()).toHaveLength(1);
+  });
+
+  test('EXTERNAL-PROXY: the edge answers, activates the binding itself and sends a CREATE with the nonce; teardown takes both', async () => {
+    const lab = natLab();
+    const dr = lab.get('dr').node;
+    let ext: { address: string; port: number } | undefined;
+    dr.events.on('established', (e) => (ext = e.externalIp));
+    const nonces: (number | undefined)[] = [];
+    dr.events.on('incoming', (e) => nonces.push(e.nonce));
+    const le: LooseEndMri = { mrm: 'loose-end', ipVersion: 4, sourceAddress: DR, destinationAddress: DS, direction: 'towards-edge' };
+    const key = dr.external(0, { proxy: true, mri: le, dtinfo: { protocol: 17, drPort: 5004, dsPort: 0, senderPrefix: 0, senderAddress: '0.0.0.0' }, lifetime: 21 });
+    await lab.runFor(100);
+    expect(ext?.address).toBe(NAT_EXT);
+    const extSid = dr.session(key)?.sessionId ?? new Uint8Array(16);
+    expect(nonces).toEqual([sidNonce(extSid)]);
+    const nat = lab.get('nat');
+    expect(nat.pinholes.listBindings()).toEqual([expect.objectContaining({ external: { address: NAT_EXT, port: ext?.port }, internal: { address: DR, port: 5004 } })]);
+    expect(nat.pinholes.lookup({ protocol: 17, src: '198.18.77.7', srcPort: 1234, dst: DR, dstPort: 5004 }).verdict).toBe('allow');
+    // The proxy CREATE lives as long as the EXTERNAL-PROXY is refreshed.
+    await lab.runFor(60_000);
+    expect(dr.listSessions().map((s) => s.role).sort()).toEqual(['NI+', 'NR']);
+    expect(nat.node.listSessions().map((s) => s.role).sort()).toEqual(['NF', 'NI']);
+    dr.teardown(lab.now, key);
+    await lab.runFor(100);
+    expect(nat.node.sessionCount).toBe(0);
+    expect(nat.pinholes.list()).toHaveLength(0);
+    expect(nat.pinholes.listBindings()).toHaveLength(0);
+    expect(dr.sessionCount).toBe(0);
   });
 });

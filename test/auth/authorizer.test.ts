@@ -165,3 +165,29 @@ describe('HmacSessionAuthorizer', () => {
     refused(new HmacSessionAuthorizer(required, store()).authorize(NOW, ok), 'bad-mac');
   });
 });
+
+describe('HmacSessionAuthorizer: EXTERNAL and the replay table', () => {
+  it('EXTERNAL with a loose-end MRI: the rule (from NATFW_DTINFO) is what the token must cover', () => {
+    const a = new HmacSessionAuthorizer({ requireForCreate: false, requireForExternal: true }, store());
+    const le = { mrm: 'loose-end' as const, ipVersion: 4 as const, sourceAddress: '198.19.0.7', destinationAddress: '198.18.9.9', direction: 'towards-edge' as const };
+    const rule = { protocol: 17, src: { address: '198.18.1.0', length: 24 }, dst: { address: '198.19.0.7', length: 32 }, dstPorts: { from: 5004, to: 5005 }, action: 'allow' as const };
+    expect(a.authorize(NOW, request([token()], { messageType: 'EXTERNAL', mri: le, rule })).ok).toBe(true);
+    refused(a.authorize(NOW, request([token()], { messageType: 'EXTERNAL', sessionId: SID_B, mri: le, rule: { ...rule, src: { address: '0.0.0.0', length: 0 } } })), 'not-covered');
+  });
+
+  it('bindings of expired tokens are swept; a full table refuses new tokens but not their owners', () => {
+    const a = new HmacSessionAuthorizer({ ...required, maxBindings: 2 }, store());
+    const sid = (n: number) => new Uint8Array(16).fill(n);
+    const t1 = token({ notAfter: T0 + 120_000 });
+    const t2 = token({ notAfter: T0 + HOUR - 1 });
+    const t3 = token({ notAfter: T0 + HOUR - 2 });
+    expect(a.authorize(NOW, request([t1], { sessionId: sid(1) })).ok).toBe(true);
+    expect(a.authorize(NOW, request([t2], { sessionId: sid(2) })).ok).toBe(true);
+    refused(a.authorize(NOW, request([t3], { sessionId: sid(3) })), 'replay');
+    expect(a.authorize(NOW, request([t2], { sessionId: sid(2) })).ok).toBe(true);
+    // after t1's END_TIME (+ skew) its binding goes, making room for t3
+    const later = T0 + 120_000 + 31_000;
+    expect(a.authorize(later, request([t3], { sessionId: sid(3) })).ok).toBe(true);
+    expect(a.boundTokens).toBe(2);
+  });
+});

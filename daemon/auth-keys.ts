@@ -10,7 +10,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { NatfwError } from '../common/errors';
 import { err, ok, type Result } from '../common/result';
-import type { HmacSessionAuthorizer } from '../natfw-nslp/auth/authorizer';
+import { HmacSessionAuthorizer } from '../natfw-nslp/auth/authorizer';
 import { MemoryKeyStore, MIN_KEY_BYTES, type HmacKey } from '../natfw-nslp/auth/keys';
 
 export class KeyFileError extends NatfwError {
@@ -123,4 +123,41 @@ export function reloadKeys(authorizer: HmacSessionAuthorizer, dir: string): Resu
   if (!s.ok) return s;
   authorizer.setKeyStore(s.value);
   return ok(s.value.size);
+}
+
+/** The `authorization` section of the natfwd configuration (daemon/config.ts), structurally. */
+export interface AuthorizationSettings {
+  readonly keys?: string;
+  readonly requireForCreate: boolean;
+  readonly requireForExternal: boolean;
+  readonly trustedKeyIds?: readonly number[];
+  readonly trustedEntities?: readonly string[];
+  /** Seconds. */
+  readonly clockSkew: number;
+}
+
+/**
+ * The daemon's authorizer: policy from the configuration, keys from the key
+ * directory (an empty store when no directory is configured, so tokens, if
+ * required, fail with unknown-key). `now` is wall-clock epoch ms in natfwd.
+ */
+export function authorizerFromSettings(a: AuthorizationSettings): Result<HmacSessionAuthorizer, KeyFileError> {
+  let store = new MemoryKeyStore();
+  if (a.keys !== undefined) {
+    const s = loadKeyDirectory(a.keys);
+    if (!s.ok) return s;
+    store = s.value;
+  }
+  return ok(
+    new HmacSessionAuthorizer(
+      {
+        requireForCreate: a.requireForCreate,
+        requireForExternal: a.requireForExternal,
+        clockSkewMs: a.clockSkew * 1000,
+        ...(a.trustedKeyIds !== undefined ? { trustedKeyIds: a.trustedKeyIds } : {}),
+        ...(a.trustedEntities !== undefined ? { trustedEntityIds: a.trustedEntities } : {}),
+      },
+      store,
+    ),
+  );
 }

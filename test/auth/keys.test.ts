@@ -2,7 +2,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyFile, loadKey, loadKeyDirectory, reloadKeys } from '../../daemon/auth-keys';
+import { authorizerFromSettings, generateKeyFile, loadKey, loadKeyDirectory, reloadKeys } from '../../daemon/auth-keys';
 import { HmacSessionAuthorizer } from '../../natfw-nslp/auth/authorizer';
 import { MemoryKeyStore } from '../../natfw-nslp/auth/keys';
 import { request, T0, token } from './helpers';
@@ -66,5 +66,20 @@ describe('key directory', () => {
     writeFileSync(join(dir, '9.key'), 'zz\n', { mode: 0o600 });
     expect(reloadKeys(a, dir).ok).toBe(false);
     expect(a.keyStore.keyIds()).toEqual([7]);
+  });
+});
+
+describe('authorizerFromSettings', () => {
+  it('builds the daemon authorizer from the configuration section and the key directory', () => {
+    writeFileSync(join(dir, '7.key'), Buffer.from(new Uint8Array(32).map((_, i) => i + 1)).toString('hex') + '\n', { mode: 0o600 });
+    const r = authorizerFromSettings({ keys: dir, requireForCreate: true, requireForExternal: false, trustedEntities: ['authority.natfw.test'], clockSkew: 5 });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.authorize(T0 + 1000, request([token()])).ok).toBe(true);
+    expect(r.value.authorize(T0 + 1000, request([])).ok).toBe(false);
+    expect(r.value.authorize(T0 + 1000, request([], { messageType: 'EXTERNAL' })).ok).toBe(true);
+    // skew 5 s: 6 s before START_TIME is too early
+    expect(r.value.authorize(T0 - 6000, request([token()], { sessionId: new Uint8Array(16).fill(9) }))).toMatchObject({ ok: false, reason: 'not-yet-valid' });
+    const bad = authorizerFromSettings({ keys: join(dir, 'missing'), requireForCreate: true, requireForExternal: true, clockSkew: 30 });
+    expect(bad.ok).toBe(false);
   });
 });

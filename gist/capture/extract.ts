@@ -118,10 +118,17 @@ export function extractGist(frames: readonly CapturedFrame[], opts: ExtractOptio
 
   const out: GistCaptureItem[] = [];
   const flows = new Map<string, Direction>();
+  const unsupported = new Set<number>();
 
   for (const f of frames) {
     const d = decodePacket(f.linkType, f.data);
     if (!d.ok) {
+      // A link type natfw cannot read is said once, not for every frame of a long capture.
+      if (d.error.code === 'LINK_UNSUPPORTED' && d.error.offset === 0) {
+        if (!unsupported.has(f.linkType)) out.push({ kind: 'frame-error', frame: f, error: d.error });
+        unsupported.add(f.linkType);
+        continue;
+      }
       out.push({ kind: 'frame-error', frame: f, error: d.error });
       continue;
     }

@@ -171,3 +171,11 @@ describe('extractGist', () => {
     );
   });
 });
+
+describe('extractGist on frames it cannot read', () => {
+  it('reports an unsupported link type once, and a malformed IP header per frame', () => {
+    const f = (n: number, linkType: number, data: Uint8Array): CapturedFrame => ({ number: n, timestamp: { sec: 0, nsec: 0 }, linkType, interfaceId: 0, data, originalLength: data.length, fileOffset: 0 });
+    const items = extractGist([f(1, 105, new Uint8Array(40)), f(2, 105, new Uint8Array(40)), f(3, 101, Uint8Array.of(0x45, 0, 0)), f(4, 101, Uint8Array.of(0x45, 0, 0))]);
+    expect(items.map((i) => (i.kind === 'frame-error' ? `${i.frame.number}:${i.error.code}` : i.kind))).toEqual(['1:LINK_UNSUPPORTED', '3:IP_TRUNCATED', '4:IP_TRUNCATED']);
+  });
+});

@@ -206,6 +206,15 @@ describe('natfw decode --hex', () => {
     expect(lines[0]).toMatch(/^natfw: GIST [A-Za-z-]+: .* at byte \d+/);
   });
 
+  it('locates a GIST error inside a whole IP packet, exit 1', () => {
+    const b = encodeGistDatagram(dataMsg(create));
+    b[4] = 2; // GIST version 2 (RFC 5971 A.4.4.1: Common Header Parse Error, Unknown Version)
+    const r = run('decode', '--hex', hex(udp(b)));
+    expect(r.code).toBe(1);
+    expect(r.out).toEqual([]);
+    expect(r.err).toMatch(/^natfw: GIST .*Unknown Version.* \(byte 32 of the IP packet\)\n$/);
+  });
+
   it('shows the GIST layer and names the NATFW error when only the payload is bad, exit 1', () => {
     const r = run('decode', '--hex', hex(encodeGistDatagram(dataMsg(Uint8Array.of(1, 0, 0, 0, 0xff, 0xff, 0, 1)))));
     expect(r.code).toBe(1);

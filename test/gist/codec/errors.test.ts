@@ -363,6 +363,33 @@ describe('A.4.4.10 Object Value Error (class 2, code 10) with Object Value Info'
     const { bytes, at } = withValue(3, hex('01000000 00000000'));
     expectOve(bytes, at, 3, 3, 8, 'GIST_EMPTY_LIST');
   });
+  const ERROR_MSG = buildErrorMessage(decodeErr(withHeader(QUERY_BYTES, (b) => (b[1] = 0))), { encapsulation: 'Q', nli: typicalQuery().nli });
+  const HDR = '01100031 00218040'; // an original common header
+  test('subcode 2: Error object with Q=1 but D=0 (A.4.1)', () => {
+    const { bytes, at } = withValue(9, hex(`04000200 08000000 ${HDR}`), ERROR_MSG);
+    expectOve(bytes, at, 2, 9, 8);
+  });
+  test('subcode 2: Error object with an MRI Length but M=0', () => {
+    const { bytes, at } = withValue(9, hex(`04000200 00000300 ${HDR} 01004000 c6120001 c6120002`), ERROR_MSG);
+    expectOve(bytes, at, 2, 9, 10);
+  });
+  test('subcode 0: Error object with C=1 but no NUL-terminated comment', () => {
+    const { bytes, at } = withValue(9, hex(`04000200 20000000 ${HDR} 41424344`), ERROR_MSG);
+    expectOve(bytes, at, 0, 9, 20);
+  });
+  test('subcode 0: Error object whose Info Count promises more fields than fit', () => {
+    const { bytes, at } = withValue(9, hex(`04000200 00000002 ${HDR} 00020001 05dc0000`), ERROR_MSG);
+    expectOve(bytes, at, 0, 9, 11);
+  });
+  test('subcode 0: Stack-Configuration-Data options running past the object', () => {
+    const { bytes, at } = withValue(4, hex('01000000 00007530 01010800 00000000'));
+    expectOve(bytes, at, 0, 4, 14);
+  });
+  test('subcode 0: NAT-Traversal MRI-Length past the object', () => {
+    const q = { ...QUERY, natTraversal: { originalMri: typicalQuery().mri, translatedObjects: [], natInformation: [] } } as GistMessage;
+    const { bytes, at } = withValue(7, hex('09000000 00004000 c6120001 c6120002'), q);
+    expectOve(bytes, at, 0, 7, 4);
+  });
   test('an invalid MRI inside a NAT-Traversal object is reported against the NAT-Traversal object', () => {
     const q = { ...QUERY, natTraversal: { originalMri: typicalQuery().mri, translatedObjects: [2], natInformation: [] } } as GistMessage;
     const { bytes, at } = withValue(7, hex('03000000 00004200 c6120001 c6120002'), q);

@@ -17,17 +17,29 @@ const CLI_NODE = join(__dirname, '..', '..', '..', 'gist', 'driver', 'cli-node.t
 const NSLP = 33;
 
 function mri(src: string, dst: string, direction: 'downstream' | 'upstream' = 'downstream'): Record<string, unknown> {
-  return { mrm: 'path-coupled', ipVersion: 4, sourceAddress: src, destinationAddress: dst, sourcePrefix: 32, destinationPrefix: 32, protocol: 17, sourcePort: 5000, destinationPort: 6000, direction };
+  const v6 = src.includes(':');
+  return { mrm: 'path-coupled', ipVersion: v6 ? 6 : 4, sourceAddress: src, destinationAddress: dst, sourcePrefix: v6 ? 128 : 32, destinationPrefix: v6 ? 128 : 32, protocol: 17, sourcePort: 5000, destinationPort: 6000, direction };
 }
 const data = (s: string): string => Buffer.from(s.padEnd(Math.ceil(s.length / 4) * 4, '\0')).toString('hex');
 const text = (h: unknown): string => Buffer.from(String(h), 'hex').toString().replace(/\0+$/, '');
 const sid = (n: number): string => n.toString(16).padStart(32, '0');
 
-async function startNode(lab: NetnsLab, name: string, addresses: string[], nslps: number[], interception: 'nfqueue' | 'none', kids: FixtureChild[]): Promise<FixtureChild> {
+async function startNode(
+  lab: NetnsLab,
+  name: string,
+  addresses: string[],
+  nslps: number[],
+  interception: 'nfqueue' | 'none',
+  kids: FixtureChild[],
+  ipVersions: (4 | 6)[] = [4],
+): Promise<FixtureChild> {
   const c = new FixtureChild(lab.ns(name), CLI_NODE);
   kids.push(c);
   await c.waitFor((e) => e.ev === 'ready', 30_000, `${name} ready`);
-  await c.call({ op: 'start', node: { addresses, t1Ms: 200 }, driver: { bindAddresses: addresses, interception, nfqueueNum: 5 }, nslps }, 20_000);
+  await c.call(
+    { op: 'start', node: { addresses, t1Ms: 200 }, driver: { bindAddresses: addresses, interception, nfqueueNum: 5, interceptIpVersions: ipVersions }, nslps },
+    20_000,
+  );
   return c;
 }
 
@@ -149,6 +161,23 @@ describeNetns(
       expect(r.events.filter((e) => e.ev === 'recv')).toHaveLength(0);
       // One GIST hop fewer than a Query that did not cross R: R decremented the hop count (RFC 5971 s4.3.4).
       expect(qb.gistHopCount).toBeLessThan(64 - 1);
+    }, 90_000);
+
+    it('IPv6: the Query (Hop-by-Hop RAO 68) is intercepted at R; Data A-R in D-mode and C-mode', async () => {
+      await Promise.all(kids.splice(0).map((k) => k.stop()));
+      const a = await startNode(lab, 'A', [LINE.A6], [NSLP], 'none', kids);
+      const r = await startNode(lab, 'R', [LINE.R6a, LINE.R6b], [NSLP], 'nfqueue', kids, [6]);
+      const b = await startNode(lab, 'B', [LINE.B6], [NSLP], 'none', kids);
+      const s = sid(3);
+      const m = mri(LINE.A6, LINE.B6);
+      await a.call({ op: 'send', nslpId: NSLP, sid: s, mri: m, data: data('create6') });
+      expect(await r.waitFor(recvOf(r, s, 'create6'), 10_000, 'the IPv6 Query at R')).toMatchObject({ routingStateCheck: true });
+      expect(await established(a, s, m)).toMatchObject({ peerAddress: LINE.R6a });
+      await a.call({ op: 'send', nslpId: NSLP, sid: s, mri: m, data: data('dmode6') });
+      expect(await r.waitFor(recvOf(r, s, 'dmode6'), 10_000, 'IPv6 D-mode Data at R')).toMatchObject({ reliable: false });
+      await a.call({ op: 'send', nslpId: NSLP, sid: s, mri: m, data: data('cmode6'), reliable: true });
+      expect(await r.waitFor(recvOf(r, s, 'cmode6'), 10_000, 'IPv6 C-mode Data at R')).toMatchObject({ reliable: true });
+      expect(b.events.filter((e) => e.ev === 'recv')).toHaveLength(0);
     }, 90_000);
   },
   ['iptables', 'tshark'],

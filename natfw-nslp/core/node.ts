@@ -179,8 +179,10 @@ interface Session {
   pendingBinding?: Omit<NatBindingSpec, 'owner' | 'expiresAt'>;
   rule?: PolicyRule;
   binding?: Omit<NatBindingSpec, 'owner' | 'expiresAt'>;
-  pinholeIds: string[];
-  bindingIds: string[];
+  pinholeIds: readonly string[];
+  bindingIds: readonly string[];
+  /** TimerHeap generation (timers.ts). */
+  timerGen: number;
   lifetime: number;
   expiresAt: number;
   /** Transitory hold end (s3.2.8). */
@@ -208,11 +210,13 @@ interface Session {
 type JobContinuation = (now: number, result: EnforcementResult) => void;
 
 const DEFAULT_LIFETIME = 120;
+/** Shared empty id list (most sessions own no NAT binding). */
+const NONE: readonly string[] = Object.freeze([]);
 
 export class NatfwNode {
   readonly events = new EventEmitter<NatfwNodeEvents>();
   private readonly sessions = new Map<string, Session>();
-  private readonly timers = new TimerHeap();
+  private readonly timers = new TimerHeap<Session>();
   private readonly jobs: EnforcementJob[] = [];
   private readonly waiting = new Map<number, JobContinuation>();
   private readonly handles = new Map<number, string>();
@@ -280,10 +284,9 @@ export class NatfwNode {
   /** Fires everything due by `now`; spurious calls are harmless. */
   handleTimeout(now: number): void {
     for (let guard = 0; guard < 1_000_000; guard++) {
-      const key = this.timers.popDue(now);
-      if (key === undefined) return;
-      const s = this.sessions.get(key);
-      if (s !== undefined) this.onSessionTimer(now, s);
+      const s = this.timers.popDue(now);
+      if (s === undefined) return;
+      if (this.sessions.get(s.key) === s) this.onSessionTimer(now, s);
     }
   }
 
@@ -357,8 +360,9 @@ export class NatfwNode {
       // s3.5: the initial MSN is random
       msn: this.config.random.u32(),
       acceptLt: 0,
-      pinholeIds: [],
-      bindingIds: [],
+      pinholeIds: NONE,
+      bindingIds: NONE,
+      timerGen: 0,
       lifetime: 0,
       expiresAt: now,
       jobBusy: false,
@@ -943,6 +947,11 @@ export class NatfwNode {
       return;
     }
     s.downSii = ev.siiHandle;
+    // The request is answered: its GIST message handle is of no more use.
+    if (s.handle !== undefined) {
+      this.handles.delete(s.handle);
+      s.handle = undefined;
+    }
     if (s.role === 'NI' || s.role === 'NI+') {
       this.responseAtInitiator(now, s, msg);
       return;
@@ -1036,8 +1045,8 @@ export class NatfwNode {
         this.killSession(doneAt, s);
         return;
       }
-      if (!reuse) s.pinholeIds = [...result.pinholeIds];
-      if (!reuseBinding) s.bindingIds = [...result.bindingIds];
+      if (!reuse) s.pinholeIds = result.pinholeIds.length > 0 ? result.pinholeIds : NONE;
+      if (!reuseBinding) s.bindingIds = result.bindingIds.length > 0 ? result.bindingIds : NONE;
       s.rule = rule;
       s.binding = binding;
       s.pendingRule = undefined;
@@ -1194,7 +1203,7 @@ export class NatfwNode {
       if (s.refreshAt !== undefined) at = Math.min(at, s.refreshAt);
       if (s.requestDeadline !== undefined) at = Math.min(at, s.requestDeadline);
     }
-    this.timers.set(s.key, at);
+    this.timers.set(s, at);
   }
 
   private onSessionTimer(now: number, s: Session): void {
@@ -1257,8 +1266,9 @@ export class NatfwNode {
       mriDown: mri,
       msn: 0,
       acceptLt: 0,
-      pinholeIds: [],
-      bindingIds: [],
+      pinholeIds: NONE,
+      bindingIds: NONE,
+      timerGen: 0,
       lifetime: 0,
       expiresAt: 0,
       jobBusy: false,
@@ -1282,7 +1292,7 @@ export class NatfwNode {
       if (parent !== undefined) parent.proxyChild = undefined;
     }
     this.sessions.delete(s.key);
-    this.timers.cancel(s.key);
+    this.timers.cancel(s);
     if (s.handle !== undefined) this.handles.delete(s.handle);
     if (s.reservation !== undefined && s.reservation.externalPort !== 0) this.usedPorts.delete(s.reservation.externalPort);
     const b = s.binding ?? s.pendingBinding;

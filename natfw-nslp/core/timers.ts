@@ -1,31 +1,30 @@
 /**
- * Timers are data (STYLE.md point 3): a binary min-heap of (deadline, key,
- * generation). Re-arming a key bumps its generation, so stale entries are
- * skipped lazily when they surface; `handleTimeout` pops what is due.
+ * Timers are data (STYLE.md point 3): a binary min-heap of (deadline, item,
+ * generation) with one live timer per item. The generation lives on the item
+ * itself (no side map, so a session costs one heap entry); re-arming bumps it
+ * and stale entries are skipped lazily when they surface.
  */
-interface Entry {
-  at: number;
-  key: string;
-  gen: number;
+export interface TimerItem {
+  timerGen: number;
 }
 
-export class TimerHeap {
-  private heap: Entry[] = [];
-  private gens = new Map<string, number>();
+interface Entry<T extends TimerItem> {
+  readonly at: number;
+  readonly item: T;
+  readonly gen: number;
+}
 
-  get size(): number {
-    return this.gens.size;
+export class TimerHeap<T extends TimerItem> {
+  private heap: Entry<T>[] = [];
+
+  /** (Re)arm the single timer of `item`. */
+  set(item: T, at: number): void {
+    item.timerGen++;
+    this.push({ at, item, gen: item.timerGen });
   }
 
-  /** (Re)arm the single timer of `key`. */
-  set(key: string, at: number): void {
-    const gen = (this.gens.get(key) ?? 0) + 1;
-    this.gens.set(key, gen);
-    this.push({ at, key, gen });
-  }
-
-  cancel(key: string): void {
-    this.gens.delete(key);
+  cancel(item: T): void {
+    item.timerGen++;
   }
 
   /** Earliest live deadline, or undefined. */
@@ -34,25 +33,25 @@ export class TimerHeap {
     return this.heap.length > 0 ? this.heap[0].at : undefined;
   }
 
-  /** Pops one key whose deadline is <= now, or undefined. */
-  popDue(now: number): string | undefined {
+  /** Pops one item whose deadline is <= now, or undefined. */
+  popDue(now: number): T | undefined {
     this.dropStale();
     const top = this.heap[0];
     if (top === undefined || top.at > now) return undefined;
     this.pop();
-    this.gens.delete(top.key);
-    return top.key;
+    top.item.timerGen++;
+    return top.item;
   }
 
   private dropStale(): void {
     while (this.heap.length > 0) {
       const top = this.heap[0];
-      if (this.gens.get(top.key) === top.gen) return;
+      if (top.item.timerGen === top.gen) return;
       this.pop();
     }
   }
 
-  private push(e: Entry): void {
+  private push(e: Entry<T>): void {
     const h = this.heap;
     h.push(e);
     let i = h.length - 1;

@@ -46,6 +46,7 @@ import {
   type ResponseMessage,
   type StackConfigurationData,
   type StackProposal,
+  unknownObjectsToForward,
 } from '../codec';
 import { invertDirection, mriKey, sessionIdKey, type IpVersion, type Mri, type NslpId, type SessionId } from '../types';
 import { resolveConfig, type GistNodeConfig, type ResolvedConfig } from './config';
@@ -238,6 +239,8 @@ export class GistNode implements GistService, GistDriverFacing {
       if (t === undefined) return;
       if (t instanceof RoutingState) this.onStateTimer(now, t);
       else this.onMaTimer(now, t);
+      // A target must not stay due after it fired (that would spin the driver); defend against it.
+      if (t.timerAt !== undefined && t.timerAt <= now && t.heapIndex >= 0) this.timers.arm(t, now + 1);
     }
   }
 
@@ -781,7 +784,13 @@ export class GistNode implements GistService, GistDriverFacing {
         copy[5] = msg.header.gistHopCount - 1;
         return { kind: 'forward', payload: copy };
       }
-      const fwd: QueryMessage = { ...msg, header: { ...msg.header, gistHopCount: msg.header.gistHopCount - 1 }, nslpData: ev.peering.payload };
+      // A.2.1: unknown AB=10 objects go on unchanged, AB=01 ones are dropped.
+      const fwd: QueryMessage = {
+        ...msg,
+        header: { ...msg.header, gistHopCount: msg.header.gistHopCount - 1 },
+        nslpData: ev.peering.payload,
+        unknownObjects: unknownObjectsToForward(msg),
+      };
       return { kind: 'forward', payload: encodeGistDatagram(fwd) };
     }
 
@@ -929,7 +938,8 @@ export class GistNode implements GistService, GistDriverFacing {
 
   private rxMessage(now: number, msg: GistMessage, ctx: RxContext): void {
     if (ctx.via === 'ma') {
-      ctx.ma.lastUseAt = now;
+      // Only signalling traffic counts as use; MA-Hellos alone must let both ends go idle (s6.4 tg_MAIdle).
+      if (msg.type !== 'MA-Hello') ctx.ma.lastUseAt = now;
       if (msg.type === 'Query') {
         this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
         return;
@@ -1409,9 +1419,11 @@ export class GistNode implements GistService, GistDriverFacing {
     let at: number;
     if (ma.phase === MaPhase.Connecting) at = ma.connectDeadline;
     else if (!ma.initiator && !ma.sawFirstMessage) at = ma.lastRxAt + this.config.maHoldTimeMs;
+    else if (ma.users > 0) at = ma.lastTxAt + Math.floor(ma.peerHoldMs / 2);
     else if (this.wantsMa(now, ma)) at = Math.min(ma.lastTxAt + Math.floor(ma.peerHoldMs / 2), ma.lastUseAt + this.config.maIdleMs);
     else at = ma.lastRxAt + this.config.maHoldTimeMs;
-    this.timers.arm(ma, Math.max(at, now));
+    // Every branch above names a moment at which onMaTimer changes something; never re-arm in the past.
+    this.timers.arm(ma, Math.max(at, now + 1));
   }
 
   private wantsMa(now: number, ma: MessagingAssociation): boolean {

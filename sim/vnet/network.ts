@@ -520,6 +520,26 @@ export class VirtualNetwork {
     });
   }
 
+  /** Resets every stream between two hosts (both ends see handleStreamClosed with `reason`), e.g. a peer crash. */
+  resetStreams(hostA: string, hostB: string, reason = 'reset'): number {
+    const hit = new Set<VirtualStream>();
+    for (const st of this.streams.values()) {
+      const hosts = [st.a.host, st.b?.host];
+      if (hosts.includes(hostA) && hosts.includes(hostB)) hit.add(st);
+    }
+    for (const st of hit) {
+      st.open = false;
+      for (const end of [st.a, st.b]) {
+        if (end === undefined) continue;
+        this.streams.delete(`${end.host}/${end.connId}`);
+        this.record({ t: this.now, kind: 'stream', host: end.host, event: 'close' });
+        this.host(end.host).node?.handleStreamClosed(this.now, end.connId, reason);
+        this.pump(end.host);
+      }
+    }
+    return hit.size;
+  }
+
   /** Number of open stream ends (both sides counted). */
   get openStreams(): number {
     return this.streams.size;

@@ -46,3 +46,50 @@ describe('C-mode messaging associations', () => {
     expect(net.openStreams).toBe(2);
   });
 });
+
+describe('MA maintenance (s4.4.5, s6.4)', () => {
+  it('an MA in use is kept alive with MA-Hellos, and torn down once neither side needs it', () => {
+    const cfg = { routingStateValidityMs: 4000, maHoldTimeMs: 2000, defaultStateLifetimeMs: 60_000 };
+    const { net, rnd, a, b } = line3({ rNslps: [], cfg });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('r'), transfer: { reliable: true } });
+    net.pump('A');
+    net.runFor(20_000);
+    // Still in use (the querier refreshes): the MA stays, kept by traffic and MA-Hellos.
+    expect(a.node.maCount).toBe(1);
+    expect(b.node.maCount).toBe(1);
+    expect(net.trace.filter((e) => e.kind === 'stream' && e.event === 'data').length).toBeGreaterThan(10);
+    // The NSLP loses interest: state goes, then the idle MA.
+    a.node.setStateLifetime(net.now, NSLP, mri, s, 0);
+    net.pump('A');
+    net.runFor(20_000);
+    expect(a.node.routingStateCount).toBe(0);
+    expect(b.node.routingStateCount).toBe(0);
+    expect(a.node.maCount).toBe(0);
+    expect(b.node.maCount).toBe(0);
+    expect(net.openStreams).toBe(0);
+    expect(a.notes).toHaveLength(0);
+    expect(a.node.nextDeadline()).toBeUndefined();
+    expect(b.node.nextDeadline()).toBeUndefined();
+  });
+
+  it('a failed MA is reported to the NSLP (communication-failure) and the session re-handshakes', () => {
+    const { net, rnd, a, b } = line3({ rNslps: [] });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('r'), transfer: { reliable: true } });
+    net.pump('A');
+    net.runFor(500);
+    // The connection is reset under both ends.
+    expect(net.resetStreams('A', 'B')).toBe(1);
+    net.runFor(1000);
+    expect(a.notes.map((n) => n.notification.kind)).toEqual(['communication-failure']);
+    expect(b.notes.map((n) => n.notification.kind)).toEqual(['communication-failure']);
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('again'), transfer: { reliable: true } });
+    net.pump('A');
+    net.runFor(1000);
+    expect(text(b.recv.at(-1)!.nslpData)).toBe('again');
+    expect(a.node.routingState(NSLP, mri, s)).toMatchObject({ phase: 'established', cmode: true });
+  });
+});

@@ -8,7 +8,7 @@ import { UsageError } from '../../common/errors';
 import { err, type Result } from '../../common/result';
 import { COMMON_HEADER_LENGTH, GIST_MAGIC } from './constants';
 import { GistDecodeError } from './errors';
-import { decodeMessageAt, encodeMessageInto, messageEncodingLength } from './message';
+import { decodeMessageAt, encodeMessageInto, planEncoding } from './message';
 import type { Encapsulation, GistMessage } from './types';
 
 export * from './constants';
@@ -63,21 +63,21 @@ export function decodeGistDatagram(bytes: Uint8Array, opts: DatagramOptions = {}
 
 /** The message's bytes (common header with the computed Message Length, then the objects). Throws UsageError on an invalid model. */
 export function encodeGistMessage(msg: GistMessage): Uint8Array {
-  const len = messageEncodingLength(msg);
-  const b = new Uint8Array(len);
-  encodeMessageInto(msg, b, 0, len);
+  const plan = planEncoding(msg);
+  const b = new Uint8Array(plan.length);
+  encodeMessageInto(plan, b, 0);
   return b;
 }
 
 /** A D-mode UDP payload: magic number + message (s5.3.1). */
 export function encodeGistDatagram(msg: GistMessage): Uint8Array {
-  const len = messageEncodingLength(msg);
-  const b = new Uint8Array(4 + len);
+  const plan = planEncoding(msg);
+  const b = new Uint8Array(4 + plan.length);
   b[0] = 0x4e;
   b[1] = 0x04;
   b[2] = 0xbd;
   b[3] = 0xa5;
-  encodeMessageInto(msg, b, 4, len);
+  encodeMessageInto(plan, b, 4);
   return b;
 }
 

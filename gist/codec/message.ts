@@ -24,7 +24,6 @@ import {
   ObjectType,
   ObjectTypeSubcode as OT,
   ObjectValueSubcode as OV,
-  type GistMessageTypeName,
 } from './constants';
 import { GistDecodeError, ObjectFail } from './errors';
 import { readOriginalHeader } from './objects/error-object';
@@ -309,35 +308,106 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
   }
 }
 
-function fieldValue(msg: GistMessage, objectType: number): unknown {
-  return (msg as unknown as Record<string, unknown>)[FIELD_OF[objectType]];
+/** The message's object values indexed by object type (a switch per type keeps property access monomorphic). */
+function objectValues(msg: GistMessage): unknown[] {
+  const v: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+  switch (msg.type) {
+    case 'Query':
+      v[7] = msg.natTraversal;
+      v[0] = msg.mri;
+      v[1] = msg.sessionId;
+      v[2] = msg.nli;
+      v[5] = msg.queryCookie;
+      v[3] = msg.stackProposal;
+      v[4] = msg.stackConfigurationData;
+      v[8] = msg.nslpData;
+      break;
+    case 'Response':
+      v[7] = msg.natTraversal;
+      v[0] = msg.mri;
+      v[1] = msg.sessionId;
+      v[2] = msg.nli;
+      v[5] = msg.queryCookie;
+      v[6] = msg.responderCookie;
+      v[3] = msg.stackProposal;
+      v[4] = msg.stackConfigurationData;
+      v[8] = msg.nslpData;
+      break;
+    case 'Confirm':
+      v[0] = msg.mri;
+      v[1] = msg.sessionId;
+      v[2] = msg.nli;
+      v[6] = msg.responderCookie;
+      v[3] = msg.stackProposal;
+      v[4] = msg.stackConfigurationData;
+      v[8] = msg.nslpData;
+      break;
+    case 'Data':
+      v[7] = msg.natTraversal;
+      v[0] = msg.mri;
+      v[1] = msg.sessionId;
+      v[2] = msg.nli;
+      v[8] = msg.nslpData;
+      break;
+    case 'Error':
+      v[7] = msg.natTraversal;
+      v[2] = msg.nli;
+      v[9] = msg.error;
+      break;
+    case 'MA-Hello':
+      v[10] = msg.helloId;
+      break;
+    default:
+      invalid(`unknown message type '${String((msg as { type: unknown }).type)}'`);
+  }
+  return v;
 }
 
-/** Checks that `msg` is a well-formed model (s5.1 presence rules); throws UsageError if not. */
-function checkModel(msg: GistMessage): void {
-  const rule = MESSAGE_RULES[msg.type as GistMessageTypeName];
-  if (rule === undefined) invalid(`unknown message type '${String(msg.type)}'`);
+/** A checked model with its object values and value lengths, computed once per encode. */
+export interface EncodingPlan {
+  readonly msg: GistMessage;
+  readonly vals: readonly unknown[];
+  readonly lens: readonly number[];
+  /** Whole message in bytes (common header + objects). */
+  readonly length: number;
+}
+
+/** Checks `msg` (s5.1 presence rules, header fields) and sizes it; throws UsageError for an invalid model. */
+export function planEncoding(msg: GistMessage): EncodingPlan {
+  const vals = objectValues(msg);
+  const rule = MESSAGE_RULES[msg.type];
   const h = msg.header;
   if (h.messageType !== MessageType[msg.type]) invalid(`header.messageType ${h.messageType} does not match type '${msg.type}'`);
   usage(Number.isInteger(h.version) && h.version >= 0 && h.version <= 255, 'header.version is 8 bits');
   usage(Number.isInteger(h.gistHopCount) && h.gistHopCount >= 0 && h.gistHopCount <= 255, 'header.gistHopCount is 8 bits');
   usage(Number.isInteger(h.nslpId) && h.nslpId >= 0 && h.nslpId <= 0xffff, 'header.nslpId is 16 bits');
-  for (const t of rule.required) if (fieldValue(msg, t) === undefined) invalid(`a ${msg.type} needs ${FIELD_OF[t]}`);
-  for (const [t, needed] of rule.needs) {
-    if (!(fieldValue(msg, t) === undefined || fieldValue(msg, needed) !== undefined)) invalid(`${FIELD_OF[t]} needs ${FIELD_OF[needed]} in a ${msg.type}`);
+  const required = rule.required;
+  for (let i = 0; i < required.length; i++) if (vals[required[i]] === undefined) invalid(`a ${msg.type} needs ${FIELD_OF[required[i]]}`);
+  const needs = rule.needs;
+  for (let i = 0; i < needs.length; i++) {
+    const [t, needed] = needs[i];
+    if (vals[t] !== undefined && vals[needed] === undefined) invalid(`${FIELD_OF[t]} needs ${FIELD_OF[needed]} in a ${msg.type}`);
   }
+  const lens: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  let n = COMMON_HEADER_LENGTH;
+  const order = rule.order;
+  for (let i = 0; i < order.length; i++) {
+    const t = order[i];
+    const v = vals[t];
+    if (v === undefined) continue;
+    const len = OBJECT_REGISTRY[t]!.codec.valueLength(v);
+    lens[t] = len;
+    n += 4 + len;
+  }
+  const unknown = msg.unknownObjects;
+  for (let i = 0; i < unknown.length; i++) n += 4 + unknown[i].value.length;
+  usage(n - COMMON_HEADER_LENGTH <= 0xffff * 4, 'message too long for the 16-bit Message Length');
+  return { msg, vals, lens, length: n };
 }
 
 /** Bytes of the whole message (common header + objects). Throws UsageError for an invalid model. */
 export function messageEncodingLength(msg: GistMessage): number {
-  checkModel(msg);
-  let n = COMMON_HEADER_LENGTH;
-  for (const t of MESSAGE_RULES[msg.type].order) {
-    const v = fieldValue(msg, t);
-    if (v !== undefined) n += 4 + OBJECT_REGISTRY[t]!.codec.valueLength(v);
-  }
-  for (const u of msg.unknownObjects) n += 4 + u.value.length;
-  return n;
+  return planEncoding(msg).length;
 }
 
 function writeUnknown(u: UnknownObject, b: Uint8Array, o: number): number {
@@ -348,15 +418,15 @@ function writeUnknown(u: UnknownObject, b: Uint8Array, o: number): number {
   return o + 4 + u.value.length;
 }
 
-/** Writes the message at b[off]; b must have messageEncodingLength(msg) bytes from there. Returns the end. */
-export function encodeMessageInto(msg: GistMessage, b: Uint8Array, off: number, length: number): number {
+/** Writes the planned message at b[off]; b must have plan.length bytes from there. Returns the end. */
+export function encodeMessageInto(plan: EncodingPlan, b: Uint8Array, off: number): number {
+  const { msg, vals, lens, length } = plan;
   const h = msg.header;
-  usage((length - COMMON_HEADER_LENGTH) % 4 === 0 && length - COMMON_HEADER_LENGTH <= 0xffff * 4, 'message too long for the 16-bit Message Length');
   b[off] = h.version;
   b[off + 1] = h.gistHopCount;
   writeU16(b, off + 2, (length - COMMON_HEADER_LENGTH) >>> 2);
   writeU16(b, off + 4, h.nslpId);
-  b[off + 6] = (h.cFlag ? 0x80 : 0) | MessageType[msg.type];
+  b[off + 6] = (h.cFlag ? 0x80 : 0) | h.messageType;
   b[off + 7] = (h.sFlag ? 0x80 : 0) | (h.rFlag ? 0x40 : 0) | (h.eFlag ? 0x20 : 0);
   let o = off + COMMON_HEADER_LENGTH;
   const unknown = msg.unknownObjects;
@@ -365,11 +435,11 @@ export function encodeMessageInto(msg: GistMessage, b: Uint8Array, off: number, 
   const order = MESSAGE_RULES[msg.type].order;
   for (let i = 0; i < order.length; i++) {
     const t = order[i];
-    const v = fieldValue(msg, t);
+    const v = vals[t];
     if (v === undefined) continue;
     while (ui < unknown.length && unknown[ui].position <= known) o = writeUnknown(unknown[ui++], b, o);
     const codec = OBJECT_REGISTRY[t]!.codec;
-    const len = codec.valueLength(v);
+    const len = lens[t];
     writeTlvHeader(b, o, 0, t, len);
     const e = codec.encodeValue(v, b, o + 4);
     if (e !== o + 4 + len) invalid(`${codec.name}: encoder wrote ${e - o - 4} bytes, expected ${len}`);
@@ -377,6 +447,6 @@ export function encodeMessageInto(msg: GistMessage, b: Uint8Array, off: number, 
     known++;
   }
   while (ui < unknown.length) o = writeUnknown(unknown[ui++], b, o);
-  usage(o === off + length, 'encoded length disagrees with messageEncodingLength');
+  usage(o === off + length, 'encoded length disagrees with the plan');
   return o;
 }

@@ -260,8 +260,34 @@ export function encodeSessionAuthValue(obj: SessionAuthObject): Uint8Array {
   return w.finish();
 }
 
+/**
+ * The octets each decoded SESSION_AUTH arrived as (header included). RFC
+ * 5981 s3.1 gives the object AB=10: a node that forwards it must retain it
+ * unchanged, and its MAC covers those exact octets. So an object that came
+ * off the wire is re-encoded as it came (another implementation's reserved
+ * bits or padding-inside NSLP_OBJECT_LIST Length survive a hop); objects
+ * built in code are encoded canonically. Decoded objects are immutable, so
+ * the two cannot disagree.
+ */
+const ARRIVED_AS = new WeakMap<SessionAuthObject, Uint8Array>();
+
+/** The octets a decoded object arrived as, if it was decoded. */
+export function sessionAuthWireBytes(obj: SessionAuthObject): Uint8Array | undefined {
+  return ARRIVED_AS.get(obj);
+}
+
+/** Records the octets `obj` was decoded from (message decoder). */
+export function rememberWireBytes(obj: SessionAuthObject, raw: Uint8Array): void {
+  ARRIVED_AS.set(obj, raw);
+}
+
 /** Appends the whole object (header and attributes) to `w`. */
 export function writeSessionAuth(w: ByteWriter, obj: SessionAuthObject): void {
+  const arrived = ARRIVED_AS.get(obj);
+  if (arrived !== undefined) {
+    w.bytes(arrived);
+    return;
+  }
   const at = w.length;
   w.u16((SESSION_AUTH_AB << 14) | NslpObjectType.SESSION_AUTH).u16(0);
   const n = writeSessionAuthValue(w, obj);
@@ -428,7 +454,9 @@ export function decodeSessionAuth(bytes: Uint8Array): Result<SessionAuthObject, 
   if (w0 >> 14 === 3) return fail(NatfwResponse.INVALID_FLAG_FIELD_COMBINATION, 0, 'AB=11 must not be used');
   const words = view.getUint16(2) & 0xfff;
   if (4 + words * 4 !== bytes.length) return fail(NatfwResponse.WRONG_OBJECT_LENGTH, 2, `object length ${words} words, ${bytes.length - 4} octets present`);
-  return decodeSessionAuthValue(bytes, 4, bytes.length);
+  const r = decodeSessionAuthValue(bytes, 4, bytes.length);
+  if (r.ok) ARRIVED_AS.set(r.value, bytes.slice());
+  return r;
 }
 
 // ---------------------------------------------------------------- helpers

@@ -7,7 +7,7 @@ import { ByteWriter } from '../../common/bytes';
 import { Cursor } from './cursor';
 import { UsageError } from '../../common/errors';
 import { err, ok, type Result } from '../../common/result';
-import { decodeSessionAuthValue, writeSessionAuth, type SessionAuthObject } from '../auth/codec';
+import { decodeSessionAuthValue, rememberWireBytes, writeSessionAuth, type SessionAuthObject } from '../auth/codec';
 import { AbFlags, NatfwMessageType, NatfwResponse, NSLP_OBJECT_NAMES, NslpObjectType, ResponseClass, type NatfwMessageTypeName, type ResponseCodeInfo } from './constants';
 import { NatfwDecodeError } from './errors';
 import {
@@ -303,6 +303,7 @@ export function decodeNatfwMessage(bytes: Uint8Array): Result<NatfwMessage, Natf
     if (objType === T.SESSION_AUTH) {
       const sa = decodeSessionAuthValue(bytes, value.offset, value.end, r.view);
       if (!sa.ok) return sa;
+      rememberWireBytes(sa.value, bytes.slice(at, value.end));
       sessionAuth.push(sa.value);
       continue;
     }

@@ -32,9 +32,12 @@ describe('SESSION_AUTH codec', () => {
       { xType: 'NSLP_OBJECT_LIST', objectTypes: [] },
       { xType: 'AUTHENTICATION_DATA', data: hex('0000002a 0102030405060708090a0b0c0d0e0f10') },
     ]);
-    // The Figure's padding-inside Length (8) is accepted; we send the s3.2 form, Length 6 (rfc-traps.md).
-    const re = encodeSessionAuth(r.value);
-    expect(toHex(re)).toBe(toHex(bytes).replace('0008070000000000', '0006070000000000'));
+    // The Figure's padding-inside Length (8) is accepted. A decoded object is re-encoded exactly as it
+    // arrived (AB=10: forwarded unchanged, its MAC covers those octets); one built in code gets the
+    // s3.2 form, Length 6 (rfc-traps.md).
+    expect(toHex(encodeSessionAuth(r.value))).toBe(toHex(bytes));
+    const rebuilt = encodeSessionAuth({ attributes: [...r.value.attributes] });
+    expect(toHex(rebuilt)).toBe(toHex(bytes).replace('0008070000000000', '0006070000000000'));
     const json = sessionAuthToJson(r.value) as { attributes: Array<Record<string, unknown>> };
     expect(json.attributes[6]).toMatchObject({ keyId: 42, mac: '0102030405060708090a0b0c0d0e0f10' });
   });

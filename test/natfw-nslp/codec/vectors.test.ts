@@ -136,3 +136,15 @@ describe('NATFW NSLP vectors (RFC 5973 s4)', () => {
     expect(m).toMatchObject({ type: 'NOTIFY', unknownObjects: [] });
   });
 });
+
+describe('SESSION_AUTH is forwarded unchanged (AB=10, RFC 5981 s3.1)', () => {
+  it("a decoded message re-encodes another implementation's SESSION_AUTH octet for octet (reserved bits, padding-inside Length)", () => {
+    const sa = '80160004' + '0008010a 000f000c' + '00080700 00000000'; // reserved bits set in HMAC_SIGNED; NSLP_OBJECT_LIST Length 8 (padding inside)
+    const bytes = hex('04000000' + '00100001 01010000' + sa);
+    const m = decodeOk(bytes);
+    expect(toHex(encodeNatfwMessage(m))).toBe(toHex(bytes));
+    // a message built from copies of the attributes is encoded canonically
+    const copy = { ...m, sessionAuth: m.sessionAuth.map((o) => ({ attributes: [...o.attributes] })) };
+    expect(toHex(encodeNatfwMessage(copy))).toBe(toHex(hex('04000000' + '00100001 01010000' + '80160004' + '0008010a 0000000c' + '00060700 00000000')));
+  });
+});

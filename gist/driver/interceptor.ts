@@ -69,8 +69,8 @@ function hasMagic(payload: Uint8Array): boolean {
   return payload.length >= 4 && payload[0] === 0x4e && payload[1] === 0x04 && payload[2] === 0xbd && payload[3] === 0xa5;
 }
 
-/** The decision shared by both mechanisms. */
-class Judge {
+/** The decision shared by both mechanisms (exported for tests). */
+export class QmodeJudge {
   readonly stats: InterceptorStats = { offered: 0, consumed: 0, passed: 0, notGist: 0, rateLimited: 0 };
   private tokens: number;
   private last: number;
@@ -150,13 +150,13 @@ export interface NfqueueInterceptorOptions extends InterceptorOptions {
  */
 export class NfqueueInterceptor implements QueryInterceptor {
   readonly kind = 'nfqueue' as const;
-  private readonly judge: Judge;
+  private readonly judge: QmodeJudge;
   private readonly rules: QueueRuleSpec[] = [];
   private closed = false;
   private readonly exitHook = (): void => this.removeRules();
 
   private constructor(handler: InterceptHandler, o: NfqueueInterceptorOptions) {
-    this.judge = new Judge(handler, o);
+    this.judge = new QmodeJudge(handler, o);
   }
 
   get stats(): InterceptorStats {
@@ -237,7 +237,7 @@ const IP_ROUTER_ALERT = 5;
 
 export class RouterAlertSocketInterceptor implements QueryInterceptor {
   readonly kind = 'router-alert-socket' as const;
-  private readonly judge: Judge;
+  private readonly judge: QmodeJudge;
   private closed = false;
   private listen: RawSocket | undefined;
   private reinject: RawSocket | undefined;
@@ -246,7 +246,7 @@ export class RouterAlertSocketInterceptor implements QueryInterceptor {
   private readonly clock: Clock;
 
   private constructor(handler: InterceptHandler, o: InterceptorOptions) {
-    this.judge = new Judge(handler, o);
+    this.judge = new QmodeJudge(handler, o);
     this.clock = o.clock;
   }
 

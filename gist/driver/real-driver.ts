@@ -93,7 +93,8 @@ export class RealGistDriver {
   private lastNow = -Infinity;
   private readonly timer: DeadlineTimer;
   private readonly sockets: GistUdpSocket[] = [];
-  private readonly byEndpoint = new Map<string, GistUdpSocket>();
+  /** address -> port -> socket (nested maps: no key string per send). */
+  private readonly byEndpoint = new Map<string, Map<number, GistUdpSocket>>();
   private tcp: GistTcpTransport | undefined;
   private interceptor: QueryInterceptor | undefined;
   private closed = false;
@@ -135,7 +136,9 @@ export class RealGistDriver {
         s.onDatagram = (dg) => this.onUdp(s, dg.from.address, dg.from.port, dg.bytes);
         s.onError = (e) => this.fail(e);
         this.sockets.push(s);
-        this.byEndpoint.set(`${s.address}|${s.port}`, s);
+        let byPort = this.byEndpoint.get(s.address);
+        if (byPort === undefined) this.byEndpoint.set(s.address, (byPort = new Map()));
+        byPort.set(s.port, s);
       }
     }
     this.tcp = await GistTcpTransport.open(
@@ -277,12 +280,12 @@ export class RealGistDriver {
   }
 
   private socketFor(address: string, port: number, v: 4 | 6): GistUdpSocket | undefined {
-    const exact = this.byEndpoint.get(`${address}|${port}`);
+    const exact = this.byEndpoint.get(address)?.get(port);
     if (exact !== undefined) return exact;
     this.stats.sourceSubstituted++;
     const wildcard = v === 4 ? '0.0.0.0' : '::';
     return (
-      this.byEndpoint.get(`${wildcard}|${port}`) ??
+      this.byEndpoint.get(wildcard)?.get(port) ??
       this.sockets.find((s) => s.ipVersion === v && s.port === port) ??
       this.sockets.find((s) => s.ipVersion === v)
     );

@@ -96,7 +96,9 @@ export class GistUdpSocket {
   private closed = false;
   private readonly queue: Queued[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
-  private readonly addrCache = new Map<string, Uint8Array>();
+  /** address -> port -> struct sockaddr, so a send builds no key string. */
+  private readonly addrCache = new Map<string, Map<number, Uint8Array>>();
+  private addrCacheSize = 0;
   /** What the socket's options are now (-1 = system default / none). */
   private curRao = -1;
   private curTtl = -1;
@@ -169,14 +171,19 @@ export class GistUdpSocket {
    */
   send(toAddress: string, toPort: number, bytes: Uint8Array, opts?: UdpSendOptions): Result<void, DriverError> {
     if (this.closed) return err(new DriverError('DRIVER_CLOSED', 'UDP socket closed'));
-    const key = `${toAddress}|${toPort}`;
-    let to = this.addrCache.get(key);
+    let to = this.addrCache.get(toAddress)?.get(toPort);
     if (to === undefined) {
       to = sockaddr(toAddress, toPort);
       if (to === undefined || ipVersionOf(toAddress) !== this.ipVersion)
         return err(new DriverError('DRIVER_BAD_ADDRESS', `cannot send to '${toAddress}' from an IPv${this.ipVersion} socket`));
-      if (this.addrCache.size > 4096) this.addrCache.clear();
-      this.addrCache.set(key, to);
+      if (this.addrCacheSize >= 4096) {
+        this.addrCache.clear();
+        this.addrCacheSize = 0;
+      }
+      let byPort = this.addrCache.get(toAddress);
+      if (byPort === undefined) this.addrCache.set(toAddress, (byPort = new Map()));
+      byPort.set(toPort, to);
+      this.addrCacheSize++;
     }
     if (this.queue.length > 0) return this.enqueue({ to, bytes, opts });
     const r = this.trySend(to, bytes, opts);

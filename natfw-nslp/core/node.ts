@@ -633,7 +633,7 @@ export class NatfwNode {
     }
     s.terminating = terminating;
     s.proxy = msg.proxy;
-    s.nonce = msg.nonce;
+    if (msg.nonce !== undefined || s.nonce !== undefined) s.nonce = msg.nonce;
     s.mriUp = mriUp;
     s.mriDown = mriDown;
     s.upSii = ev.siiHandle;
@@ -642,7 +642,7 @@ export class NatfwNode {
     s.pendingMsn = msg.msn;
     s.acceptLt = lt.value;
     s.pendingRule = ruleRes.value;
-    s.pendingBinding = nat.value.binding;
+    if (nat.value.binding !== undefined || s.pendingBinding !== undefined) s.pendingBinding = nat.value.binding;
     if (nat.value.allocatedPort !== undefined) this.usedPorts.add(nat.value.allocatedPort);
     if (terminating) {
       // Proxy NR at the edge: install now, then answer as the NR would (s3.7.6.2).
@@ -1048,12 +1048,12 @@ export class NatfwNode {
       if (!reuse) s.pinholeIds = result.pinholeIds.length > 0 ? result.pinholeIds : NONE;
       if (!reuseBinding) s.bindingIds = result.bindingIds.length > 0 ? result.bindingIds : NONE;
       s.rule = rule;
-      s.binding = binding;
+      if (binding !== undefined || s.binding !== undefined) s.binding = binding;
       s.pendingRule = undefined;
-      s.pendingBinding = undefined;
+      if (s.pendingBinding !== undefined) s.pendingBinding = undefined;
       s.state = 'established';
       s.everEstablished = true;
-      s.holdUntil = undefined;
+      if (s.holdUntil !== undefined) s.holdUntil = undefined;
       s.lifetime = lt;
       s.expiresAt = expiresAt;
       this.arm(s);

@@ -18,7 +18,7 @@ import EventEmitter from 'eventemitter3';
 import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../common/errors';
 import type { LooseEndMri, PathCoupledMri } from '../gist/types';
-import type { SessionAuthObject } from './codec';
+import { canonicalIp, type SessionAuthObject } from './codec';
 import { NatfwResponseError } from './core/codes';
 import type { ExternalAddress, ExternalBinding, InfoCode } from './core/messages';
 import type { NatfwNode, TerminationReason } from './core/node';
@@ -191,8 +191,9 @@ export class NatfwClient extends EventEmitter<NatfwClientEvents> {
     let mri: PathCoupledMri;
     try {
       checkCommon(o.subPorts, o.lifetime);
-      const src = o.src ?? this.local(o.dst);
-      const v = family(o.dst, 'dst');
+      const dst = canon(o.dst, 'dst');
+      const src = canon(o.src ?? this.local(dst), 'src');
+      const v = family(dst, 'dst');
       if (family(src, 'src') !== v) throw new UsageError('NATFW_BAD_ARGUMENT', 'src and dst are of different address families');
       const protocol = protocolNumber(o.proto);
       const ports = protocol === 6 || protocol === 17 || protocol === 33 || protocol === 132;
@@ -204,7 +205,7 @@ export class NatfwClient extends EventEmitter<NatfwClientEvents> {
         mrm: 'path-coupled',
         ipVersion: v,
         sourceAddress: src,
-        destinationAddress: o.dst,
+        destinationAddress: dst,
         sourcePrefix: o.srcPrefix ?? full,
         destinationPrefix: o.dstPrefix ?? full,
         protocol,
@@ -232,20 +233,21 @@ export class NatfwClient extends EventEmitter<NatfwClientEvents> {
     let protocol: number;
     try {
       checkCommon(o.subPorts, o.lifetime);
-      const v = family(o.sda, 'sda');
-      const local = o.local ?? this.local(o.sda);
+      const sda = canon(o.sda, 'sda');
+      const v = family(sda, 'sda');
+      const local = canon(o.local ?? this.local(sda), 'local');
       protocol = protocolNumber(o.proto);
       checkPort(o.dport, 'dport');
       checkPort(o.dsPort, 'dsPort');
       if ((o.mrm ?? 'loose-end') === 'loose-end') {
-        mri = { mrm: 'loose-end', ipVersion: v, sourceAddress: local, destinationAddress: o.sda, direction: 'towards-edge' };
+        mri = { mrm: 'loose-end', ipVersion: v, sourceAddress: local, destinationAddress: sda, direction: 'towards-edge' };
       } else {
         // s3.7.2 case 1: PC-MRM upstream, the data sender as flow source.
         const full = v === 4 ? 32 : 128;
         mri = {
           mrm: 'path-coupled',
           ipVersion: v,
-          sourceAddress: o.dsAddress ?? o.sda,
+          sourceAddress: o.dsAddress !== undefined ? canon(o.dsAddress, 'dsAddress') : sda,
           destinationAddress: local,
           sourcePrefix: o.dsPrefix ?? full,
           destinationPrefix: full,
@@ -267,7 +269,7 @@ export class NatfwClient extends EventEmitter<NatfwClientEvents> {
           drPort: o.dport,
           dsPort: o.dsPort ?? 0,
           senderPrefix: o.dsAddress === undefined ? 0 : (o.dsPrefix ?? 32),
-          senderAddress: o.dsAddress ?? wildcard,
+          senderAddress: o.dsAddress !== undefined ? (canonicalIp(o.dsAddress) ?? o.dsAddress) : wildcard,
         },
         action: o.action,
         subPorts: o.subPorts,
@@ -309,6 +311,13 @@ export class NatfwClient extends EventEmitter<NatfwClientEvents> {
     if (a === undefined) throw new UsageError('NATFW_BAD_ARGUMENT', `no local IPv${v6 ? 6 : 4} address to signal from`);
     return a;
   }
+}
+
+/** Canonical text (gist/types.ts: addresses are compared as strings everywhere). */
+function canon(a: string, what: string): string {
+  const c = canonicalIp(a);
+  if (c === undefined) throw new UsageError('NATFW_BAD_ARGUMENT', `${what}: '${a}' is not an IP address`);
+  return c;
 }
 
 function family(a: string, what: string): 4 | 6 {

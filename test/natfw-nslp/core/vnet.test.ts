@@ -199,6 +199,31 @@ function findObject(b: Uint8Array, type: number): number {
   throw new Error(`object ${type} not found`);
 }
 
+describe('IPv6', () => {
+  test('an IPv6 flow through two NFs: pinholes for the /128 pair, teardown clears them', async () => {
+    const lab = new NatfwVnetLab({ seed: 13 });
+    lab.add('ni', ['2001:db8::1']);
+    lab.add('nf1', ['2001:db8::2', '2001:db8:1::1'], { middlebox: { kind: 'firewall' } });
+    lab.add('nf2', ['2001:db8:1::2', '2001:db8:2::1'], { middlebox: { kind: 'firewall' } });
+    lab.add('nr', ['2001:db8:2::2']);
+    lab.link('ni', 'nf1');
+    lab.link('nf1', 'nf2');
+    lab.link('nf2', 'nr');
+    const api = clientOf(lab, 'ni');
+    const p = api.create({ dst: '2001:DB8:2:0:0:0:0:2', proto: 'tcp', sport: 50000, dport: 443, lifetime: 30 });
+    await lab.runFor(500);
+    const s = await p;
+    for (const nf of ['nf1', 'nf2']) {
+      expect(lab.get(nf).pinholes.lookup({ protocol: 6, src: '2001:db8::1', srcPort: 50000, dst: '2001:db8:2::2', dstPort: 443 }).verdict).toBe('allow');
+      expect(lab.get(nf).pinholes.list()[0]).toMatchObject({ src: { length: 128 }, dst: { length: 128 } });
+    }
+    api.teardown(s);
+    await lab.runFor(100);
+    expect(lab.get('nf1').pinholes.list()).toHaveLength(0);
+    expect(lab.get('nf2').pinholes.list()).toHaveLength(0);
+  });
+});
+
 describe('scale over the virtual network', () => {
   test('one NF holds 10,000 concurrent sessions (real GIST state, wire codec, memory backend)', async () => {
     const lab = new NatfwVnetLab({ seed: 11 });

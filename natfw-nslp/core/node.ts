@@ -157,8 +157,8 @@ interface NatReservation {
 }
 
 interface Session {
+  /** Hex Session ID; the bytes are derived when sending (sidOf) so that no decoded buffer is retained. */
   readonly key: string;
-  readonly sid: SessionId;
   readonly role: NatfwRole;
   readonly kind: 'CREATE' | 'EXTERNAL';
   state: SessionState;
@@ -260,7 +260,7 @@ export class NatfwNode {
   private info(s: Session): SessionInfo {
     return {
       key: s.key,
-      sessionId: s.sid,
+      sessionId: sidOf(s),
       role: s.role,
       kind: s.kind,
       state: s.state,
@@ -327,7 +327,7 @@ export class NatfwNode {
     const s = this.newInitiatorSession(now, 'NI+', 'EXTERNAL', params.mri, params, params.sessionId);
     s.proxy = params.proxy === true;
     // s3.7.6.1: the NI+ takes the SID as nonce; NATFW_NONCE is 32 bits, so its first 32 bits (rfc-traps.md).
-    if (s.proxy) s.nonce = sidNonce(s.sid);
+    if (s.proxy) s.nonce = sidNonce(sidOf(s));
     this.sendRequest(now, s, params.lifetime ?? DEFAULT_LIFETIME);
     return s.key;
   }
@@ -351,7 +351,6 @@ export class NatfwNode {
     }
     const s: Session = {
       key,
-      sid: sessionId,
       role,
       kind,
       state: 'pending',
@@ -579,7 +578,7 @@ export class NatfwNode {
       const auth = this.authorize(now, 'CREATE', ev, mri, rule.value, msg.carried);
       if (auth !== undefined) return refuse(auth.name, auth.detail);
     }
-    const s = existing ?? this.newSession(key, ev.sessionId, 'NR', 'CREATE', mri);
+    const s = existing ?? this.newSession(key, 'NR', 'CREATE', mri);
     s.mriUp = mri;
     s.mriDown = mri;
     s.upSii = ev.siiHandle;
@@ -590,7 +589,7 @@ export class NatfwNode {
     s.expiresAt = now + lt * 1000;
     this.arm(s);
     this.gist.setStateLifetime(now, NATFW_NSLPID, mri, ev.sessionId, lt * 1000);
-    this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt });
+    this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt });
     if (existing === undefined) this.events.emit('incoming', { now, key, mri, nonce: msg.nonce, lifetime: lt });
   }
 
@@ -627,7 +626,7 @@ export class NatfwNode {
     const auth = this.authorize(now, 'CREATE', ev, mriUp, ruleRes.value, msg.carried);
     if (auth !== undefined) return refuse(auth.name, auth.detail);
 
-    const s = existing ?? this.newSession(key, ev.sessionId, 'NF', 'CREATE', mriUp);
+    const s = existing ?? this.newSession(key, 'NF', 'CREATE', mriUp);
     if (existing !== undefined && s.binding !== undefined && nat.value.binding !== undefined && s.mriUp !== mriUp) {
       // an update with a new MRI gets a fresh binding; release the old port later with the old binding
     }
@@ -648,7 +647,7 @@ export class NatfwNode {
       // Proxy NR at the edge: install now, then answer as the NR would (s3.7.6.2).
       this.commitPending(now, s, lt.value, (ok) => {
         if (!ok) return;
-        this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt.value });
+        this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt.value });
       });
       // s3.7.6.3: with E set the edge also sends it on toward the NR.
       if (msg.edgeContinue) this.sendDown(now, s, { ...msg, lifetime: lt.value });
@@ -842,7 +841,7 @@ export class NatfwNode {
       externalIp = { address: drAddress, port: dt.drPort ?? 0 };
     }
 
-    const s = existing ?? this.newSession(key, ev.sessionId, 'NF', 'EXTERNAL', ev.mri);
+    const s = existing ?? this.newSession(key, 'NF', 'EXTERNAL', ev.mri);
     s.mriUp = ev.mri;
     s.mriDown = mriDown;
     s.upSii = ev.siiHandle;
@@ -860,8 +859,8 @@ export class NatfwNode {
         s.lifetime = lt.value;
         s.expiresAt = now + lt.value * 1000;
         this.arm(s);
-        this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, s.sid, lt.value * 1000);
-        this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, {
+        this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), lt.value * 1000);
+        this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, {
           type: 'RESPONSE',
           info: info('SUCCESS'),
           msn: msg.msn,
@@ -961,7 +960,7 @@ export class NatfwNode {
     s.requestDeadline = undefined;
     if (msg.info.responseClass !== CLASS_SUCCESS) {
       // s3.7.1: error RESPONSE: session Dead, nothing installed, RESPONSE goes on toward the NI.
-      this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, msg);
+      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, msg);
       this.killSession(now, s);
       return;
     }
@@ -970,7 +969,7 @@ export class NatfwNode {
       // s3.4: a granted lifetime outside what this node accepted: 7/0x11 or 7/0x12 upstream with the
       // limit, and NOTIFY 1/0x05 outbound.
       const big = lt > s.acceptLt;
-      this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, {
+      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, {
         type: 'RESPONSE',
         info: info(big ? 'MODIFIED_LIFETIME_TOO_BIG' : 'MODIFIED_LIFETIME_TOO_SMALL'),
         msn: msg.msn,
@@ -986,16 +985,16 @@ export class NatfwNode {
       s.lifetime = lt;
       s.expiresAt = now + lt * 1000;
       this.arm(s);
-      this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, s.sid, lt * 1000);
-      this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, msg);
+      this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), lt * 1000);
+      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, msg);
       return;
     }
     this.commitPending(now, s, lt, (ok, errInfo) => {
       if (ok) {
-        this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, msg);
+        this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, msg);
         return;
       }
-      this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, { type: 'RESPONSE', info: errInfo ?? info('INTERNAL_ERROR'), msn: msg.msn });
+      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: errInfo ?? info('INTERNAL_ERROR'), msn: msg.msn });
     });
   }
 
@@ -1057,8 +1056,8 @@ export class NatfwNode {
       s.lifetime = lt;
       s.expiresAt = expiresAt;
       this.arm(s);
-      this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriUp, s.sid, lt * 1000);
-      if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriDown, s.sid, lt * 1000);
+      this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriUp, sidOf(s), lt * 1000);
+      if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriDown, sidOf(s), lt * 1000);
       if (rule !== undefined) this.events.emit('installed', { now: doneAt, key: s.key, rule, pinholeIds: s.pinholeIds });
       k(true);
     });
@@ -1085,7 +1084,7 @@ export class NatfwNode {
     // s3.7.6.1: an edge's proxy CREATE is refreshed only when its EXTERNAL-PROXY is.
     s.refreshAt = s.proxyParent !== undefined ? undefined : now + Math.max(1, Math.floor(R * (0.5 + this.config.random.float())));
     this.arm(s);
-    this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, s.sid, lt * 1000);
+    this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), lt * 1000);
     if (!s.everEstablished) {
       s.everEstablished = true;
       this.events.emit('established', { now, key: s.key, lifetime: lt, externalIp: msg.externalIp, externalBinding: msg.externalBinding });
@@ -1156,7 +1155,7 @@ export class NatfwNode {
     }
     if (s.role === 'NF' && s.pendingMsn !== undefined) {
       // s3.7.1: an NF that cannot forward answers 5/0x07.
-      this.sendResponseUp(now, s.sid, s.mriUp, s.upSii, { type: 'RESPONSE', info: info('DID_NOT_REACH_NR'), msn: s.pendingMsn });
+      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: info('DID_NOT_REACH_NR'), msn: s.pendingMsn });
       if (!s.everEstablished) this.killSession(now, s);
       else s.pendingMsn = undefined;
     }
@@ -1255,10 +1254,9 @@ export class NatfwNode {
 
   // ---------------------------------------------------------------- helpers
 
-  private newSession(key: string, sid: SessionId, role: NatfwRole, kind: 'CREATE' | 'EXTERNAL', mri: Mri): Session {
+  private newSession(key: string, role: NatfwRole, kind: 'CREATE' | 'EXTERNAL', mri: Mri): Session {
     const s: Session = {
       key,
-      sid,
       role,
       kind,
       state: 'pending',
@@ -1304,8 +1302,8 @@ export class NatfwNode {
     } else {
       this.removeIds(s.pinholeIds, s.bindingIds);
     }
-    this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, s.sid, 0);
-    if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriDown, s.sid, 0);
+    this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), 0);
+    if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriDown, sidOf(s), 0);
   }
 
   /** NI side: forget the session (nothing installed locally). */
@@ -1358,7 +1356,7 @@ export class NatfwNode {
     this.gist.sendMessage(now, {
       nslpData: this.config.codec.encode({ type: 'NOTIFY', info: i }),
       nslpId: NATFW_NSLPID,
-      sessionId: s.sid,
+      sessionId: sidOf(s),
       mri: s.mriDown,
       siiHandle: s.downSii,
       transfer: { reliable: false },
@@ -1369,7 +1367,7 @@ export class NatfwNode {
     this.gist.sendMessage(now, {
       nslpData: this.config.codec.encode(msg),
       nslpId: NATFW_NSLPID,
-      sessionId: s.sid,
+      sessionId: sidOf(s),
       mri: invertDirection(s.mriUp),
       siiHandle: s.upSii,
       transfer: { reliable: false },
@@ -1398,7 +1396,7 @@ export class NatfwNode {
       nslpData: this.config.codec.encode(msg),
       nslpMessageHandle: handle,
       nslpId: NATFW_NSLPID,
-      sessionId: s.sid,
+      sessionId: sidOf(s),
       mri: s.mriDown,
       transfer: { reliable: false },
     });
@@ -1425,6 +1423,10 @@ function sameBinding(a: Omit<NatBindingSpec, 'owner' | 'expiresAt'>, b: Omit<Nat
     a.internal.address === b.internal.address &&
     a.internal.port === b.internal.port
   );
+}
+
+function sidOf(s: { readonly key: string }): SessionId {
+  return Buffer.from(s.key, 'hex');
 }
 
 /** s3.7.6.1 nonce of an EXTERNAL-PROXY session: the first 32 bits of its SID (rfc-traps.md). */

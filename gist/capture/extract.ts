@@ -106,21 +106,25 @@ export function extractGist(frames: readonly CapturedFrame[], opts: ExtractOptio
   const tcpPorts = new Set(opts.tcpPorts ?? []);
   const maxStreamErrors = opts.maxStreamErrors ?? 8;
 
-  // Pass 1: learn endpoints from every UDP datagram that decodes as GIST.
-  for (const f of frames) {
+  // Pass 1: learn endpoints from every UDP datagram that decodes as GIST. The decoded datagrams are kept
+  // (by frame index) for pass 2, so no datagram is decoded twice.
+  const datagrams = new Map<number, Result<GistMessage, GistDecodeError>>();
+  frames.forEach((f, i) => {
     const d = decodePacket(f.linkType, f.data);
-    if (!d.ok || d.value.kind !== 'ip' || d.value.transport.kind !== 'udp') continue;
+    if (!d.ok || d.value.kind !== 'ip' || d.value.transport.kind !== 'udp') return;
     const u = d.value.transport.udp;
-    if (u.srcPort !== GIST_PORT && u.dstPort !== GIST_PORT && !startsWithMagic(u.payload)) continue;
-    const r = decodeGistDatagram(u.payload);
+    if (u.srcPort !== GIST_PORT && u.dstPort !== GIST_PORT && !startsWithMagic(u.payload)) return;
+    const r = decodeGistDatagram(u.payload, { qMode: qModeOf(d.value.ip, u) });
+    datagrams.set(i, r);
     if (r.ok) ann.learn(d.value.ip, u, r.value);
-  }
+  });
 
   const out: GistCaptureItem[] = [];
   const flows = new Map<string, Direction>();
   const unsupported = new Set<number>();
 
-  for (const f of frames) {
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i];
     const d = decodePacket(f.linkType, f.data);
     if (!d.ok) {
       // A link type natfw cannot read is said once, not for every frame of a long capture.
@@ -135,7 +139,7 @@ export function extractGist(frames: readonly CapturedFrame[], opts: ExtractOptio
     if (d.value.kind !== 'ip') continue;
     const ip = d.value.ip;
     const t = d.value.transport;
-    if (t.kind === 'udp') udpItem(f, ip, t.udp, ann, out);
+    if (t.kind === 'udp') udpItem(f, ip, t.udp, ann, datagrams.get(i), out);
     else if (t.kind === 'tcp') tcpItems(f, ip, t.tcp, ann, tcpPorts, flows, maxStreamErrors, out);
     else if (t.kind === 'fragment' && ip.routerAlert !== undefined) {
       out.push({ kind: 'note', frame: f, note: `IPv${ip.version} fragment with Router Alert ${ip.routerAlert} from ${ip.src} to ${ip.dst}: fragments are not reassembled` });
@@ -150,7 +154,22 @@ export function extractGist(frames: readonly CapturedFrame[], opts: ExtractOptio
   return out;
 }
 
-function udpItem(f: CapturedFrame, ip: IpPacket, u: UdpDatagram, ann: Announcements, out: GistCaptureItem[]): void {
+/**
+ * Q-mode is known when the Router Alert is there; to port 270 without it, a node may still run Q-mode
+ * by local policy (s5.3.2), so the encapsulation rules are not applied (undefined).
+ */
+function qModeOf(ip: IpPacket, u: UdpDatagram): boolean | undefined {
+  return ip.routerAlert !== undefined ? true : u.dstPort === GIST_PORT ? undefined : false;
+}
+
+function udpItem(
+  f: CapturedFrame,
+  ip: IpPacket,
+  u: UdpDatagram,
+  ann: Announcements,
+  decoded: Result<GistMessage, GistDecodeError> | undefined,
+  out: GistCaptureItem[],
+): void {
   let detectedBy: GistContext['detectedBy'];
   if (u.srcPort === GIST_PORT || u.dstPort === GIST_PORT) detectedBy = 'port-270';
   else if (ann.udp.has(endpointKey(ip.src, u.srcPort)) && ann.udp.has(endpointKey(ip.dst, u.dstPort))) detectedBy = 'announced-endpoint';
@@ -171,10 +190,7 @@ function udpItem(f: CapturedFrame, ip: IpPacket, u: UdpDatagram, ann: Announceme
     frameOffset: u.payloadOffset,
     truncated: u.truncated || undefined,
   };
-  // Q-mode is known when the Router Alert is there; to port 270 without it, a node may still run Q-mode
-  // by local policy (s5.3.2), so the encapsulation rules are not applied.
-  const qMode = ip.routerAlert !== undefined ? true : u.dstPort === GIST_PORT ? undefined : false;
-  const r = decodeGistDatagram(u.payload, { qMode });
+  const r = decoded ?? decodeGistDatagram(u.payload, { qMode: qModeOf(ip, u) });
   out.push(r.ok ? { kind: 'message', ctx, message: r.value } : { kind: 'gist-error', ctx, error: r.error });
 }
 

@@ -26,10 +26,15 @@ export const IPV6_OPT_ROUTER_ALERT = 5;
 /** More extension headers than this is not a real packet. */
 const MAX_EXTENSION_HEADERS = 16;
 
+/** Big-endian reads; callers have checked the bounds. A DataView per packet costs more than the reads. */
+const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
+const be32 = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+
 export interface IpPacket {
   readonly version: 4 | 6;
   readonly src: string;
   readonly dst: string;
+  /** Views into the frame (not copies). */
   readonly srcBytes: Uint8Array;
   readonly dstBytes: Uint8Array;
   /** TTL (IPv4) or Hop Limit (IPv6). */
@@ -62,23 +67,22 @@ export function decodeIp(data: Uint8Array, offset: number, versionHint?: 4 | 6):
 }
 
 function decodeIpv4(data: Uint8Array, o: number): Result<IpPacket, CaptureError> {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (o + 20 > data.length) return err(new CaptureError('IP_TRUNCATED', data.length, `IPv4 header at offset ${o} needs 20 bytes`));
   const ihl = (data[o] & 0x0f) * 4;
   if (ihl < 20) return err(new CaptureError('IP_BAD_HEADER_LENGTH', o, `IPv4 header length ${ihl} is below 20`));
   if (o + ihl > data.length) return err(new CaptureError('IP_TRUNCATED', data.length, `IPv4 header with options needs ${ihl} bytes`));
-  const totalLength = dv.getUint16(o + 2);
+  const totalLength = be16(data, o + 2);
   if (totalLength < ihl) {
     return err(new CaptureError('IP_BAD_TOTAL_LENGTH', o + 2, `IPv4 total length ${totalLength} is below the header length ${ihl}`));
   }
-  const id = dv.getUint16(o + 4);
-  const flagsFrag = dv.getUint16(o + 6);
+  const id = be16(data, o + 4);
+  const flagsFrag = be16(data, o + 6);
   const moreFragments = (flagsFrag & 0x2000) !== 0;
   const fragOffset = (flagsFrag & 0x1fff) * 8;
   const ttl = data[o + 8];
   const protocol = data[o + 9];
-  const srcBytes = data.slice(o + 12, o + 16);
-  const dstBytes = data.slice(o + 16, o + 20);
+  const srcBytes = data.subarray(o + 12, o + 16);
+  const dstBytes = data.subarray(o + 16, o + 20);
   // RFC 791 options: EOL(0) ends the list, NOP(1) is one byte, every other option is type, length, data.
   const options: number[] = [];
   let routerAlert: number | undefined;
@@ -97,7 +101,7 @@ function decodeIpv4(data: Uint8Array, o: number): Result<IpPacket, CaptureError>
     options.push(t);
     if (t === IPV4_OPT_ROUTER_ALERT) {
       if (len !== 4) return err(new CaptureError('IP_BAD_OPTION', p + 1, `Router Alert option length ${len}, RFC 2113 says 4`));
-      routerAlert = dv.getUint16(p + 2);
+      routerAlert = be16(data, p + 2);
     }
     p += len;
   }
@@ -120,13 +124,12 @@ function decodeIpv4(data: Uint8Array, o: number): Result<IpPacket, CaptureError>
 }
 
 function decodeIpv6(data: Uint8Array, o: number): Result<IpPacket, CaptureError> {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (o + 40 > data.length) return err(new CaptureError('IP_TRUNCATED', data.length, `IPv6 header at offset ${o} needs 40 bytes`));
-  const payloadLength = dv.getUint16(o + 4);
+  const payloadLength = be16(data, o + 4);
   let next = data[o + 6];
   const ttl = data[o + 7];
-  const srcBytes = data.slice(o + 8, o + 24);
-  const dstBytes = data.slice(o + 24, o + 40);
+  const srcBytes = data.subarray(o + 8, o + 24);
+  const dstBytes = data.subarray(o + 24, o + 40);
   // A payload length of 0 means a jumbogram (RFC 2675): take what was captured.
   const wireEnd = payloadLength === 0 ? data.length : o + 40 + payloadLength;
   const end = Math.min(wireEnd, data.length);
@@ -152,8 +155,8 @@ function decodeIpv6(data: Uint8Array, o: number): Result<IpPacket, CaptureError>
     let len: number;
     if (hdr === IPPROTO_FRAGMENT) {
       len = 8;
-      const fo = dv.getUint16(p + 2);
-      fragment = { id: dv.getUint32(p + 4), offset: fo & 0xfff8, moreFragments: (fo & 1) !== 0 };
+      const fo = be16(data, p + 2);
+      fragment = { id: be32(data, p + 4), offset: fo & 0xfff8, moreFragments: (fo & 1) !== 0 };
     } else if (hdr === IPPROTO_AH) {
       len = (data[p + 1] + 2) * 4; // RFC 4302 s2.2: in 32-bit words, minus 2
     } else {
@@ -161,7 +164,7 @@ function decodeIpv6(data: Uint8Array, o: number): Result<IpPacket, CaptureError>
     }
     if (p + len > end) return err(new CaptureError('IP_TRUNCATED', end, `IPv6 extension header ${hdr} at offset ${p} declares ${len} bytes`));
     if (hdr === IPPROTO_HOPOPTS) {
-      const ra = hopByHopRouterAlert(data, dv, p + 2, p + len);
+      const ra = hopByHopRouterAlert(data, p + 2, p + len);
       if (!ra.ok) return ra;
       routerAlert = ra.value;
     }
@@ -189,7 +192,7 @@ function decodeIpv6(data: Uint8Array, o: number): Result<IpPacket, CaptureError>
 }
 
 /** RFC 8200 s4.2 option TLVs: Pad1 is a lone zero byte, every other option is type, length, data. */
-function hopByHopRouterAlert(data: Uint8Array, dv: DataView, start: number, end: number): Result<number | undefined, CaptureError> {
+function hopByHopRouterAlert(data: Uint8Array, start: number, end: number): Result<number | undefined, CaptureError> {
   let ra: number | undefined;
   let p = start;
   while (p < end) {
@@ -203,7 +206,7 @@ function hopByHopRouterAlert(data: Uint8Array, dv: DataView, start: number, end:
     if (p + 2 + len > end) return err(new CaptureError('IP_BAD_OPTION', p + 1, `Hop-by-Hop option ${t} at offset ${p} overruns the header`));
     if (t === IPV6_OPT_ROUTER_ALERT) {
       if (len !== 2) return err(new CaptureError('IP_BAD_OPTION', p + 1, `Router Alert option length ${len}, RFC 2711 says 2`));
-      ra = dv.getUint16(p + 2);
+      ra = be16(data, p + 2);
     }
     p += 2 + len;
   }

@@ -25,6 +25,8 @@ const ETHERTYPE_QINQ_OLD = 0x9100;
 /** More stacked tags than this is not a real frame. */
 const MAX_VLAN_TAGS = 4;
 
+const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
+
 export type LinkPayload =
   /** An IP packet starts at `offset`; `version` is what the link layer said (undefined: read the IP version nibble). */
   | { readonly kind: 'ip'; readonly offset: number; readonly version?: 4 | 6; readonly vlan?: readonly number[] }
@@ -38,7 +40,6 @@ function etherTypeToPayload(type: number, offset: number, vlan?: number[]): Link
 }
 
 export function decodeLink(linkType: number, data: Uint8Array): Result<LinkPayload, CaptureError> {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const need = (n: number, what: string): CaptureError | undefined =>
     data.length < n ? new CaptureError('LINK_TRUNCATED', data.length, `${what} needs ${n} bytes, frame has ${data.length}`) : undefined;
   switch (linkType) {
@@ -51,7 +52,7 @@ export function decodeLink(linkType: number, data: Uint8Array): Result<LinkPaylo
     case LINKTYPE_ETHERNET: {
       const e = need(14, 'Ethernet header');
       if (e) return err(e);
-      let type = dv.getUint16(12);
+      let type = be16(data, 12);
       let off = 14;
       const vlan: number[] = [];
       while (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD) {
@@ -59,8 +60,8 @@ export function decodeLink(linkType: number, data: Uint8Array): Result<LinkPaylo
           return err(new CaptureError('LINK_UNSUPPORTED', off, `more than ${MAX_VLAN_TAGS} VLAN tags`));
         }
         if (off + 4 > data.length) return err(new CaptureError('LINK_TRUNCATED', data.length, `VLAN tag at offset ${off} needs 4 bytes`));
-        vlan.push(dv.getUint16(off) & 0x0fff);
-        type = dv.getUint16(off + 2);
+        vlan.push(be16(data, off) & 0x0fff);
+        type = be16(data, off + 2);
         off += 4;
       }
       // Values below 0x0600 are an IEEE 802.3 length: LLC, not IP.
@@ -70,13 +71,13 @@ export function decodeLink(linkType: number, data: Uint8Array): Result<LinkPaylo
       // packet type(2) ARPHRD(2) address length(2) address(8) protocol(2)
       const e = need(16, 'Linux cooked (SLL) header');
       if (e) return err(e);
-      return ok(etherTypeToPayload(dv.getUint16(14), 16));
+      return ok(etherTypeToPayload(be16(data, 14), 16));
     }
     case LINKTYPE_LINUX_SLL2: {
       // protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) address length(1) address(8)
       const e = need(20, 'Linux cooked v2 (SLL2) header');
       if (e) return err(e);
-      return ok(etherTypeToPayload(dv.getUint16(0), 20));
+      return ok(etherTypeToPayload(be16(data, 0), 20));
     }
     case LINKTYPE_NULL:
     case LINKTYPE_LOOP: {
@@ -84,6 +85,7 @@ export function decodeLink(linkType: number, data: Uint8Array): Result<LinkPaylo
       // AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS).
       const e = need(4, 'loopback header');
       if (e) return err(e);
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
       const fam = linkType === LINKTYPE_LOOP ? dv.getUint32(0) : dv.getUint32(0, true) > 0xffff ? dv.getUint32(0) : dv.getUint32(0, true);
       if (fam === 2) return ok({ kind: 'ip', offset: 4, version: 4 });
       if (fam === 10 || fam === 24 || fam === 28 || fam === 30) return ok({ kind: 'ip', offset: 4, version: 6 });

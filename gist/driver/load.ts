@@ -52,7 +52,9 @@ export async function handshakeBurst(
   driver: RealGistDriver,
   o: { count: number; nslpId: NslpId; src: string; dst: string; chunk?: number; timeoutMs?: number; window?: number },
 ): Promise<BurstResult & { failed: number }> {
-  const chunk = o.chunk ?? 250;
+  // 32 per turn: libuv reads at most 32 datagrams per socket per loop turn, so offering more new
+  // sessions per turn than replies can be read starves the replies into spurious retransmissions.
+  const chunk = o.chunk ?? 32;
   const window = o.window ?? Infinity;
   const timeoutMs = o.timeoutMs ?? 60_000;
   const first = handleCounter;

@@ -75,7 +75,7 @@ export interface GistUdpSocketOptions {
   readonly address: string;
   /** 0 = ephemeral (tests); GIST's is 270 (needs root or CAP_NET_BIND_SERVICE). */
   readonly port: number;
-  /** Kernel receive buffer; raised with SO_RCVBUFFORCE when privileged. Default 4 MiB. */
+  /** Kernel receive (and send) buffer; SO_RCVBUFFORCE when privileged, else capped at net.core.rmem_max. Default 16 MiB: a burst of thousands of Queries or Confirms must not overflow it (the kernel counts ~1-2 KiB per small datagram). */
   readonly receiveBufferBytes?: number;
   /** Packets kept while the kernel says EAGAIN; beyond this, sends fail. Default 16384. */
   readonly maxQueuedPackets?: number;
@@ -140,7 +140,7 @@ export class GistUdpSocket {
     }
     try {
       if (v === 6) setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
-      const rcv = o.receiveBufferBytes ?? 4 * 1024 * 1024;
+      const rcv = o.receiveBufferBytes ?? 16 * 1024 * 1024;
       if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(rcv), 4) !== 0) c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int32(rcv), 4);
       if (c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, int32(rcv), 4) !== 0) c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, int32(rcv), 4);
       if (c.bind(fd, sa, sa.length) !== 0) {

@@ -46,6 +46,11 @@ async function localNode(address: string): Promise<LocalNode> {
   return n;
 }
 
+function cpuMsSince(c: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1000;
+}
+
 async function waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean> {
   const end = performance.now() + timeoutMs;
   while (!pred()) {
@@ -64,6 +69,7 @@ async function loopback(emit: (l: BenchLine) => void): Promise<void> {
     await handshakeBurst(a.node, a.driver, { count: 200, nslpId: NSLP, src: `${base}.1`, dst: `${base}.2` });
     const sessions = 2000;
     const rs0 = b.node.routingStateCount;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const h = await handshakeBurst(a.node, a.driver, { count: sessions, nslpId: NSLP, src: `${base}.1`, dst: `${base}.2`, timeoutMs: 60_000 });
     // Complete = the responder accepted the Confirm and holds the routing state (s6.3 case 3).
@@ -80,6 +86,7 @@ async function loopback(emit: (l: BenchLine) => void): Promise<void> {
       ms: round(ms),
       queriesSent: a.node.stats.queriesSent,
       responderConfirms: b.node.stats.confirmsAccepted,
+      cpuMs: round(cpuMsSince(cpu0)), // both nodes share this process
     });
 
     for (const reliable of [false, true]) {
@@ -100,6 +107,7 @@ async function loopback(emit: (l: BenchLine) => void): Promise<void> {
       let lastRecv = warm;
       let lastProgress = performance.now();
       const data = new Uint8Array(64);
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       while (sent < count && performance.now() - t0 < 30_000) {
         const now = performance.now();
@@ -131,6 +139,7 @@ async function loopback(emit: (l: BenchLine) => void): Promise<void> {
         ms: round(ms),
         payloadBytes: 64,
         window,
+        cpuMs: round(cpuMsSince(cpu0)),
       });
     }
   } finally {
@@ -168,7 +177,9 @@ async function netns(emit: (l: BenchLine) => void): Promise<void> {
       ['gist.handshake.netns.1k', 1000, 60_000],
       ['gist.handshake.netns.10k', 10_000, 180_000],
     ] as const) {
-      const before = Number((await s.call({ op: 'stats' })).routingStates);
+      const s0 = await s.call({ op: 'stats' });
+      const q0 = await q.call({ op: 'stats' });
+      const before = Number(s0.routingStates);
       const t0 = performance.now();
       const r = await q.call({ op: 'handshake-burst', count, nslpId: NSLP, src: Q, dst: S, timeoutMs }, timeoutMs + 10_000);
       // Complete = the responder accepted the Confirm and holds the routing state (s6.3 case 3).
@@ -193,6 +204,9 @@ async function netns(emit: (l: BenchLine) => void): Promise<void> {
         responderRoutingStates: Number(ss.routingStates),
         responderConfirms: Number((ss.node as Record<string, number>).confirmsAccepted),
         queriesSent: Number((qs.node as Record<string, number>).queriesSent),
+        // CPU time each process used meanwhile: on a loaded host the wall-clock rate says little alone.
+        querierCpuMs: round(Number(qs.cpuMs) - Number(q0.cpuMs)),
+        responderCpuMs: round(Number(ss.cpuMs) - Number(s0.cpuMs)),
       });
     }
   } finally {

@@ -10,7 +10,7 @@
  *           nslps: number[], peering?: 'accept'|'decline', quiet?: boolean}
  *   send   {nslpId, sid (hex), mri, data (hex), reliable?, handle?}
  *   state  {nslpId, sid, mri}            -> {state}
- *   stats                                -> {node, driver, interceptor, routingStates, mas, recvCount}
+ *   stats                                -> {node, driver, interceptor, routingStates, mas, recvCount, cpuMs}
  *   handshake-burst {count, nslpId, src, dst, chunk?, timeoutMs?}
  *                                        -> {completed, ms}: new sessions, one Query each; done when the
  *                                           core counts `count` more completed handshakes (or at timeout)
@@ -105,7 +105,16 @@ async function handle(c: Json): Promise<Json | undefined> {
     }
     case 'stats': {
       const { node: n, driver: d } = need();
-      return { node: n.stats, driver: d.stats, interceptor: d.interceptorStats ?? null, routingStates: n.routingStateCount, mas: n.maCount, recvCount };
+      const cpu = process.cpuUsage();
+      return {
+        node: n.stats,
+        driver: d.stats,
+        interceptor: d.interceptorStats ?? null,
+        routingStates: n.routingStateCount,
+        mas: n.maCount,
+        recvCount,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+      };
     }
     case 'handshake-burst': {
       const { node: n, driver: d } = need();

@@ -191,7 +191,7 @@ export function register(program: Command): void {
     .command('decode')
     .description('decode GIST messages (and NATFW payloads) from hex or a pcap/pcapng capture: one JSON object per line')
     .option('--hex <hex>', 'a GIST datagram (magic number first), a GIST message, or an IPv4/IPv6 packet, as hex')
-    .option('--pcap <file>', 'a pcap or pcapng capture (Ethernet, raw IP, Linux cooked SLL/SLL2)')
+    .option('--pcap <file>', "a pcap or pcapng capture (Ethernet, raw IP, Linux cooked SLL/SLL2); '-' for stdin")
     .option('--tcp-port <port>', 'also treat TCP flows on this port as C-mode GIST (repeatable)', (v: string, acc: number[]) => [...acc, port(v)], [] as number[])
     .option('--json', 'one JSON object per line (the only output format)')
     .addHelpText(
@@ -209,7 +209,8 @@ export function register(program: Command): void {
         } else {
           let bytes: Uint8Array;
           try {
-            bytes = new Uint8Array(readFileSync(opts.pcap!));
+            // '-' reads the capture from stdin (e.g. `tcpdump -w - ... | natfw decode --pcap -`, decoded when it ends).
+            bytes = new Uint8Array(readFileSync(opts.pcap === '-' ? 0 : opts.pcap!));
           } catch (e) {
             throw new CliFailure(`cannot read ${opts.pcap}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
           }

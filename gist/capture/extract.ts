@@ -76,6 +76,15 @@ interface Direction {
   lastCtx?: GistContext;
 }
 
+/** A first fragment whose UDP header (still readable) goes to or from port 270, or whose payload starts with the magic number. */
+function looksLikeGistFragment(data: Uint8Array, ip: IpPacket): boolean {
+  const o = ip.payloadOffset;
+  if (ip.fragment?.offset !== 0 || ip.protocol !== 17 || o + 8 > ip.payloadEnd) return false;
+  const sport = (data[o] << 8) | data[o + 1];
+  const dport = (data[o + 2] << 8) | data[o + 3];
+  return sport === GIST_PORT || dport === GIST_PORT || startsWithMagic(data.subarray(o + 8, ip.payloadEnd));
+}
+
 function startsWithMagic(p: Uint8Array): boolean {
   return p.length >= 4 && ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0 === GIST_MAGIC;
 }
@@ -141,8 +150,9 @@ export function extractGist(frames: readonly CapturedFrame[], opts: ExtractOptio
     const t = d.value.transport;
     if (t.kind === 'udp') udpItem(f, ip, t.udp, ann, datagrams.get(i), out);
     else if (t.kind === 'tcp') tcpItems(f, ip, t.tcp, ann, tcpPorts, flows, maxStreamErrors, out);
-    else if (t.kind === 'fragment' && ip.routerAlert !== undefined) {
-      out.push({ kind: 'note', frame: f, note: `IPv${ip.version} fragment with Router Alert ${ip.routerAlert} from ${ip.src} to ${ip.dst}: fragments are not reassembled` });
+    else if (t.kind === 'fragment' && (ip.routerAlert !== undefined || looksLikeGistFragment(f.data, ip))) {
+      const what = ip.routerAlert !== undefined ? ` with Router Alert ${ip.routerAlert}` : ' of a GIST datagram';
+      out.push({ kind: 'note', frame: f, note: `IPv${ip.version} fragment${what} from ${ip.src} to ${ip.dst}: fragments are not reassembled, the message is not decoded` });
     }
   }
   // A stream that ends in the middle of a message says so.

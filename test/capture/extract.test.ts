@@ -179,3 +179,20 @@ describe('extractGist on frames it cannot read', () => {
     expect(items.map((i) => (i.kind === 'frame-error' ? `${i.frame.number}:${i.error.code}` : i.kind))).toEqual(['1:LINK_UNSUPPORTED', '3:IP_TRUNCATED', '4:IP_TRUNCATED']);
   });
 });
+
+describe('extractGist and IP fragments', () => {
+  it('notes a first fragment of a GIST datagram, and the fragments of a Router Alert packet, without decoding them', () => {
+    const whole = synthesizeUdp({ src: '198.18.0.1', dst: '198.18.0.2', srcPort: 40000, dstPort: 270, payload: encodeGistDatagram(data(1, true)) });
+    const first = whole.slice(0, 20 + 8 + 16);
+    first[2] = 0;
+    first[3] = first.length; // total length of the fragment
+    first[6] = 0x20; // MF, offset 0
+    const other = synthesizeUdp({ src: '198.18.0.1', dst: '198.18.0.2', srcPort: 1, dstPort: 53, payload: new Uint8Array(16) }).slice(0, 44);
+    other[2] = 0;
+    other[3] = 44;
+    other[6] = 0x20;
+    const items = extractGist(frames([first, other]));
+    expect(items).toHaveLength(1);
+    expect(items[0].kind === 'note' && items[0].note).toMatch(/fragment of a GIST datagram .* not reassembled/);
+  });
+});

@@ -4,7 +4,7 @@
  * than the build), checking stdout lines, stderr and exit codes.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { LINKTYPE_LINUX_SLL2, PcapWriter, synthesizeUdp } from '../../gist/capture';
@@ -37,7 +37,11 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(...args: string[]): { code: number; out: string[]; err: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30000 });
+  return runWith(undefined, ...args);
+}
+
+function runWith(input: Uint8Array | undefined, ...args: string[]): { code: number; out: string[]; err: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30000, input });
   return { code: r.status ?? -1, out: r.stdout.split('\n').filter((l) => l !== ''), err: r.stderr };
 }
 
@@ -171,6 +175,12 @@ describe('natfw decode --pcap', () => {
     const missing = run('decode', '--pcap', join(dir, 'nope.pcap'));
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/ENOENT/);
+  });
+
+  it("reads the capture from stdin with --pcap -", () => {
+    const r = runWith(readFileSync(join(root, 'samples/handshake.pcap')), 'decode', '--pcap', '-');
+    expect(r.code).toBe(0);
+    expect(json(r.out).map((l) => l.gist.messageType)).toEqual(['Query', 'Response', 'Confirm', 'Data', 'Data']);
   });
 
   it('decodes a TCP flow on a port named with --tcp-port', () => {

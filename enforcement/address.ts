@@ -11,11 +11,24 @@ export interface Addr {
   readonly value: bigint;
 }
 
+const cache = new Map<string, Addr | undefined>();
+const CACHE_MAX = 65536;
+
+/** Parses an IPv4 or IPv6 address (memoised: pinhole sets parse the same addresses over and over). */
 export function parseAddress(text: string): Addr | undefined {
+  const hit = cache.get(text);
+  if (hit !== undefined || cache.has(text)) return hit;
+  const a = parseUncached(text);
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(text, a);
+  return a;
+}
+
+function parseUncached(text: string): Addr | undefined {
   if (isIPv4(text)) {
-    let v = 0n;
-    for (const part of text.split('.')) v = (v << 8n) | BigInt(Number(part));
-    return { family: 4, value: v };
+    let v = 0;
+    for (const part of text.split('.')) v = v * 256 + Number(part);
+    return { family: 4, value: BigInt(v) };
   }
   if (isIPv6(text)) return { family: 6, value: parseV6(text) };
   return undefined;

@@ -1,0 +1,286 @@
+/**
+ * Enforcement benchmarks (issue 7), root only, in namespaces created and
+ * removed here:
+ * - enforce.nft.change.{1k,10k,100k}: pinhole changes/s (adds, refreshes,
+ *   removals in equal parts, 1000 per commit) with that many installed;
+ * - enforce.nft.single.100k: latency of one change alone at 100k (ms);
+ * - enforce.iptables.change.10k: one `iptables -A/-D` process per change at
+ *   10k rules; enforce.iptables-restore.change.10k: full rewrite of the chain
+ *   (iptables-restore) per batch of 1000 changes;
+ * - enforce.forward.nft.ratio.100k / enforce.forward.iptables.ratio.10k:
+ *   small-UDP forwarding A -> B through R (iperf3 -u -l 64) with that many
+ *   pinholes / rules, divided by forwarding with no firewall at all.
+ * The mix: ~90% exact 5-tuples (half with sub_ports=1, half with any source
+ * port), ~10% with a /24 source prefix and a 10-port range.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import type { BenchGroup } from './harness';
+import { round } from './harness';
+import { NftPinholeSet } from '../enforcement/nft/backend';
+import type { PinholeSpec } from '../enforcement/types';
+import { LINE, NetnsLab, netnsUnavailableReason } from '../testbed/netns';
+
+function skip(names: string[], extra: string[]): string | undefined {
+  const r = netnsUnavailableReason(extra);
+  if (r !== undefined) process.stderr.write(`SKIP ${names.join(', ')}: ${r}\n`);
+  return r;
+}
+
+/** The i-th pinhole of the realistic mix (unique, never overlapping another). */
+function mixSpec(i: number, now: number): PinholeSpec {
+  const src = `198.18.${(i >> 8) & 255}.${i & 255}`;
+  const dst = `198.19.${(i >> 16) & 255}.${(i >> 8) & 255}`;
+  const port = 1024 + ((i * 7) % 60000);
+  const base = { protocol: 17, action: 'allow' as const, owner: `s${i.toString(16)}`, expiresAt: now + 600_000 };
+  const k = i % 10;
+  if (k === 9)
+    return { ...base, src: { address: `198.18.${(i >> 8) & 255}.0`, length: 24 }, dst: { address: dst, length: 32 }, dstPorts: { from: 2000 + (i & 255) * 10, to: 2009 + (i & 255) * 10 } };
+  const dstPorts = k % 2 === 0 ? { from: port, to: port + 1 } : { from: port, to: port };
+  return { ...base, src: { address: src, length: 32 }, dst: { address: dst, length: 32 }, ...(k < 5 ? { srcPorts: { from: 40000 + (i % 20000), to: 40000 + (i % 20000) } } : {}), dstPorts };
+}
+
+async function fill(set: NftPinholeSet, from: number, to: number, ids: Map<number, string>): Promise<void> {
+  for (let b = from; b < to; b += 5000) {
+    const now = Date.now();
+    const tx = set.begin();
+    for (let i = b; i < Math.min(to, b + 5000); i++) ids.set(i, tx.add(mixSpec(i, now)));
+    await tx.commit(now);
+  }
+}
+
+/** Changes/s at `n` installed: batches of 1000 (a third each of adds, refreshes, removals). */
+async function changeRate(set: NftPinholeSet, ids: Map<number, string>, next: { i: number }, minMs: number): Promise<{ perSec: number; batches: number }> {
+  const BATCH = 999;
+  let changes = 0;
+  let batches = 0;
+  const order = [...ids.keys()];
+  let cursor = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs || batches < 3) {
+    const now = Date.now();
+    const tx = set.begin();
+    const added: Array<[number, string]> = [];
+    for (let j = 0; j < BATCH / 3; j++) added.push([next.i, tx.add(mixSpec(next.i++, now))]);
+    for (let j = 0; j < BATCH / 3; j++) {
+      const key = order[cursor++ % order.length];
+      const id = ids.get(key);
+      if (id !== undefined) tx.refresh(id, now + 600_000 + batches);
+    }
+    for (let j = 0; j < BATCH / 3; j++) {
+      const key = order[cursor++ % order.length];
+      const id = ids.get(key);
+      if (id !== undefined) {
+        tx.remove(id);
+        ids.delete(key);
+      }
+    }
+    await tx.commit(now);
+    for (const [k, id] of added) {
+      ids.set(k, id);
+      order.push(k);
+    }
+    changes += BATCH;
+    batches++;
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  return { perSec: (changes / elapsed) * 1000, batches };
+}
+
+async function nftChanges(emit: Parameters<BenchGroup['run']>[0]): Promise<void> {
+  const lab = new NetnsLab('bch');
+  try {
+    lab.addNode({ name: 'R', forward: true });
+    const netns = lab.ns('R');
+    const { set } = await NftPinholeSet.open({ netns, now: Date.now() });
+    const ids = new Map<number, string>();
+    const next = { i: 0 };
+    let installed = 0;
+    for (const [n, name] of [
+      [1000, 'enforce.nft.change.1k'],
+      [10000, 'enforce.nft.change.10k'],
+      [100000, 'enforce.nft.change.100k'],
+    ] as const) {
+      const t0 = Date.now();
+      await fill(set, next.i, next.i + (n - installed), ids);
+      next.i += n - installed;
+      const fillMs = Date.now() - t0;
+      installed = n;
+      const r = await changeRate(set, ids, next, 1500);
+      emit({ bench: name, value: Math.round(r.perSec), unit: 'changes/s', installed: set.list().length, batch: 999, batches: r.batches, fill_ms: fillMs, path: 'nfnetlink batch (own encoder via koffi)' });
+    }
+    // One change alone at 100k: an add committed by itself, then its removal.
+    const lat: number[] = [];
+    for (let k = 0; k < 200; k++) {
+      const now = Date.now();
+      const t = process.hrtime.bigint();
+      const tx = set.begin();
+      const id = tx.add(mixSpec(next.i++, now));
+      await tx.commit(now);
+      lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+      const t2 = process.hrtime.bigint();
+      const rm = set.begin();
+      rm.remove(id);
+      await rm.commit(now);
+      lat.push(Number(process.hrtime.bigint() - t2) / 1e6);
+    }
+    lat.sort((a, b) => a - b);
+    emit({ bench: 'enforce.nft.single.100k', value: round(lat.reduce((a, b) => a + b, 0) / lat.length, 3), unit: 'ms', p50: round(lat[lat.length >> 1], 3), p99: round(lat[Math.floor(lat.length * 0.99)], 3), installed: set.list().length });
+    set.close();
+  } finally {
+    lab.destroy();
+  }
+}
+
+function iptRule(i: number): string {
+  const p = mixSpec(i, 0);
+  const ports = p.dstPorts!.from === p.dstPorts!.to ? `${p.dstPorts!.from}` : `${p.dstPorts!.from}:${p.dstPorts!.to}`;
+  return `-s ${p.src.address}/${p.src.length} -d ${p.dst.address}/32 -p udp -m udp${p.srcPorts ? ` --sport ${p.srcPorts.from}` : ''} --dport ${ports} -m comment --comment "natfw ph-${(i + 1).toString(16)} ${p.owner} 0" -j ACCEPT`;
+}
+
+async function iptChanges(emit: Parameters<BenchGroup['run']>[0]): Promise<void> {
+  const lab = new NetnsLab('bci');
+  try {
+    lab.addNode({ name: 'R', forward: true });
+    const N = 10000;
+    lab.exec('R', 'iptables-restore', ['--noflush'], ['*filter', ':NATFW_ALLOW - [0:0]', ...Array.from({ length: N }, (_, i) => `-A NATFW_ALLOW ${iptRule(i)}`), 'COMMIT', ''].join('\n'));
+    // One process per change (as the early prototypes did): alternate add of a new rule and delete of an old one.
+    const K = 200;
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < K; k++) {
+      if (k % 2 === 0) lab.exec('R', 'iptables', ['-A', 'NATFW_ALLOW', ...splitArgs(iptRule(N + k))]);
+      else lab.exec('R', 'iptables', ['-D', 'NATFW_ALLOW', ...splitArgs(iptRule(k))]);
+    }
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    emit({ bench: 'enforce.iptables.change.10k', value: Math.round((K / ms) * 1000), unit: 'changes/s', installed: N, changes: K, variant: lab.exec('R', 'iptables', ['-V']).trim() });
+    // Full rewrite per batch of 1000 changes: iptables-restore of the whole chain.
+    const R = 5;
+    let base = N + K;
+    const t1 = process.hrtime.bigint();
+    for (let r = 0; r < R; r++) {
+      const rules = Array.from({ length: N }, (_, i) => `-A NATFW_ALLOW ${iptRule(base + i - 500)}`);
+      lab.exec('R', 'iptables-restore', ['--noflush'], ['*filter', '-F NATFW_ALLOW', ...rules, 'COMMIT', ''].join('\n'));
+      base += 500;
+    }
+    const ms2 = Number(process.hrtime.bigint() - t1) / 1e6;
+    emit({ bench: 'enforce.iptables-restore.change.10k', value: Math.round(((R * 1000) / ms2) * 1000), unit: 'changes/s', installed: N, batch: 1000, rewrite_ms: round(ms2 / R, 1) });
+  } finally {
+    lab.destroy();
+  }
+}
+
+function splitArgs(s: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) out.push(m[1] ?? m[2]);
+  return out;
+}
+
+/** Small-UDP forwarding rate A -> B (packets/s received), iperf3. */
+function forwardRate(lab: NetnsLab, seconds: number): number {
+  const r = spawnSync('ip', ['netns', 'exec', lab.ns('A'), 'iperf3', '-c', LINE.B4, '-u', '-b', '0', '-l', '64', '-t', String(seconds), '-J', '--cport', '45000', '-p', '5201'], {
+    encoding: 'utf8',
+    timeout: (seconds + 20) * 1000,
+  });
+  const j = JSON.parse(r.stdout) as { end?: { sum?: { packets?: number; lost_packets?: number; seconds?: number } }; error?: string };
+  const s = j.end?.sum;
+  if (s?.packets === undefined || s.seconds === undefined) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
+  return (s.packets - (s.lost_packets ?? 0)) / s.seconds;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+async function forwarding(emit: Parameters<BenchGroup['run']>[0], which: 'nft' | 'iptables'): Promise<void> {
+  const lab = NetnsLab.line(which === 'nft' ? 'bfn' : 'bfi');
+  const server = execFileSync('ip', ['netns', 'exec', lab.ns('B'), 'sh', '-c', `iperf3 -s -D -B ${LINE.B4} -p 5201 -I /tmp/natfw-iperf-${lab.prefix}.pid; echo started`], { encoding: 'utf8' });
+  void server;
+  const SECS = 2;
+  const REPS = 3;
+  try {
+    // The test flow needs a pinhole; the measurement flow is iperf3's UDP stream A:45000 -> B:5201 (+ its TCP control).
+    const flowSpecs: PinholeSpec[] = [
+      { protocol: 17, src: { address: LINE.A4, length: 32 }, dst: { address: LINE.B4, length: 32 }, dstPorts: { from: 5201, to: 5201 }, action: 'allow', owner: 'bench', expiresAt: Date.now() + 3_600_000 },
+      { protocol: 6, src: { address: LINE.A4, length: 32 }, dst: { address: LINE.B4, length: 32 }, dstPorts: { from: 5201, to: 5201 }, action: 'allow', owner: 'bench', expiresAt: Date.now() + 3_600_000 },
+    ];
+    const none: number[] = [];
+    const one: number[] = [];
+    const many: number[] = [];
+    forwardRate(lab, 1); // warm-up
+    if (which === 'nft') {
+      const netns = lab.ns('R');
+      for (let r = 0; r < REPS; r++) {
+        await NftPinholeSet.teardown({ netns });
+        none.push(forwardRate(lab, SECS));
+        const { set } = await NftPinholeSet.open({ netns, now: Date.now() });
+        const tx = set.begin();
+        for (const s of flowSpecs) tx.add(s);
+        await tx.commit(Date.now());
+        one.push(forwardRate(lab, SECS));
+        const ids = new Map<number, string>();
+        await fill(set, 0, 100000, ids);
+        many.push(forwardRate(lab, SECS));
+        set.close();
+      }
+      await NftPinholeSet.teardown({ netns });
+      emit({ bench: 'enforce.forward.nft.ratio.100k', value: round(median(many) / median(none), 3), unit: 'ratio', pps_none: Math.round(median(none)), pps_1: Math.round(median(one)), pps_100k: Math.round(median(many)), ratio_vs_1_pinhole: round(median(many) / median(one), 3), tool: 'iperf3 -u -l 64 -b 0', seconds: SECS, reps: REPS });
+    } else {
+      const N = 10000;
+      const { IptablesPinholeSet } = await import('../enforcement/iptables');
+      const netns = lab.ns('R');
+      for (let r = 0; r < REPS; r++) {
+        await IptablesPinholeSet.teardown({ netns });
+        none.push(forwardRate(lab, SECS));
+        await IptablesPinholeSet.setup({ netns });
+        const set = await IptablesPinholeSet.open({ netns, now: Date.now() });
+        const tx = set.begin();
+        for (const s of flowSpecs) tx.add(s);
+        await tx.commit(Date.now());
+        one.push(forwardRate(lab, SECS));
+        lab.exec('R', 'iptables-restore', ['--noflush'], ['*filter', ...Array.from({ length: N }, (_, i) => `-I NATFW_ALLOW 1 ${iptRule(i)}`), 'COMMIT', ''].join('\n'));
+        many.push(forwardRate(lab, SECS));
+      }
+      await IptablesPinholeSet.teardown({ netns });
+      emit({ bench: 'enforce.forward.iptables.ratio.10k', value: round(median(many) / median(none), 3), unit: 'ratio', pps_none: Math.round(median(none)), pps_1: Math.round(median(one)), pps_10k: Math.round(median(many)), ratio_vs_1_rule: round(median(many) / median(one), 3), note: 'established flows are accepted before the per-pinhole rules (the flow rule is the last of 10k)', tool: 'iperf3 -u -l 64 -b 0', seconds: SECS, reps: REPS });
+    }
+  } finally {
+    lab.destroy();
+  }
+}
+
+const NFT_NAMES = ['enforce.nft.change.1k', 'enforce.nft.change.10k', 'enforce.nft.change.100k', 'enforce.nft.single.100k'];
+const IPT_NAMES = ['enforce.iptables.change.10k', 'enforce.iptables-restore.change.10k'];
+
+export const benches: BenchGroup[] = [
+  {
+    names: NFT_NAMES,
+    run: async (emit) => {
+      if (skip(NFT_NAMES, ['nft']) !== undefined) return;
+      await nftChanges(emit);
+    },
+  },
+  {
+    names: IPT_NAMES,
+    run: async (emit) => {
+      if (skip(IPT_NAMES, ['iptables', 'iptables-restore']) !== undefined) return;
+      await iptChanges(emit);
+    },
+  },
+  {
+    names: ['enforce.forward.nft.ratio.100k'],
+    run: async (emit) => {
+      if (skip(['enforce.forward.nft.ratio.100k'], ['nft', 'iperf3']) !== undefined) return;
+      await forwarding(emit, 'nft');
+    },
+  },
+  {
+    names: ['enforce.forward.iptables.ratio.10k'],
+    run: async (emit) => {
+      if (skip(['enforce.forward.iptables.ratio.10k'], ['iptables', 'iperf3']) !== undefined) return;
+      await forwarding(emit, 'iptables');
+    },
+  },
+];

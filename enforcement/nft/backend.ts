@@ -279,12 +279,7 @@ export class NftPinholeSet implements PinholeSet {
 
   private keysFor(ph: Pinhole): { set: string; keys: InstalledKey[] } {
     const e = pinholeElements(ph);
-    const keys: InstalledKey[] = e.keys.map((k) => ({
-      start: encodeKey(k.start),
-      ...(k.end !== undefined ? { end: encodeKey(k.end) } : {}),
-      str: fieldsKey(k.start) + (k.end !== undefined ? `~${fieldsKey(k.end)}` : ''),
-      ...(k.end !== undefined ? { box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) } : {}),
-    }));
+    const keys = this.keysFor0(ph, e);
     for (let slot = 0; slot < SLOTS[e.shape]; slot++) {
       const set = setName(ph.action, e.family, e.shape, slot);
       if (this.slotFree(set, keys)) return { set, keys };
@@ -682,14 +677,14 @@ export class NftPinholeSet implements PinholeSet {
   }
 
   /** Slot-less key computation for a pinhole read back from the kernel (its set is known). */
-  private keysFor0(ph: Pinhole): InstalledKey[] {
-    const e = pinholeElements(ph);
-    return e.keys.map((k) => ({
-      start: encodeKey(k.start),
-      ...(k.end !== undefined ? { end: encodeKey(k.end) } : {}),
-      str: fieldsKey(k.start) + (k.end !== undefined ? `~${fieldsKey(k.end)}` : ''),
-      ...(k.end !== undefined ? { box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) } : {}),
-    }));
+  private keysFor0(ph: Pinhole, elements?: ReturnType<typeof pinholeElements>): InstalledKey[] {
+    const e = elements ?? pinholeElements(ph);
+    return e.keys.map((k) => {
+      const start = encodeKey(k.start);
+      if (k.end === undefined) return { start, str: start.toString('latin1') };
+      const end = encodeKey(k.end);
+      return { start, end, str: `${start.toString('latin1')}~${end.toString('latin1')}`, box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) };
+    });
   }
 
   private expiryFrom(e: KernelElement, now: number): number | undefined {

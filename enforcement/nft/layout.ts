@@ -266,13 +266,13 @@ export function encodeKey(fields: readonly Field[]): Buffer {
   let o = 0;
   for (const x of fields) {
     if (x.t === 'addr') {
-      const len = x.f === 4 ? 4 : 16;
-      let v = x.v;
-      for (let i = len - 1; i >= 0; i--) {
-        b[o + i] = Number(v & 0xffn);
-        v >>= 8n;
+      if (x.f === 4) {
+        b.writeUInt32BE(Number(x.v), o);
+        o += 4;
+      } else {
+        for (let i = 3; i >= 0; i--) b.writeUInt32BE(Number((x.v >> BigInt(32 * (3 - i))) & 0xffffffffn), o + 4 * i);
+        o += 16;
       }
-      o += len;
     } else if (x.t === 'proto') {
       b[o] = x.v;
       o += 4;

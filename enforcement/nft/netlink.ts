@@ -134,6 +134,24 @@ class Writer {
     this.len += 4;
   }
 
+  be32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.len);
+    this.len += 4;
+  }
+
+  /** One udata TLV holding a NUL-terminated string (at most 254 bytes with the NUL). */
+  udataString(type: number, s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    if (n > 253) throw new EnforcementError('ENF_INVALID_SPEC', 'comment too long');
+    this.ensure(n + 3);
+    this.buf[this.len] = type;
+    this.buf[this.len + 1] = n + 1;
+    this.buf.write(s, this.len + 2, 'utf8');
+    this.buf[this.len + 2 + n] = 0;
+    this.len += n + 3;
+  }
+
   bytes(b: Buffer): void {
     this.ensure(b.length);
     b.copy(this.buf, this.len);
@@ -196,9 +214,12 @@ class Writer {
 function encodeElement(w: Writer, e: RawElement, withExtras: boolean): void {
   const el = w.begin(NLA_F_NESTED | NFTA_LIST_ELEM);
   if (withExtras && e.timeoutMs !== undefined) {
-    const t = Buffer.allocUnsafe(8);
-    t.writeBigUInt64BE(BigInt(Math.max(1, Math.round(e.timeoutMs))));
-    w.attr(NFTA_SET_ELEM_TIMEOUT, t);
+    // be64 milliseconds, written as two be32 halves (no BigInt on the hot path).
+    const t = Math.max(1, Math.round(e.timeoutMs));
+    const at = w.begin(NFTA_SET_ELEM_TIMEOUT);
+    w.be32(Math.floor(t / 0x100000000));
+    w.be32(t % 0x100000000);
+    w.end(at);
   }
   const k = w.begin(NLA_F_NESTED | NFTA_SET_ELEM_KEY);
   w.attr(NFTA_DATA_VALUE, e.key);
@@ -215,12 +236,9 @@ function encodeElement(w: Writer, e: RawElement, withExtras: boolean): void {
   }
   if (withExtras && e.comment !== undefined) {
     // libnftnl udata TLV: type (1 byte), length (1 byte), value (NUL-terminated comment).
-    const c = Buffer.from(e.comment + '\0', 'utf8');
-    const u = Buffer.allocUnsafe(2 + c.length);
-    u[0] = NFTNL_UDATA_SET_ELEM_COMMENT;
-    u[1] = c.length;
-    c.copy(u, 2);
-    w.attr(NFTA_SET_ELEM_USERDATA, u);
+    const at = w.begin(NFTA_SET_ELEM_USERDATA);
+    w.udataString(NFTNL_UDATA_SET_ELEM_COMMENT, e.comment);
+    w.end(at);
   }
   w.end(el);
 }

@@ -22,7 +22,7 @@ import {
   type Field,
   type LayoutOptions,
   type Shape,
-  SLOTS,
+  slotsOf,
   bindingElements,
   encodeKey,
   encodeMark,
@@ -68,11 +68,17 @@ export interface KernelInfo {
   readonly expiresS?: number;
 }
 
+/** A kernel key kept as latin1 strings (one byte per char): small on the heap, and its own identity. */
 interface InstalledKey {
-  readonly start: Buffer;
-  readonly end?: Buffer;
+  readonly start: string;
+  readonly end?: string;
+  /** Identity in its set: start, or start~end for intervals. */
   readonly str: string;
   readonly box?: Box;
+}
+
+function keyBuf(s: string): Buffer {
+  return Buffer.from(s, 'latin1');
 }
 
 interface Installed {
@@ -280,13 +286,24 @@ export class NftPinholeSet implements PinholeSet {
   private keysFor(ph: Pinhole): { set: string; keys: InstalledKey[] } {
     const e = pinholeElements(ph);
     const keys = this.keysFor0(ph, e);
-    for (let slot = 0; slot < SLOTS[e.shape]; slot++) {
+    const n = slotsOf(ph.action, e.shape);
+    // Hash shapes: the first free set. Interval shapes: the least filled free set (pipapo deletes cost O(set size)).
+    let best: string | undefined;
+    let bestSize = Infinity;
+    for (let slot = 0; slot < n; slot++) {
       const set = setName(ph.action, e.family, e.shape, slot);
-      if (this.slotFree(set, keys)) return { set, keys };
+      if (!this.slotFree(set, keys)) continue;
+      if (keys[0]?.box === undefined) return { set, keys };
+      const size = this.rangeOcc.get(set)?.size ?? 0;
+      if (size < bestSize) {
+        best = set;
+        bestSize = size;
+      }
     }
+    if (best !== undefined) return { set: best, keys };
     throw new EnforcementError(
       'ENF_CONFLICT',
-      `pinhole ${ph.id}: ${SLOTS[e.shape]} pinholes with the same or overlapping ${e.shape} rule already installed (${ph.action} ${e.family === 4 ? 'IPv4' : 'IPv6'})`,
+      `pinhole ${ph.id}: ${n} pinholes with the same or overlapping ${e.shape} rule already installed (${ph.action} ${e.family === 4 ? 'IPv4' : 'IPv6'})`,
     );
   }
 
@@ -353,7 +370,7 @@ export class NftPinholeSet implements PinholeSet {
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
       const data = encodeMark(inst.mark);
-      for (const k of inst.keys) del(T, inst.set, { key: k.start, ...(k.end ? { keyEnd: k.end } : {}), data }, idem);
+      for (const k of inst.keys) del(T, inst.set, { key: keyBuf(k.start), ...(k.end !== undefined ? { keyEnd: keyBuf(k.end) } : {}), data }, idem);
       if (ph.action === 'allow') del(T, 'live', { key: encodeMark(inst.mark) }, idem);
     }
     // Pinholes added: choose slots (tentatively occupied; released again on failure).
@@ -376,7 +393,7 @@ export class NftPinholeSet implements PinholeSet {
       const timeoutMs = this.timeoutMs(ph.expiresAt, now);
       const data = encodeMark(inst.mark);
       for (const k of inst.keys)
-        push(adds, T, inst.set, { key: k.start, ...(k.end ? { keyEnd: k.end } : {}), data, timeoutMs, comment: ph.owner });
+        push(adds, T, inst.set, { key: keyBuf(k.start), ...(k.end !== undefined ? { keyEnd: keyBuf(k.end) } : {}), data, timeoutMs, comment: ph.owner });
       if (ph.action === 'allow') push(adds, T, 'live', { key: data, timeoutMs });
     };
     for (const inst of addedInst) addPinhole(inst, inst.pinhole);
@@ -680,10 +697,10 @@ export class NftPinholeSet implements PinholeSet {
   private keysFor0(ph: Pinhole, elements?: ReturnType<typeof pinholeElements>): InstalledKey[] {
     const e = elements ?? pinholeElements(ph);
     return e.keys.map((k) => {
-      const start = encodeKey(k.start);
-      if (k.end === undefined) return { start, str: start.toString('latin1') };
-      const end = encodeKey(k.end);
-      return { start, end, str: `${start.toString('latin1')}~${end.toString('latin1')}`, box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) };
+      const start = encodeKey(k.start).toString('latin1');
+      if (k.end === undefined) return { start, str: start };
+      const end = encodeKey(k.end).toString('latin1');
+      return { start, end, str: `${start}~${end}`, box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) };
     });
   }
 

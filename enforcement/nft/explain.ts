@@ -10,7 +10,7 @@ import { hasPorts } from '../model';
 import type { PacketKey } from '../types';
 import type { NftPinholeSet } from './backend';
 import { runNft } from './kernel';
-import { type Shape, SLOTS, setName, shapesFor } from './layout';
+import { type Shape, setName, shapesFor, slotsOf } from './layout';
 
 export interface KernelHit {
   readonly set: string;
@@ -69,7 +69,7 @@ export async function askKernel(set: NftPinholeSet, p: PacketKey): Promise<Kerne
     for (const shape of shapesFor(action)) {
       const key = keyText(shape, p);
       if (key === undefined) continue;
-      for (let slot = 0; slot < SLOTS[shape]; slot++) {
+      for (let slot = 0; slot < slotsOf(action, shape); slot++) {
         const name = setName(action, f, shape, slot);
         queries.push(
           getElement(set, name, key).then(async (mark) => {

@@ -50,8 +50,21 @@ export function layoutOptions(o: Partial<LayoutOptions> = {}): LayoutOptions {
 
 export type Shape = 'full' | 'nosp' | 'noport' | 'anysrc' | 'range' | 'rangenp';
 export const HASH_SHAPES: readonly Shape[] = ['full', 'nosp', 'noport', 'anysrc'];
-/** Extra sets per shape for identical keys (hash) or overlapping boxes (pipapo) of different pinholes. */
-export const SLOTS: Record<Shape, number> = { full: 2, nosp: 2, noport: 2, anysrc: 2, range: 3, rangenp: 2 };
+/**
+ * Sets per (action, shape). Hash shapes: a second set for an identical key of another pinhole.
+ * Interval (pipapo) shapes: the kernel refuses overlapping elements in one set, and a pipapo delete
+ * costs O(elements in the set), so allow ranges are spread over 16 sets (a new flow pays at most
+ * 16 more lookups once; established packets never reach them). Denies are looked up on every
+ * packet, so they get few sets.
+ */
+const SLOT_TABLE: Record<'allow' | 'deny', Record<Shape, number>> = {
+  allow: { full: 2, nosp: 2, noport: 2, anysrc: 2, range: 16, rangenp: 2 },
+  deny: { full: 0, nosp: 0, noport: 0, anysrc: 0, range: 3, rangenp: 2 },
+};
+
+export function slotsOf(action: 'allow' | 'deny', shape: Shape): number {
+  return SLOT_TABLE[action][shape];
+}
 export const FAMILIES: readonly Family[] = [4, 6];
 
 export function setName(action: 'allow' | 'deny', family: Family, shape: Shape, slot: number): string {
@@ -59,7 +72,7 @@ export function setName(action: 'allow' | 'deny', family: Family, shape: Shape, 
 }
 
 export function parseSetName(name: string): { action: 'allow' | 'deny'; family: Family; shape: Shape; slot: number } | undefined {
-  const m = /^([ad])([46])_(full|nosp|noport|anysrc|range|rangenp)_(\d)$/.exec(name);
+  const m = /^([ad])([46])_(full|nosp|noport|anysrc|range|rangenp)_(\d{1,2})$/.exec(name);
   if (m === null) return undefined;
   return { action: m[1] === 'a' ? 'allow' : 'deny', family: m[2] === '4' ? 4 : 6, shape: m[3] as Shape, slot: Number(m[4]) };
 }
@@ -137,7 +150,7 @@ export function setupScript(o: LayoutOptions): string {
   for (const action of ['allow', 'deny'] as const)
     for (const f of FAMILIES)
       for (const shape of shapesFor(action))
-        for (let slot = 0; slot < SLOTS[shape]; slot++)
+        for (let slot = 0; slot < slotsOf(action, shape); slot++)
           L.push(
             `add map ${T} ${setName(action, f, shape, slot)} { type ${keyTypes(shape, f).join(' . ')} : mark; flags ${isInterval(shape) ? 'interval, ' : ''}timeout; }`,
           );
@@ -154,7 +167,7 @@ export function setupScript(o: LayoutOptions): string {
   // Deny first, on every packet of every flow: deny wins, and a deny added later cuts running flows.
   for (const f of FAMILIES)
     for (const shape of shapesFor('deny'))
-      for (let slot = 0; slot < SLOTS[shape]; slot++) {
+      for (let slot = 0; slot < slotsOf('deny', shape); slot++) {
         const k = keyExpr(shape, f);
         R(`${k.guard} ${k.expr} @${setName('deny', f, shape, slot)} drop`);
       }
@@ -164,7 +177,7 @@ export function setupScript(o: LayoutOptions): string {
   // New flows (and flows whose pinhole died, should a new pinhole now cover them): mark with the pinhole number.
   for (const f of FAMILIES)
     for (const shape of shapesFor('allow'))
-      for (let slot = 0; slot < SLOTS[shape]; slot++) {
+      for (let slot = 0; slot < slotsOf('allow', shape); slot++) {
         const k = keyExpr(shape, f);
         R(`${k.guard} ct mark set ${k.expr} map @${setName('allow', f, shape, slot)}${markStmt} accept`);
       }
@@ -262,7 +275,7 @@ export function pinholeElements(ph: Pinhole): { family: Family; shape: Shape; ke
 export function encodeKey(fields: readonly Field[]): Buffer {
   let n = 0;
   for (const x of fields) n += x.t === 'addr' && x.f === 6 ? 16 : 4;
-  const b = Buffer.alloc(n);
+  const b = Buffer.allocUnsafe(n).fill(0);
   let o = 0;
   for (const x of fields) {
     if (x.t === 'addr') {
@@ -286,7 +299,7 @@ export function encodeKey(fields: readonly Field[]): Buffer {
 
 /** ct mark values are host-endian 32-bit integers. */
 export function encodeMark(m: number): Buffer {
-  const b = Buffer.alloc(4);
+  const b = Buffer.allocUnsafe(4);
   b.writeUInt32LE(m >>> 0);
   return b;
 }

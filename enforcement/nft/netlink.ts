@@ -25,6 +25,8 @@ const SOL_SOCKET = 1;
 const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
 const MSG_DONTWAIT = 0x40;
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
 const EAGAIN = 11;
 const CLONE_NEWNET = 0x40000000;
 
@@ -285,6 +287,9 @@ export class NftNetlink {
     this.c.setsockopt(this.fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4);
     size.writeInt32LE(8 << 20);
     this.c.setsockopt(this.fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4);
+    // Errors carry only the failed message's header, not its (up to 64 KiB) payload.
+    size.writeInt32LE(1);
+    this.c.setsockopt(this.fd, SOL_NETLINK, NETLINK_CAP_ACK, size, 4);
   }
 
   close(): void {

@@ -44,6 +44,11 @@ const WIDE_BLOCKS = 16;
 export class RangeIndex {
   private readonly buckets = new Map<string, Set<Box>>();
   private readonly perProto = new Map<number, Set<Box>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
 
   private blocks(b: Box): string[] {
     const lo = b.dp[0] >> 8;
@@ -72,6 +77,7 @@ export class RangeIndex {
     }
     let p = this.perProto.get(b.proto);
     if (p === undefined) this.perProto.set(b.proto, (p = new Set()));
+    if (!p.has(b)) this.count++;
     p.add(b);
   }
 
@@ -81,6 +87,6 @@ export class RangeIndex {
       s?.delete(b);
       if (s?.size === 0) this.buckets.delete(k);
     }
-    this.perProto.get(b.proto)?.delete(b);
+    if (this.perProto.get(b.proto)?.delete(b) === true) this.count--;
   }
 }

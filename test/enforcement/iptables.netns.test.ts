@@ -89,10 +89,10 @@ describeNetns(
       });
       const f = flow(lab, 'A', 'udp', A4, 41000, B4, 5000);
       try {
-        expect(await f.more(10, 3000)).toBe(true);
+        expect(await f.more(10, 10_000)).toBe(true);
         await commit((tx) => tx.remove(id));
-        await sleep(150);
-        expect(await f.more(1, 800)).toBe(false);
+        await sleep(500);
+        expect(await f.more(1, 1000)).toBe(false);
       } finally {
         f.stop();
       }
@@ -102,10 +102,10 @@ describeNetns(
       });
       const g = flow(lab, 'A', 'udp', A4, 41001, B4, 5000);
       try {
-        expect(await g.more(10, 3000)).toBe(true);
+        expect(await g.more(10, 10_000)).toBe(true);
         await commit((tx) => tx.add(spec({ action: 'deny', src: { address: '198.18.1.0', length: 24 } })));
-        await sleep(150);
-        expect(await g.more(1, 800)).toBe(false);
+        await sleep(500);
+        expect(await g.more(1, 1000)).toBe(false);
       } finally {
         g.stop();
       }

@@ -93,7 +93,7 @@ export async function probe(
   sport: number,
   dst: string,
   dport: number,
-  ms = 600,
+  ms = 1000,
 ): Promise<boolean> {
   const c = nodeIn(lab, node, PROBE, [proto, src, sport, dst, dport, ms]);
   const line = await waitLine(c, /^(OK|NO)$/, ms + 5000);

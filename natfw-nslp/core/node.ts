@@ -177,7 +177,14 @@ interface Session {
   /** s3.7.1 "remembered" rule, installed on the successful RESPONSE. */
   pendingRule?: PolicyRule;
   pendingBinding?: Omit<NatBindingSpec, 'owner' | 'expiresAt'>;
+  /**
+   * The installed rule when it cannot be derived (EXTERNAL: from NATFW_DTINFO). A CREATE's installed
+   * rule is derived from `installedMri` + `installedEfi` instead, to keep per-session memory small.
+   */
   rule?: PolicyRule;
+  installedMri?: Mri;
+  /** ruleAction * 2 + subPorts of the installed CREATE rule; 0 = none. */
+  installedEfi: number;
   binding?: Omit<NatBindingSpec, 'owner' | 'expiresAt'>;
   pinholeIds: readonly string[];
   bindingIds: readonly string[];
@@ -267,7 +274,7 @@ export class NatfwNode {
       mri: s.mriUp,
       lifetime: s.lifetime,
       expiresAt: s.expiresAt,
-      rule: s.rule,
+      rule: installedRule(s),
       pinholeIds: [...s.pinholeIds],
       bindingIds: [...s.bindingIds],
       externalIp: s.externalIp,
@@ -362,6 +369,7 @@ export class NatfwNode {
       pinholeIds: NONE,
       bindingIds: NONE,
       timerGen: 0,
+      installedEfi: 0,
       lifetime: 0,
       expiresAt: now,
       jobBusy: false,
@@ -1007,10 +1015,11 @@ export class NatfwNode {
   private commitPending(now: number, s: Session, lt: number, k: (ok: boolean, errInfo?: InfoCode) => void): void {
     const expiresAt = now + lt * 1000;
     const pinExpiry = expiresAt + (this.config.pinholeGraceMs ?? 1000);
-    const rule = s.pendingRule ?? s.rule;
+    const current = installedRule(s);
+    const rule = s.pendingRule ?? current;
     const binding = s.pendingBinding ?? s.binding;
     const ops: EnforcementOp[] = [];
-    const reuse = sameRule(rule, s.rule) && s.pinholeIds.length > 0;
+    const reuse = sameRule(rule, current) && s.pinholeIds.length > 0;
     if (reuse) {
       for (const id of s.pinholeIds) ops.push({ op: 'refresh', id, expiresAt: pinExpiry });
     } else {
@@ -1046,7 +1055,14 @@ export class NatfwNode {
       }
       if (!reuse) s.pinholeIds = result.pinholeIds.length > 0 ? result.pinholeIds : NONE;
       if (!reuseBinding) s.bindingIds = result.bindingIds.length > 0 ? result.bindingIds : NONE;
-      s.rule = rule;
+      const derived = rule !== undefined && s.kind === 'CREATE' ? ruleFromMri(s.mriDown, efiOf(rule)) : undefined;
+      if (rule !== undefined && derived !== undefined && derived.ok && sameRule(derived.value, rule)) {
+        s.installedMri = s.mriDown;
+        s.installedEfi = efiOf(rule).ruleAction * 2 + efiOf(rule).subPorts;
+        if (s.rule !== undefined) s.rule = undefined;
+      } else {
+        s.rule = rule;
+      }
       if (binding !== undefined || s.binding !== undefined) s.binding = binding;
       s.pendingRule = undefined;
       if (s.pendingBinding !== undefined) s.pendingBinding = undefined;
@@ -1267,6 +1283,7 @@ export class NatfwNode {
       pinholeIds: NONE,
       bindingIds: NONE,
       timerGen: 0,
+      installedEfi: 0,
       lifetime: 0,
       expiresAt: 0,
       jobBusy: false,
@@ -1423,6 +1440,18 @@ function sameBinding(a: Omit<NatBindingSpec, 'owner' | 'expiresAt'>, b: Omit<Nat
     a.internal.address === b.internal.address &&
     a.internal.port === b.internal.port
   );
+}
+
+function efiOf(r: PolicyRule): Efi {
+  return { ruleAction: r.action === 'allow' ? 1 : 2, subPorts: r.dstPorts !== undefined ? r.dstPorts.to - r.dstPorts.from : 0 };
+}
+
+/** The rule installed for a session (stored, or derived from the MRI it was installed for). */
+function installedRule(s: { readonly rule?: PolicyRule; readonly installedMri?: Mri; readonly installedEfi: number }): PolicyRule | undefined {
+  if (s.rule !== undefined) return s.rule;
+  if (s.installedMri === undefined || s.installedEfi === 0) return undefined;
+  const r = ruleFromMri(s.installedMri, { ruleAction: s.installedEfi >> 1, subPorts: s.installedEfi & 1 });
+  return r.ok ? r.value : undefined;
 }
 
 function sidOf(s: { readonly key: string }): SessionId {

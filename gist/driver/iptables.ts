@@ -53,6 +53,9 @@ function run(args: string[], v: 4 | 6): void {
 }
 
 export function installQueueRule(s: QueueRuleSpec): void {
+  // A node that was killed (no chance to clean up) left its rule behind: take such copies out
+  // first, so a restart never stacks duplicates (bounded: at most 16).
+  for (let i = 0; i < 16 && removeQueueRule(s); i++);
   try {
     run(['-t', 'mangle', '-I', 'PREROUTING', ...queueRuleArgs(s)], s.ipVersion);
   } catch (e) {

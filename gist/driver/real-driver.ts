@@ -40,7 +40,7 @@ export interface RealGistDriverOptions {
   readonly interception?: InterceptionMode;
   /** NFQUEUE number for 'nfqueue'. Default 270. */
   readonly nfqueueNum?: number;
-  /** IP versions to intercept. Default [4]. */
+  /** IP versions to intercept. Default: the versions of the bound addresses. */
   readonly interceptIpVersions?: readonly (4 | 6)[];
   /** Allow installing the interception rule outside a named netns (a real router). */
   readonly allowAnyNamespace?: boolean;
@@ -164,7 +164,7 @@ export class RealGistDriver {
       this.interceptor = NfqueueInterceptor.open(handler, {
         ...common,
         queueNum: this.opts.nfqueueNum,
-        ipVersions: this.opts.interceptIpVersions,
+        ipVersions: this.opts.interceptIpVersions ?? [...new Set(this.sockets.map((s) => s.ipVersion))],
         allowAnyNamespace: this.opts.allowAnyNamespace,
       });
     } else if (mode === 'router-alert-socket') {

@@ -138,7 +138,10 @@ export function decodeHex(bytes: Uint8Array): DecodeResult {
       const what = bad.kind === 'gist-error' ? describeGist(bad.error) : bad.error.message;
       return { lines: [], failure: `${what} (byte ${off} of the IP packet)` };
     }
-    if (items.length === 0) return { lines: [], failure: 'the IP packet carries no GIST message (not UDP/TCP to or from port 270, no magic number)' };
+    if (!items.some((i) => i.kind === 'message')) {
+      const note = items.find((i) => i.kind === 'note');
+      return { lines: [], failure: note?.kind === 'note' ? note.note : 'the IP packet carries no GIST message (not UDP to or from port 270, no magic number)' };
+    }
     return nslpFailure(lines);
   }
   const r = magic ? decodeGistDatagram(bytes) : decodeGistMessage(bytes);

@@ -225,6 +225,19 @@ describe('natfw decode --hex', () => {
     expect(r.err).toMatch(/^natfw: GIST .*Unknown Version.* \(byte 32 of the IP packet\)\n$/);
   });
 
+  it('says why an IP packet yields no message (a fragment, or not GIST), exit 1', () => {
+    const frag = udp(encodeGistDatagram(dataMsg(create))).slice(0, 44);
+    frag[2] = 0;
+    frag[3] = 44;
+    frag[6] = 0x20; // More Fragments
+    const r = run('decode', '--hex', hex(frag));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^natfw: IPv4 fragment of a GIST datagram .* not reassembled/);
+    const dns = run('decode', '--hex', hex(synthesizeUdp({ src: '198.18.0.1', dst: '198.18.0.2', srcPort: 1, dstPort: 53, payload: new Uint8Array(8) })));
+    expect(dns.code).toBe(1);
+    expect(dns.err).toMatch(/carries no GIST message/);
+  });
+
   it('shows the GIST layer and names the NATFW error when only the payload is bad, exit 1', () => {
     const r = run('decode', '--hex', hex(encodeGistDatagram(dataMsg(Uint8Array.of(1, 0, 0, 0, 0xff, 0xff, 0, 1)))));
     expect(r.code).toBe(1);

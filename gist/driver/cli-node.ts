@@ -7,7 +7,7 @@
  *
  * Commands ({op, id?, ...}; every command is answered {ev:'done'|'error', id}):
  *   start  {node: GistNodeConfig (JSON-able part), driver: RealGistDriverOptions (JSON-able part),
- *           nslps: number[], peering?: 'accept'|'decline', quiet?: boolean}
+ *           nslps: number[], peering?: 'accept'|'decline', quiet?: boolean, routerAlert?: number}
  *   send   {nslpId, sid (hex), mri, data (hex), reliable?, handle?}
  *   state  {nslpId, sid, mri}            -> {state}
  *   stats                                -> {node, driver, interceptor, routingStates, mas, recvCount, cpuMs}
@@ -47,7 +47,10 @@ async function handle(c: Json): Promise<Json | undefined> {
   switch (c.op) {
     case 'start': {
       const cfg = c.node as GistNodeConfig;
-      node = createGistNode({ ...cfg, randomBytes: pooledRandomBytes });
+      // JSON cannot carry a function: `routerAlert: <n>` sends every Query with RAO value n
+      // (0 for networks whose routers intercept with the IP_ROUTER_ALERT socket fallback).
+      const rao = typeof c.routerAlert === 'number' ? c.routerAlert : undefined;
+      node = createGistNode({ ...cfg, randomBytes: pooledRandomBytes, ...(rao === undefined ? {} : { routerAlertFor: () => rao }) });
       const n = node;
       for (const id of (c.nslps as number[] | undefined) ?? []) n.registerNslp(id);
       const quiet = c.quiet === true;

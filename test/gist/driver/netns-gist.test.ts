@@ -29,15 +29,16 @@ async function startNode(
   name: string,
   addresses: string[],
   nslps: number[],
-  interception: 'nfqueue' | 'none',
+  interception: 'nfqueue' | 'router-alert-socket' | 'none',
   kids: FixtureChild[],
   ipVersions: (4 | 6)[] = [4],
+  routerAlert?: number,
 ): Promise<FixtureChild> {
   const c = new FixtureChild(lab.ns(name), CLI_NODE);
   kids.push(c);
   await c.waitFor((e) => e.ev === 'ready', 30_000, `${name} ready`);
   await c.call(
-    { op: 'start', node: { addresses, t1Ms: 200 }, driver: { bindAddresses: addresses, interception, nfqueueNum: 5, interceptIpVersions: ipVersions }, nslps },
+    { op: 'start', node: { addresses, t1Ms: 200 }, driver: { bindAddresses: addresses, interception, nfqueueNum: 5, interceptIpVersions: ipVersions }, nslps, routerAlert },
     20_000,
   );
   return c;
@@ -178,6 +179,23 @@ describeNetns(
       await a.call({ op: 'send', nslpId: NSLP, sid: s, mri: m, data: data('cmode6'), reliable: true });
       expect(await r.waitFor(recvOf(r, s, 'cmode6'), 10_000, 'IPv6 C-mode Data at R')).toMatchObject({ reliable: true });
       expect(b.events.filter((e) => e.ev === 'recv')).toHaveLength(0);
+    }, 90_000);
+
+    it('RA-socket fallback at R (senders use RAO 0): intercepted when R runs the NSLP, passed on (re-injected) when not', async () => {
+      await Promise.all(kids.splice(0).map((k) => k.stop()));
+      const a = await startNode(lab, 'A', [LINE.A4], [NSLP], 'none', kids, [4], 0);
+      const r = await startNode(lab, 'R', [LINE.R4a, LINE.R4b], [NSLP], 'router-alert-socket', kids, [4], 0);
+      const b = await startNode(lab, 'B', [LINE.B4], [NSLP, 34], 'none', kids, [4], 0);
+      const s = sid(4);
+      const m = mri(LINE.A4, LINE.B4);
+      await a.call({ op: 'send', nslpId: NSLP, sid: s, mri: m, data: data('ra0') });
+      expect(await r.waitFor(recvOf(r, s, 'ra0'), 10_000, 'the RAO-0 Query at R')).toMatchObject({ routingStateCheck: true });
+      expect(await established(a, s, m)).toMatchObject({ peerAddress: LINE.R4a });
+      // NSLPID 34 is not run at R: the Query is re-injected and reaches B.
+      const s2 = sid(5);
+      await a.call({ op: 'send', nslpId: 34, sid: s2, mri: m, data: data('ra0-pass') });
+      expect(await b.waitFor(recvOf(b, s2, 'ra0-pass'), 10_000, 'the re-injected Query at B')).toMatchObject({ routingStateCheck: true, nslpId: 34 });
+      expect(r.events.filter((e) => e.ev === 'recv' && e.sid === s2)).toHaveLength(0);
     }, 90_000);
   },
   ['iptables', 'tshark'],

@@ -48,7 +48,7 @@ import {
   type StackProposal,
   unknownObjectsToForward,
 } from '../codec';
-import { invertDirection, mriKey, sessionIdKey, type IpVersion, type Mri, type NslpId, type SessionId } from '../types';
+import { invertDirection, type IpVersion, type Mri, type NslpId, type SessionId } from '../types';
 import { resolveConfig, type GistNodeConfig, type ResolvedConfig } from './config';
 import { makeQueryCookie, matchQueryCookie, ResponderCookieJar, type CookieBinding } from './cookies';
 import type {
@@ -91,8 +91,19 @@ const DMODE_ALLOWANCE = 64;
 const PEER_CANDIDATE_CAP = 4096;
 const EMPTY = new Uint8Array(0);
 
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lowercase hex (same text as gist/types.ts sessionIdKey), without a Buffer per call: this is on every message's path. */
 function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
+  return s;
+}
+
+/** The MRI part of a state key: every field, like gist/types.ts mriKey, built without an intermediate array. */
+function mriText(m: Mri): string {
+  if (m.mrm === 'loose-end') return `le|${m.ipVersion}|${m.sourceAddress}|${m.destinationAddress}|${m.direction}`;
+  return `pc|${m.ipVersion}|${m.sourceAddress}|${m.sourcePrefix}|${m.destinationAddress}|${m.destinationPrefix}|${m.protocol ?? ''}|${m.dsField ?? ''}|${m.flowLabel ?? ''}|${m.spi ?? ''}|${m.sourcePort ?? ''}|${m.destinationPort ?? ''}|${m.direction}`;
 }
 
 function hexNibble(c: number): number {
@@ -121,7 +132,7 @@ function isDownstream(m: Mri): boolean {
 }
 
 function stateKey(nslpId: NslpId, sidHex: string, mri: Mri): string {
-  return `${nslpId}|${sidHex}|${mriKey(mri)}`;
+  return `${nslpId}|${sidHex}|${mriText(mri)}`;
 }
 
 type Target = RoutingState | MessagingAssociation;
@@ -201,7 +212,7 @@ export class GistNode implements GistService, GistDriverFacing {
   routingState(nslpId: NslpId, mri: Mri, sessionId: SessionId):
     | { role: 'querier' | 'responder'; phase: 'awaiting-response' | 'established' | 'awaiting-refresh' | 'awaiting-confirm'; peerAddress?: string; siiHandle?: number; cmode: boolean; expireAt: number }
     | undefined {
-    const rs = this.states.get(stateKey(nslpId, sessionIdKey(sessionId), mri));
+    const rs = this.states.get(stateKey(nslpId, hex(sessionId), mri));
     if (rs === undefined) return undefined;
     const phases = ['awaiting-response', 'established', 'awaiting-refresh', 'awaiting-confirm'] as const;
     return {
@@ -373,7 +384,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.status(now, p, 'message-too-large');
       return;
     }
-    const sidHex = sessionIdKey(req.sessionId);
+    const sidHex = hex(req.sessionId);
     if (req.siiHandle !== undefined) {
       // B.1: explicitly routed to a peer we know (E=1, s7.1.5), without local routing state.
       const peer = this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle);
@@ -427,10 +438,10 @@ export class GistNode implements GistService, GistDriverFacing {
   setStateLifetime(now: number, nslpId: NslpId, mri: Mri, sessionId: SessionId | undefined, lifetimeMs: number): void {
     const targets: RoutingState[] = [];
     if (sessionId !== undefined) {
-      const rs = this.states.get(stateKey(nslpId, sessionIdKey(sessionId), mri));
+      const rs = this.states.get(stateKey(nslpId, hex(sessionId), mri));
       if (rs !== undefined) targets.push(rs);
     } else {
-      const suffix = `|${mriKey(mri)}`;
+      const suffix = `|${mriText(mri)}`;
       const prefix = `${nslpId}|`;
       for (const [k, rs] of this.states) if (k.startsWith(prefix) && k.endsWith(suffix)) targets.push(rs);
     }
@@ -447,7 +458,7 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   invalidateRoutingState(now: number, req: InvalidateRoutingStateRequest): void {
-    const suffix = `|${mriKey(req.mri)}`;
+    const suffix = `|${mriText(req.mri)}`;
     for (const rs of [...this.states.values()]) {
       if (req.nslpId !== undefined && rs.nslpId !== req.nslpId) continue;
       if (!rs.key.endsWith(suffix) || rs.role !== Role.Querier) continue;
@@ -489,15 +500,23 @@ export class GistNode implements GistService, GistDriverFacing {
     return address.includes(':') ? 6 : 4;
   }
 
+  /** NLI objects are immutable and few (per IP version and IP-TTL value): built once. */
+  private readonly nliCache = new Map<number, NetworkLayerInformation>();
+
   private ourNli(v: IpVersion, ipTtl: number): NetworkLayerInformation {
+    const k = v * 256 + (ipTtl & 0xff);
+    const hit = this.nliCache.get(k);
+    if (hit !== undefined) return hit;
     const interfaceAddress = this.ownAddress(v);
-    return {
+    const nli: NetworkLayerInformation = {
       peerIdentity: this.config.peerIdentity,
       ipTtl,
       ipVersion: this.ipVersionOf(interfaceAddress),
       interfaceAddress,
       routingStateValidityTime: this.config.routingStateValidityMs,
     };
+    this.nliCache.set(k, nli);
+    return nli;
   }
 
   private header(type: GistMessage['type'], nslpId: NslpId, f: { c?: boolean; s?: boolean; r?: boolean; e?: boolean; hops?: number }): GistCommonHeader {
@@ -513,27 +532,30 @@ export class GistNode implements GistService, GistDriverFacing {
     };
   }
 
+  private queryStackCache: { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } | undefined;
+  private responseStackCache: { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } | undefined;
+
   private queryStack(): { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } {
     // s5.7.2: Forwards-TCP; in a Query its MA-protocol-options carry no data.
-    return {
+    return (this.queryStackCache ??= {
       stackProposal: { profiles: [[MaProtocolId.ForwardsTcp]] },
       stackConfigurationData: {
         maHoldTime: this.config.maHoldTimeMs,
         maProtocolOptions: [{ maProtocolId: MaProtocolId.ForwardsTcp, profile: 0, doNotUse: false, data: EMPTY }],
       },
-    };
+    });
   }
 
   private responseStack(): { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } {
     // s5.7.2: in a Response, the port the connection will be accepted on + 2 pad bytes.
     const data = new Uint8Array([this.config.tcpPort >> 8, this.config.tcpPort & 0xff, 0, 0]);
-    return {
+    return (this.responseStackCache ??= {
       stackProposal: { profiles: [[MaProtocolId.ForwardsTcp]] },
       stackConfigurationData: {
         maHoldTime: this.config.maHoldTimeMs,
         maProtocolOptions: [{ maProtocolId: MaProtocolId.ForwardsTcp, profile: 0, doNotUse: false, data }],
       },
-    };
+    });
   }
 
   private buildQuery(rs: RoutingState, p: Pending | undefined): QueryMessage {
@@ -619,7 +641,7 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext): void {
-    const key = stateKey(msg.header.nslpId, sessionIdKey(msg.sessionId), invertDirection(msg.mri));
+    const key = stateKey(msg.header.nslpId, hex(msg.sessionId), invertDirection(msg.mri));
     const rs = this.states.get(key);
     // s4.4.6: a Response nobody asked for is dropped without an error.
     if (rs === undefined || rs.role !== Role.Querier) {
@@ -741,7 +763,7 @@ export class GistNode implements GistService, GistDriverFacing {
       }
     }
     const replyMri = invertDirection(mri);
-    const sidHex = sessionIdKey(msg.sessionId);
+    const sidHex = hex(msg.sessionId);
     const key = stateKey(msg.header.nslpId, sidHex, replyMri);
     const peer = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.remote.port);
     const ipDistance = ctx.ipTtl !== undefined && msg.nli.ipTtl !== 0 && isDownstream(mri) ? Math.max(0, msg.nli.ipTtl - ctx.ipTtl) : 0;
@@ -803,7 +825,7 @@ export class GistNode implements GistService, GistDriverFacing {
     const binding: CookieBinding = {
       nslpId: msg.header.nslpId,
       sessionIdHex: sidHex,
-      mriKey: mriKey(mri),
+      mriKey: mriText(mri),
       peerIdentity: msg.nli.peerIdentity,
       interfaceAddress: msg.nli.interfaceAddress,
       maOffered: offerMa,
@@ -882,7 +904,7 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     const replyMri = invertDirection(msg.mri);
-    const sidHex = sessionIdKey(msg.sessionId);
+    const sidHex = hex(msg.sessionId);
     const key = stateKey(msg.header.nslpId, sidHex, replyMri);
     const rs = this.states.get(key);
     if (msg.responderCookie === undefined) {
@@ -894,7 +916,7 @@ export class GistNode implements GistService, GistDriverFacing {
     const binding: CookieBinding = {
       nslpId: msg.header.nslpId,
       sessionIdHex: sidHex,
-      mriKey: mriKey(msg.mri),
+      mriKey: mriText(msg.mri),
       peerIdentity: msg.nli.peerIdentity,
       interfaceAddress: msg.nli.interfaceAddress,
       maOffered: msg.stackProposal !== undefined,
@@ -973,7 +995,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.replyError(now, ctx, msg, ErrorCode.UnknownNslpid, 0, []);
       return;
     }
-    const key = stateKey(msg.header.nslpId, sessionIdKey(msg.sessionId), invertDirection(msg.mri));
+    const key = stateKey(msg.header.nslpId, hex(msg.sessionId), invertDirection(msg.mri));
     const rs = this.states.get(key);
     // s4.3.2 validation, in order.
     if (msg.header.eFlag || (msg.header.cFlag && ctx.via === 'udp' && ctx.qmode)) {
@@ -1002,7 +1024,7 @@ export class GistNode implements GistService, GistDriverFacing {
     const e = msg.error;
     // s5.6: never answer an Error. Match it to the state of the message that caused it.
     if (e.mri === undefined || e.sessionId === undefined) return;
-    const key = stateKey(e.commonHeader.nslpId, sessionIdKey(e.sessionId), e.mri);
+    const key = stateKey(e.commonHeader.nslpId, hex(e.sessionId), e.mri);
     const rs = this.states.get(key);
     if (rs === undefined) return;
     if (ctx.via === 'udp' && rs.peer !== undefined && msg.nli !== undefined && msg.nli.interfaceAddress !== rs.peer.address && rs.phase === Phase.Established) {

@@ -116,3 +116,42 @@ describe('route change (s7.1)', () => {
     expect(r1.notes.map((n) => n.notification.kind)).toContain('route-deletion');
   });
 });
+
+describe('InvalidateRoutingState and SetStateLifetime (B.5, B.6)', () => {
+  it('urgent invalidation rediscovers at once; non-urgent waits for the next message', () => {
+    const { net, rnd, a } = line3({ rNslps: [], cfg: { routingStateValidityMs: 60_000 } });
+    const s1 = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s1, mri, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(100);
+    const queries = () => net.trace.filter((e) => e.kind === 'send' && e.host === 'A' && gistType(e.dg.payload) === 'Query').length;
+    expect(queries()).toBe(1);
+    a.node.invalidateRoutingState(net.now, { nslpId: NSLP, mri, status: 'bad', urgent: false });
+    net.pump('A');
+    net.runFor(100);
+    expect(queries()).toBe(1);
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s1, mri, nslpData: bytes('y') });
+    net.pump('A');
+    net.runFor(100);
+    expect(queries()).toBe(2);
+    a.node.invalidateRoutingState(net.now, { mri, status: 'bad', urgent: true });
+    net.pump('A');
+    net.runFor(100);
+    expect(queries()).toBe(3);
+    expect(a.node.routingState(NSLP, mri, s1)?.phase).toBe('established');
+  });
+
+  it('SetStateLifetime with no Session ID applies to every session of the MRI', () => {
+    const { net, rnd, a } = line3({ rNslps: [] });
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    const other = flow('198.18.1.1', '198.18.2.2', { destinationPort: 7000 });
+    for (let i = 0; i < 3; i++) a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: sid(rnd), mri, nslpData: bytes('x') });
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: sid(rnd), mri: other, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(100);
+    expect(a.node.routingStateCount).toBe(4);
+    a.node.setStateLifetime(net.now, NSLP, mri, undefined, 0);
+    expect(a.node.routingStateCount).toBe(1);
+  });
+});

@@ -96,24 +96,29 @@ function measureHandshakes(): { perSec: number; total: number; perCpuSec: number
 
 const ENTRIES = 100_000;
 
+/**
+ * Builds a querier holding `count` established states; its responder is gone
+ * when this returns. (A separate frame on purpose: a caller's interpreter
+ * register holding the responder would keep it alive through gc().)
+ */
+function querierWithStates(count: number): GistNode {
+  const rnd = new SeededRandom(9);
+  const pair = nodes(3);
+  handshakes(pair.a, pair.b, rnd, 0, count, 0);
+  return pair.a;
+}
+
 /** Heap bytes per routing state at the querier (requires global.gc). */
 function measureHeapPerEntry(gc: () => void): { bytesPerEntry: number; entries: number } {
-  const rnd = new SeededRandom(9);
   gc();
   gc();
   const before = process.memoryUsage().heapUsed;
-  // No destructuring: a compiled temporary would keep `b` alive.
-  const pair: { a: GistNode | undefined; b: GistNode | undefined } = nodes(3);
-  let a = pair.a as GistNode;
-  handshakes(a, pair.b as GistNode, rnd, 0, ENTRIES, 0);
-  if (a.routingStateCount !== ENTRIES) throw new Error(`expected ${ENTRIES} states, have ${a.routingStateCount}`);
-  pair.b = undefined; // measure the querier alone
-  pair.a = undefined;
+  const a = querierWithStates(ENTRIES);
   gc();
   gc();
   const after = process.memoryUsage().heapUsed;
   const entries = a.routingStateCount;
-  a = undefined as unknown as GistNode;
+  if (entries !== ENTRIES) throw new Error(`expected ${ENTRIES} states, have ${entries}`);
   return { bytesPerEntry: (after - before) / entries, entries };
 }
 

@@ -6,17 +6,16 @@
  */
 import type { PacketKey, Pinhole } from '../enforcement/types';
 import { Counter, distribution } from './metrics';
-import { VirtualNetwork, type DropReason } from './network';
 import { AsyncTracker, ObservedPinholeSet, type PinholeObserver } from './observed-set';
 import { Prng } from './prng';
 import type { AssertionSpec, EventSpec, FlowSpec, GeneratorSpec, NodeSpec, Scenario } from './scenario/types';
 import { VirtualClock, type ScheduledHandle } from './vnet';
-import type { FlowRequest, NodeStack, SimPacket, StackEnv, StackEvents, StackFactory } from './stack';
+import type { FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, StackEvents, WorldFactory } from './stack';
 import { Topology } from './topology';
 
 export interface RunOptions {
   readonly seed?: number;
-  readonly stack: StackFactory;
+  readonly world: WorldFactory;
   /** Name of the stack for the report ('real' or 'model'). */
   readonly stackName: string;
   /** Called with every signalling packet sent (for --pcap). */
@@ -110,7 +109,7 @@ export class Simulation implements PinholeObserver {
   readonly topo: Topology;
   private readonly rng: Prng;
   private readonly checkRng: Prng;
-  private readonly net: VirtualNetwork;
+  private readonly world: SimWorld;
   private readonly tracker = new AsyncTracker();
   private readonly stacks: Array<NodeStack | undefined>;
   private readonly sets: ObservedPinholeSet[];
@@ -146,12 +145,13 @@ export class Simulation implements PinholeObserver {
     this.sets = scenario.nodes.map((_, i) => new ObservedPinholeSet(i, this, this.tracker));
     this.hosts = scenario.nodes.flatMap((s, i) => (s.role === 'host' ? [i] : []));
     this.chartNodes = scenario.nodes.flatMap((s, i) => (FIREWALL_ROLES.has(s.role) ? [i] : [])).slice(0, MAX_NODE_SERIES);
-    this.net = new VirtualNetwork(this.topo, this.sched, netRng, {
-      nslpCapable: (u) => this.nslp[u] && this.up[u],
+    this.world = opts.world({
+      clock: this.sched,
+      topo: this.topo,
+      rng: netRng,
       up: (u) => this.up[u],
-      intercept: (u, now, pkt) => this.stacks[u]?.intercept(now, pkt) ?? false,
-      deliver: (u, now, pkt) => this.stacks[u]?.deliver(now, pkt),
-      dropped: (_now, _pkt, reason: DropReason) => this.r.drops.add(reason),
+      sent: (u, now, pkt) => this.sent(u, now, pkt),
+      dropped: (reason) => this.r.drops.add(reason),
     });
     this.r = {
       scenario, seed, stack: opts.stackName, events: 0, messages: new Counter(), bytes: new Counter(), drops: new Counter(), handshakes: 0,
@@ -181,19 +181,15 @@ export class Simulation implements PinholeObserver {
     const env: StackEnv = {
       node: i, spec, rng: this.nodeRng[i], pinholes: this.sets[i], events, keys: this.keys,
       now: () => this.sched.now,
-      send: (pkt) => this.send(i, pkt),
       schedule: (at, fn) => this.at(at, fn),
     };
-    return this.opts.stack(env);
+    return this.world.attach(env);
   }
 
-  private send(from: number, pkt: SimPacket): void {
-    if (!this.up[from]) return;
-    const now = this.sched.now;
+  private sent(_from: number, now: number, pkt: SimPacket): void {
     this.r.messages.add(pkt.label);
     this.r.bytes.add(pkt.label, pkt.payload.length);
     this.opts.onPacket?.(now, pkt);
-    this.net.send(from, now, pkt);
   }
 
   private note(at: number, kind: string, what: string): void {
@@ -417,6 +413,7 @@ export class Simulation implements PinholeObserver {
         this.up[i] = false;
         this.stacks[i]?.stop();
         this.stacks[i] = undefined;
+        this.world.detach(i);
         this.sets[i].wipe(now);
         this.setNodeLinks(i, false);
         break;
@@ -434,8 +431,10 @@ export class Simulation implements PinholeObserver {
         const l = this.topo.link(e.link);
         l.loss = e.loss;
         what = `${e.link} loss ${e.loss} for ${e.durationMs / 1000}s`;
+        this.world.linksChanged();
         this.at(now + e.durationMs, () => {
           l.loss = l.spec.loss;
+          this.world.linksChanged();
         });
         break;
       }
@@ -450,7 +449,10 @@ export class Simulation implements PinholeObserver {
       }
     }
     this.note(now, e.kind, what);
-    if (this.topo.version !== before) this.routeChanged(now, `${e.kind} ${what}`, e.line);
+    if (this.topo.version !== before) {
+      this.world.linksChanged();
+      this.routeChanged(now, `${e.kind} ${what}`, e.line);
+    }
   }
 
   private setNodeLinks(i: number, up: boolean): void {

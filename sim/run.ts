@@ -8,12 +8,12 @@ import { buildReport, renderHtml, type Report } from './report';
 import { parseScenario } from './scenario/parse';
 import type { Scenario } from './scenario/types';
 import { ScenarioError } from './scenario/values';
-import type { StackFactory } from './stack';
+import type { WorldFactory } from './stack';
 
 export interface SimRunOptions {
   readonly seed?: number;
   readonly sizeFactor?: number;
-  readonly stack: { readonly name: string; readonly factory: StackFactory };
+  readonly stack: { readonly name: string; readonly factory: WorldFactory };
   readonly out?: string;
   readonly pcap?: string;
   readonly onProgress?: (simNow: number, durationMs: number) => void;
@@ -41,7 +41,7 @@ export async function runScenario(scenario: Scenario, opts: SimRunOptions): Prom
   const capture = opts.pcap !== undefined ? new SimCapture() : undefined;
   const sim = new Simulation(scenario, {
     seed: opts.seed,
-    stack: opts.stack.factory,
+    world: opts.stack.factory,
     stackName: opts.stack.name,
     onPacket: capture === undefined ? undefined : (now, pkt) => capture.add(now, pkt),
     onProgress: opts.onProgress,

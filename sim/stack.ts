@@ -6,8 +6,9 @@
 import type { PinholeAction } from '../enforcement/types';
 import type { ObservedPinholeSet } from './observed-set';
 import type { Prng } from './prng';
-import type { ScheduledHandle as EventHandle } from './vnet';
+import type { ScheduledHandle as EventHandle, VirtualClock } from './vnet';
 import type { NodeSpec } from './scenario/types';
+import type { Topology } from './topology';
 
 /** One signalling message on the virtual wire. */
 export interface SimPacket {
@@ -74,15 +75,10 @@ export interface StackEnv {
   /** Key id -> secret (SESSION_AUTH). */
   readonly keys: ReadonlyMap<string, Uint8Array>;
   now(): number;
-  send(pkt: SimPacket): void;
   schedule(at: number, fn: (now: number) => void): EventHandle;
 }
 
 export interface NodeStack {
-  /** A packet addressed to this node arrived. */
-  deliver(now: number, pkt: SimPacket): void;
-  /** A Router-Alert packet passes this node: true when it takes it (runs that NSLP), false to forward it on. */
-  intercept(now: number, pkt: SimPacket): boolean;
   create(now: number, req: FlowRequest): void;
   teardown(now: number, flowId: string): void;
   external(now: number, req: ExternalRequest): void;
@@ -94,4 +90,29 @@ export interface NodeStack {
   stop(): void;
 }
 
-export type StackFactory = (env: StackEnv) => NodeStack;
+/** What a world needs from the simulation. */
+export interface WorldContext {
+  readonly clock: VirtualClock;
+  readonly topo: Topology;
+  /** The network's own random stream (loss). */
+  readonly rng: Prng;
+  up(node: number): boolean;
+  /** Every signalling message put on the wire, for the counts and the capture. */
+  sent(node: number, now: number, pkt: SimPacket): void;
+  dropped(reason: string): void;
+}
+
+/**
+ * The network and the protocol stacks on it: the model world (sim/model/) or
+ * the real cores on gistcore's virtual network (sim/real/).
+ */
+export interface SimWorld {
+  /** Creates the stack of a node (at the start, or at a restart) and connects it to the network. */
+  attach(env: StackEnv): NodeStack;
+  /** A crash: the node's stack is gone; packets to it are lost. */
+  detach(node: number): void;
+  /** The topology's links changed (up/down, metric, loss): mirror it. */
+  linksChanged(): void;
+}
+
+export type WorldFactory = (ctx: WorldContext) => SimWorld;

@@ -4,25 +4,25 @@
  * is the compact built-in model (sim/model/), kept for comparison and for
  * scenarios the real stack cannot run yet.
  */
-import { ModelStack } from './model/model-stack';
-import type { StackFactory } from './stack';
+import { modelWorld } from './model/model-stack';
+import type { WorldFactory } from './stack';
 
 export type StackName = 'real' | 'model';
 
 export interface ResolvedStack {
   readonly name: StackName;
-  readonly factory: StackFactory;
+  readonly factory: WorldFactory;
 }
 
 /** undefined when the real cores are not available in this build. */
-export function realStack(): StackFactory | undefined {
+export function realStack(): WorldFactory | undefined {
   return undefined;
 }
 
 export function resolveStack(want: StackName | 'auto'): ResolvedStack | { error: string } {
-  if (want === 'model') return { name: 'model', factory: (env) => new ModelStack(env) };
+  if (want === 'model') return { name: 'model', factory: modelWorld };
   const real = realStack();
   if (real !== undefined) return { name: 'real', factory: real };
   if (want === 'real') return { error: 'the real GIST and NATFW cores are not available in this build' };
-  return { name: 'model', factory: (env) => new ModelStack(env) };
+  return { name: 'model', factory: modelWorld };
 }

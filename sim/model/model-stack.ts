@@ -12,7 +12,46 @@
  */
 import type { PinholeSpec } from '../../enforcement/types';
 import type { ScheduledHandle as EventHandle } from '../vnet';
-import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, StackEnv } from '../stack';
+import { VirtualNetwork } from '../network';
+import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
+
+/** The model's stacks see packets as objects: they send through this and are offered what arrives. */
+interface ModelEnv extends StackEnv {
+  send(pkt: SimPacket): void;
+}
+
+/** The model world: the simulator's own network (with link capacity) and a ModelStack per NSIS node. */
+export function modelWorld(ctx: WorldContext): SimWorld {
+  const stacks: Array<ModelStack | undefined> = [];
+  const nslp = (u: number): boolean => ctx.topo.nodes[u].role !== 'router';
+  const net = new VirtualNetwork(ctx.topo, ctx.clock, ctx.rng, {
+    nslpCapable: (u) => nslp(u) && ctx.up(u),
+    up: (u) => ctx.up(u),
+    intercept: (u, now, pkt) => stacks[u]?.intercept(now, pkt) ?? false,
+    deliver: (u, now, pkt) => stacks[u]?.deliver(now, pkt),
+    dropped: (_now, _pkt, reason) => ctx.dropped(reason),
+  });
+  return {
+    attach(env: StackEnv): NodeStack {
+      const s = new ModelStack({
+        ...env,
+        send: (pkt) => {
+          if (!ctx.up(env.node)) return;
+          ctx.sent(env.node, ctx.clock.now, pkt);
+          net.send(env.node, ctx.clock.now, pkt);
+        },
+      });
+      stacks[env.node] = s;
+      return s;
+    },
+    detach(node: number): void {
+      stacks[node] = undefined;
+    },
+    linksChanged(): void {
+      // The model network reads the topology's links directly.
+    },
+  };
+}
 
 const GIST_PORT = 270;
 /** Query retransmission: T1 doubling, a bounded number of tries (RFC 5971 s4.4.1 uses T1 = 500 ms, T2 = 64 s). */
@@ -92,7 +131,7 @@ export class ModelStack implements NodeStack {
   private nextPort: number;
   private stopped = false;
 
-  constructor(private readonly env: StackEnv) {
+  constructor(private readonly env: ModelEnv) {
     this.nextPort = env.spec.nat?.ports.from ?? 0;
   }
 

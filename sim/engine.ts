@@ -106,6 +106,7 @@ const MAX_NODE_SERIES = 40;
 export class Simulation implements PinholeObserver {
   readonly sched = new VirtualClock();
   private executed = 0;
+  private handshakesOfGone = 0;
   readonly topo: Topology;
   private readonly rng: Prng;
   private readonly checkRng: Prng;
@@ -356,14 +357,17 @@ export class Simulation implements PinholeObserver {
 
   private refreshPath(f: FlowRun): void {
     if (f.pathVersion === this.topo.version) return;
-    const fws = this.dataPathNodes(f);
+    const p = this.dataPathNodes(f);
+    f.pathVersion = this.topo.version;
+    // With the destination unreachable (a node down on the only way) the flow has no path to be on or off: keep the last one.
+    if (!p.complete && f.pathFws.length > 0) return;
+    const fws = p.fws;
     if (f.pathVersion !== -1 && (fws.length !== f.pathFws.length || fws.some((x, i) => x !== f.pathFws[i]))) f.pathChangedAt = this.sched.now;
     f.pathFws = fws;
-    f.pathVersion = this.topo.version;
   }
 
   /** The firewall nodes on the path, without looking at pinholes (NAT translation by the flow's known binding). */
-  private dataPathNodes(f: FlowRun): number[] {
+  private dataPathNodes(f: FlowRun): { fws: number[]; complete: boolean } {
     const out: number[] = [];
     let dst = f.req.dst;
     let u = f.fromNode;
@@ -373,17 +377,18 @@ export class Simulation implements PinholeObserver {
         out.push(u);
         if (spec.nat !== undefined && dst === spec.nat.externalAddress) {
           const x = [...this.externals.values()].find((e) => e.address === dst && e.port === f.req.dstPort);
-          if (x === undefined) return out;
+          if (x === undefined) return { fws: out, complete: false };
           dst = x.internal;
         }
       }
       const d = this.topo.nodeOfAddress(dst);
-      if (d === undefined || d === u) return out;
+      if (d === undefined) return { fws: out, complete: false };
+      if (d === u) return { fws: out, complete: true };
       const next = this.topo.nextNode(u, d);
-      if (next === undefined) return out;
+      if (next === undefined) return { fws: out, complete: false };
       u = next;
     }
-    return out;
+    return { fws: out, complete: false };
   }
 
   private allowedOnPath(f: FlowRun): boolean {
@@ -411,6 +416,7 @@ export class Simulation implements PinholeObserver {
         what = e.node;
         if (!this.up[i]) break;
         this.up[i] = false;
+        this.handshakesOfGone += this.stacks[i]?.handshakes?.() ?? 0;
         this.stacks[i]?.stop();
         this.stacks[i] = undefined;
         this.world.detach(i);
@@ -442,17 +448,17 @@ export class Simulation implements PinholeObserver {
         const f = this.flows.get(e.flow);
         what = e.flow;
         if (f === undefined) break;
-        const nodes = e.node !== undefined ? [this.topo.index.get(e.node) as number] : this.dataPathNodes(f);
+        const nodes = e.node !== undefined ? [this.topo.index.get(e.node) as number] : this.dataPathNodes(f).fws;
         for (const u of nodes) this.stacks[u]?.operatorTeardown(now, f.req);
         what = `${e.flow} at ${nodes.map((u) => this.scenario.nodes[u].id).join(', ')}`;
         break;
       }
     }
     this.note(now, e.kind, what);
-    if (this.topo.version !== before) {
-      this.world.linksChanged();
-      this.routeChanged(now, `${e.kind} ${what}`, e.line);
-    }
+    if (this.topo.version !== before) this.world.linksChanged();
+    // A restarted node lost its state: the flows across it need repair as after a route change.
+    const lost = e.kind === 'restart' ? this.topo.index.get(e.node) : undefined;
+    if (this.topo.version !== before || lost !== undefined) this.routeChanged(now, `${e.kind} ${what}`, e.line, lost);
   }
 
   private setNodeLinks(i: number, up: boolean): void {
@@ -466,7 +472,7 @@ export class Simulation implements PinholeObserver {
   }
 
   /** Records a route change: which established flows now cross other firewalls, and which pinholes went stale. */
-  private routeChanged(now: number, event: string, line: number): void {
+  private routeChanged(now: number, event: string, line: number, lostState?: number): void {
     const rec: RouteChangeRecord = { at: now, event, line, affectedFlows: 0, repairedFlows: 0, repairMs: null, flowRepairMs: [], pending: new Set() };
     for (const f of this.flows.values()) {
       const old = f.pathFws;
@@ -480,7 +486,8 @@ export class Simulation implements PinholeObserver {
         }
       }
       if (f.status !== 'established') continue;
-      if (old.length === f.pathFws.length && old.every((x, i) => x === f.pathFws[i])) continue;
+      const same = old.length === f.pathFws.length && old.every((x, i) => x === f.pathFws[i]);
+      if (same && (lostState === undefined || !f.pathFws.includes(lostState))) continue;
       rec.affectedFlows++;
       rec.pending.add(f);
     }
@@ -818,6 +825,8 @@ export class Simulation implements PinholeObserver {
     }
     this.finalChecks();
     this.r.events = this.executed;
+    this.r.handshakes += this.handshakesOfGone;
+    for (const s of this.stacks) this.r.handshakes += s?.handshakes?.() ?? 0;
     this.r.staleOpen = this.openStale(sc.durationMs).length;
     return this.r;
   }
@@ -829,7 +838,9 @@ export class Simulation implements PinholeObserver {
       if (next === undefined || next > until) break;
       this.executed += this.sched.runUntil(next, Number.MAX_SAFE_INTEGER);
       // A macrotask turn runs the whole microtask queue, including what the cores chain after a commit.
-      for (let spins = 0; this.tracker.touched && spins < 100; spins++) {
+      for (let spins = 0; spins < 1000; spins++) {
+        this.world.settleAll?.();
+        if (!this.tracker.touched) break;
         this.tracker.touched = false;
         await new Promise((res) => setImmediate(res));
       }

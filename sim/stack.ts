@@ -86,6 +86,8 @@ export interface NodeStack {
   operatorTeardown(now: number, flow: FlowRequest): boolean;
   /** Signalling sessions this node holds now. */
   sessionCount(): number;
+  /** GIST handshakes this node completed so far, when the stack counts them itself. */
+  handshakes?(): number;
   /** Drops every timer; the node object is discarded after this (a crash). */
   stop(): void;
 }
@@ -113,6 +115,8 @@ export interface SimWorld {
   detach(node: number): void;
   /** The topology's links changed (up/down, metric, loss): mirror it. */
   linksChanged(): void;
+  /** Called after every instant's events (and again while promises settle): finish what the inputs started. */
+  settleAll?(): void;
 }
 
 export type WorldFactory = (ctx: WorldContext) => SimWorld;

@@ -5,6 +5,7 @@
  * scenarios the real stack cannot run yet.
  */
 import { modelWorld } from './model/model-stack';
+import { realWorld } from './real/real-world';
 import type { WorldFactory } from './stack';
 
 export type StackName = 'real' | 'model';
@@ -16,7 +17,7 @@ export interface ResolvedStack {
 
 /** undefined when the real cores are not available in this build. */
 export function realStack(): WorldFactory | undefined {
-  return undefined;
+  return (ctx) => realWorld(ctx);
 }
 
 export function resolveStack(want: StackName | 'auto'): ResolvedStack | { error: string } {

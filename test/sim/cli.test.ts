@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readCapture } from '../../gist/capture';
+import { decodeGistDatagram } from '../../gist/codec';
 
 const root = join(__dirname, '../..');
 const cli = join(root, 'dist/bin/natfw.js');
@@ -20,23 +22,23 @@ function natfw(...args: string[]): { status: number | null; stdout: string; stde
 }
 
 test('a scenario whose assertions hold: exit 0, summary, report.json and report.html', () => {
-  const out = join(dir, 'deny');
-  const r = natfw('sim', 'run', 'sim/scenarios/deny.yaml', '--out', out);
+  const out = join(dir, 'nat');
+  const r = natfw('sim', 'run', 'sim/scenarios/nat-traversal.yaml', '--out', out);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  expect(r.stdout).toContain('PASS block-denied');
+  expect(r.stdout).toContain('PASS f1-established');
   const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
   expect(rep.ok).toBe(true);
   expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');
 }, 60_000);
 
 test('a failing assertion: exit 1, naming it', () => {
-  const text = readFileSync(join(root, 'sim/scenarios/deny.yaml'), 'utf8').replace('{ id: web-open, kind: delivered', '{ id: web-open, kind: blocked');
+  const text = readFileSync(join(root, 'sim/scenarios/nat-traversal.yaml'), 'utf8').replace('{ id: f1-delivered, kind: delivered', '{ id: f1-delivered, kind: blocked');
   const f = join(dir, 'failing.yaml');
   writeFileSync(f, text);
   const r = natfw('sim', 'run', f, '--out', join(dir, 'failing'));
   expect(r.status).toBe(1);
-  expect(r.stderr).toMatch(/^natfw: assertion failed: web-open \(line \d+\): at 2\.000s: flow web is delivered/);
+  expect(r.stderr).toMatch(/^natfw: assertion failed: f1-delivered \(line \d+\): at 4\.000s: flow f1 is delivered/);
 }, 60_000);
 
 test('a bad scenario file: exit 2 with the line and what is wrong', () => {
@@ -66,4 +68,11 @@ test('--pcap writes a capture that the capture reader opens, Queries with the Ro
   expect(ip[0]).toBe(0x46);
   expect(ip[20]).toBe(148);
   expect(ip.readUInt16BE(22)).toBe(65);
+  // The project's own capture reader opens it, and the UDP payload of the first packet decodes as a GIST Query.
+  const cap = readCapture(new Uint8Array(bytes));
+  if (!cap.ok) throw new Error(cap.error.message);
+  expect(cap.value.frames.length).toBeGreaterThan(10);
+  const udpPayload = new Uint8Array(ip.subarray(24 + 8, ip.readUInt16BE(2)));
+  const msg = decodeGistDatagram(udpPayload);
+  expect(msg.ok && msg.value.type).toBe('Query');
 }, 60_000);

@@ -1,0 +1,289 @@
+/**
+ * The real protocol stack in the simulator: on every NSIS node the project's
+ * GIST core (gist/core) and NATFW NSLP core (natfw-nslp/core) — the objects the
+ * daemon runs — with the memory enforcement backend, on gistcore's virtual
+ * network (sim/vnet) routed by the simulator's routing tables.
+ *
+ * The driver duties of gist/core/driver-api.ts are vnet's (it drains
+ * pollTransmit and arms the GIST timer after every input); this world adds the
+ * NATFW core's: run its enforcement jobs as transactions on the node's pinhole
+ * set and answer them, and arm its timer on the virtual clock. Nodes touched
+ * by an input are marked and settled before the clock moves on.
+ */
+import { createGistNode, type GistNode } from '../../gist/core';
+import type { AcceptedStream, ConnId, GistDriverFacing, InboundDatagram, Transmit } from '../../gist/core/driver-api';
+import type { LooseEndMri, PathCoupledMri } from '../../gist/types';
+import { NatfwNode, runEnforcementJob, seededRandom, wireCodec, type MiddleboxConfig, type NatfwNodeConfig } from '../../natfw-nslp';
+import type { NatfwPolicy } from '../../natfw-nslp';
+import { datagramLabel, streamLabels } from '../labels';
+import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
+import type { NodeSpec } from '../scenario/types';
+import { VirtualNetwork } from '../vnet';
+
+interface RealNode {
+  readonly index: number;
+  readonly name: string;
+  readonly env: StackEnv;
+  readonly gist: GistNode;
+  readonly natfw: NatfwNode;
+  /** NATFW timer armed on the clock: its deadline and generation (a newer arm or a crash invalidates older ones). */
+  timerAt?: number;
+  timerGen: number;
+  alive: boolean;
+  /** Session key -> flow id (NI) or external id (NI+). */
+  readonly flows: Map<string, { flowId?: string; externalId?: string }>;
+  readonly keyOfFlow: Map<string, string>;
+}
+
+/** Our policy of the scenario as the NATFW core's policy (RFC 5973 s3.6). */
+function natfwPolicy(spec: NodeSpec): NatfwPolicy {
+  return {
+    maxLifetime: Math.max(1, Math.floor(spec.policy.maxLifetimeMs / 1000)),
+    minLifetime: 1,
+    allowDeny: spec.policy.allowDeny,
+    protocols: spec.policy.protocols,
+    destinations: spec.policy.prefixes,
+  };
+}
+
+function middlebox(spec: NodeSpec): MiddleboxConfig | undefined {
+  if (spec.role === 'firewall') return { kind: 'firewall', policy: natfwPolicy(spec) };
+  if (spec.role === 'nat' && spec.nat !== undefined) {
+    return {
+      kind: 'nat',
+      edge: true,
+      policy: natfwPolicy(spec),
+      nat: { externalAddress: spec.nat.externalAddress, internalPrefixes: spec.nat.inside, ports: spec.nat.ports },
+    };
+  }
+  return undefined;
+}
+
+export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeConfig> } = {}): SimWorld {
+  const topo = ctx.topo;
+  const vnet = new VirtualNetwork({ clock: ctx.clock, seed: ctx.rng.nextU32() });
+  const names = topo.nodes.map((n) => n.id);
+  vnet.setRouting({
+    nextHop: (host, dst) => {
+      const u = topo.index.get(host);
+      if (u === undefined) return undefined;
+      const v = topo.nextHop(u, dst);
+      return v === undefined ? undefined : names[v];
+    },
+  });
+  for (const n of topo.nodes) vnet.addHost(n.id, n.nat !== undefined && n.nat.externalAddress !== n.address ? [n.address, n.nat.externalAddress] : [n.address]);
+  const sync = (): void => {
+    for (const l of topo.links) vnet.link(l.spec.a, l.spec.b, { delayMs: l.spec.delayMs, loss: l.loss, up: l.up && ctx.up(l.a) && ctx.up(l.b) });
+  };
+  sync();
+
+  const nodes: Array<RealNode | undefined> = [];
+  const dirty = new Set<RealNode>();
+  /** Local end of each C-mode connection, to put TCP headers on its bytes in the capture. */
+  const conns = new Map<string, { local: { address: string; port: number }; remote: { address: string; port: number } }>();
+
+  const settle = (n: RealNode): void => {
+    if (!n.alive) return;
+    for (let i = 0; i < 100_000; i++) {
+      const job = n.natfw.pollEnforcement();
+      if (job === undefined) break;
+      const now = ctx.clock.now;
+      void runEnforcementJob(n.env.pinholes, job, now).then((res) => {
+        if (!n.alive) return;
+        n.natfw.enforcementDone(ctx.clock.now, job.jobId, res);
+        vnet.pump(n.name);
+        dirty.add(n);
+      });
+    }
+    armTimer(n);
+  };
+
+  const armTimer = (n: RealNode): void => {
+    const d = n.natfw.nextDeadline();
+    if (d === undefined) return;
+    if (n.timerAt !== undefined && n.timerAt <= d && n.timerAt >= ctx.clock.now) return;
+    const gen = ++n.timerGen;
+    n.timerAt = d;
+    ctx.clock.schedule(d, () => {
+      if (!n.alive || gen !== n.timerGen) return;
+      n.timerAt = undefined;
+      n.natfw.handleTimeout(ctx.clock.now);
+      vnet.pump(n.name);
+      settle(n);
+    });
+  };
+
+  const observe = (n: { index: number; name: string }, t: Transmit): void => {
+    const now = ctx.clock.now;
+    if (t.kind === 'udp') {
+      const pkt: SimPacket = {
+        src: t.source.address, dst: t.destination.address, transport: 'udp', srcPort: t.source.port, dstPort: t.destination.port,
+        rao: t.qmode !== undefined, payload: t.bytes, label: datagramLabel(t.bytes),
+      };
+      ctx.sent(n.index, now, pkt);
+    } else if (t.kind === 'tcp-send') {
+      const c = conns.get(`${n.name}/${t.connId}`);
+      const labels = streamLabels(t.bytes);
+      const first: SimPacket = {
+        src: c?.local.address ?? '0.0.0.0', dst: c?.remote.address ?? '0.0.0.0', transport: 'tcp', srcPort: c?.local.port ?? 0, dstPort: c?.remote.port ?? 0,
+        rao: false, payload: t.bytes, label: labels[0] ?? 'unparsed',
+      };
+      ctx.sent(n.index, now, first);
+      // Further messages in the same write are counted, but the bytes are in the first record already.
+      for (const l of labels.slice(1)) ctx.sent(n.index, now, { ...first, payload: new Uint8Array(0), label: l });
+    } else if (t.kind === 'tcp-connect') {
+      const local = { address: t.localAddress ?? topo.nodes[n.index].address, port: 40000 + (t.connId % 20000) };
+      conns.set(`${n.name}/${t.connId}`, { local, remote: t.remote });
+    }
+  };
+
+  /** The GIST node as vnet drives it, with every transmit observed and every input marking the NATFW side for settling. */
+  const proxy = (n: RealNode): GistDriverFacing => {
+    const g = n.gist;
+    const touched = <T>(v: T): T => {
+      dirty.add(n);
+      return v;
+    };
+    return {
+      handleDatagram: (now: number, dg: InboundDatagram) => touched(g.handleDatagram(now, dg)),
+      handleStreamAccepted: (now: number, info: AcceptedStream): ConnId => {
+        const id = g.handleStreamAccepted(now, info);
+        conns.set(`${n.name}/${id}`, { local: info.local, remote: info.remote });
+        return touched(id);
+      },
+      handleStreamOpened: (now: number, id: ConnId) => touched(g.handleStreamOpened(now, id)),
+      handleStreamData: (now: number, id: ConnId, b: Uint8Array) => touched(g.handleStreamData(now, id, b)),
+      handleStreamClosed: (now: number, id: ConnId, reason?: string) => touched(g.handleStreamClosed(now, id, reason)),
+      handleTimeout: (now: number) => touched(g.handleTimeout(now)),
+      pollTransmit: () => {
+        const t = g.pollTransmit();
+        if (t !== undefined && n.alive) observe(n, t);
+        return t;
+      },
+      nextDeadline: () => g.nextDeadline(),
+      get listen() {
+        return g.listen;
+      },
+    };
+  };
+
+  const world: SimWorld & { settleAll(): void } = {
+    attach(env: StackEnv): NodeStack {
+      const spec = env.spec;
+      const addresses = spec.nat !== undefined && spec.nat.externalAddress !== spec.address ? [spec.address, spec.nat.externalAddress] : [spec.address];
+      const gist = createGistNode({ addresses, randomBytes: (k) => env.rng.bytes(k) });
+      const natfw = new NatfwNode(gist, {
+        addresses,
+        middlebox: middlebox(spec),
+        random: seededRandom(env.rng.nextU32()),
+        codec: wireCodec,
+        ...extra.natfw,
+      });
+      const n: RealNode = { index: env.node, name: spec.id, env, gist, natfw, timerGen: 0, alive: true, flows: new Map(), keyOfFlow: new Map() };
+      nodes[env.node] = n;
+      natfw.events.on('established', (e) => {
+        const f = n.flows.get(e.key);
+        if (f?.flowId !== undefined) env.events.established(f.flowId, e.now, e.lifetime * 1000);
+        if (f?.externalId !== undefined && e.externalIp !== undefined) env.events.externalReserved(f.externalId, e.now, e.externalIp.address, e.externalIp.port);
+      });
+      natfw.events.on('failed', (e) => {
+        const f = n.flows.get(e.key);
+        if (f?.flowId !== undefined) env.events.rejected(f.flowId, e.now, e.error.responseClass, e.error.responseCode);
+        if (f?.externalId !== undefined) env.events.externalRejected(f.externalId, e.now, e.error.responseClass, e.error.responseCode);
+      });
+      natfw.events.on('refreshFailed', (e) => {
+        const f = n.flows.get(e.key);
+        if (f?.flowId !== undefined) env.events.terminated(f.flowId, e.now, `refresh failed: ${e.error.responseName}`);
+      });
+      natfw.events.on('terminated', (e) => {
+        const f = n.flows.get(e.key);
+        if (f?.flowId !== undefined && (e.role === 'NI' || e.role === 'NI+')) env.events.terminated(f.flowId, e.now, e.reason);
+      });
+      vnet.attach(spec.id, proxy(n));
+      dirty.add(n);
+      const poke = (): void => {
+        vnet.pump(n.name);
+        dirty.add(n);
+      };
+      return {
+        create(now: number, req: FlowRequest): void {
+          const full = 32;
+          const mri: PathCoupledMri = {
+            mrm: 'path-coupled', ipVersion: 4, sourceAddress: req.src, destinationAddress: req.dst, sourcePrefix: full, destinationPrefix: full,
+            protocol: req.protocol, sourcePort: req.srcPort === 0 ? undefined : req.srcPort, destinationPort: req.dstPort === 0 ? undefined : req.dstPort,
+            direction: 'downstream',
+          };
+          const key = natfw.create(now, { mri, action: req.action, subPorts: req.subPorts, lifetime: Math.max(1, Math.round(req.lifetimeMs / 1000)) });
+          n.flows.set(key, { flowId: req.flowId });
+          n.keyOfFlow.set(req.flowId, key);
+          poke();
+        },
+        teardown(now: number, flowId: string): void {
+          const key = n.keyOfFlow.get(flowId);
+          if (key === undefined) return;
+          natfw.teardown(now, key);
+          poke();
+        },
+        external(now: number, req: ExternalRequest): void {
+          // RFC 5973 s3.7.2: loose-end MRI from the receiver towards the signalling destination beyond the edge.
+          const mri: LooseEndMri = { mrm: 'loose-end', ipVersion: 4, sourceAddress: req.address, destinationAddress: req.toward, direction: 'towards-edge' };
+          const key = natfw.external(now, {
+            mri,
+            dtinfo: { protocol: req.protocol, drPort: req.port, dsPort: 0, senderPrefix: 0, senderAddress: '0.0.0.0' },
+            subPorts: req.subPorts,
+            lifetime: Math.max(1, Math.round(req.lifetimeMs / 1000)),
+          });
+          n.flows.set(key, { externalId: req.externalId });
+          n.keyOfFlow.set(`ext:${req.externalId}`, key);
+          poke();
+        },
+        operatorTeardown(now: number, f: FlowRequest): boolean {
+          for (const s of natfw.listSessions()) {
+            const r = s.rule;
+            if (r === undefined || s.role === 'NI' || s.role === 'NR') continue;
+            if (r.protocol !== f.protocol || r.src.address !== f.src) continue;
+            if ((r.srcPorts?.from ?? 0) !== f.srcPort) continue;
+            const sameDst = r.dst.address === f.dst && (r.dstPorts?.from ?? 0) === f.dstPort;
+            const m = s.mri;
+            const mriDst = m.mrm === 'path-coupled' && m.destinationAddress === f.dst && (m.destinationPort ?? 0) === f.dstPort;
+            if (!sameDst && !mriDst) continue;
+            natfw.terminate(now, s.key, 'operator');
+            poke();
+            return true;
+          }
+          return false;
+        },
+        sessionCount: () => natfw.sessionCount,
+        handshakes: () => gist.stats.handshakesCompleted,
+        stop(): void {
+          n.alive = false;
+          n.timerGen++;
+        },
+      };
+    },
+    detach(node: number): void {
+      const n = nodes[node];
+      if (n !== undefined) {
+        n.alive = false;
+        n.timerGen++;
+        dirty.delete(n);
+      }
+      nodes[node] = undefined;
+      const h = vnet.host(names[node]);
+      h.node = undefined;
+      h.timerGen++;
+      h.timerAt = undefined;
+    },
+    linksChanged(): void {
+      sync();
+    },
+    settleAll(): void {
+      for (let guard = 0; dirty.size > 0 && guard < 1000; guard++) {
+        const list = [...dirty];
+        dirty.clear();
+        for (const n of list) settle(n);
+      }
+    },
+  };
+  return world;
+}

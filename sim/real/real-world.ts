@@ -15,6 +15,11 @@ import type { AcceptedStream, ConnId, GistDriverFacing, InboundDatagram, Transmi
 import type { LooseEndMri, PathCoupledMri } from '../../gist/types';
 import { NatfwNode, runEnforcementJob, seededRandom, wireCodec, type MiddleboxConfig, type NatfwNodeConfig } from '../../natfw-nslp';
 import type { NatfwPolicy } from '../../natfw-nslp';
+import { HmacSessionAuthorizer } from '../../natfw-nslp/auth/authorizer';
+import { decodeSessionAuth, type SessionAuthObject } from '../../natfw-nslp/auth/codec';
+import { MemoryKeyStore } from '../../natfw-nslp/auth/keys';
+import { issueToken } from '../../natfw-nslp/auth/token';
+import type { SessionAuthorizer } from '../../natfw-nslp';
 import { datagramLabel, streamLabels } from '../labels';
 import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
 import type { NodeSpec } from '../scenario/types';
@@ -57,6 +62,49 @@ function middlebox(spec: NodeSpec): MiddleboxConfig | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * Token times are absolute (RFC 5981 START_TIME/END_TIME, NTP): virtual time 0
+ * is this instant (2026-01-01T00:00:00Z), for the tokens and the authorizers alike.
+ */
+export const SIM_EPOCH_MS = Date.UTC(2026, 0, 1);
+
+/** Scenario keys get Key-IDs 1, 2, ... in the order the scenario lists them. */
+function keyIds(keys: ReadonlyMap<string, Uint8Array>): Map<string, number> {
+  return new Map([...keys.keys()].map((k, i) => [k, i + 1]));
+}
+
+/** An NF whose policy names keys requires an HMAC_SIGNED SESSION_AUTH token under one of them (RFC 5981). */
+function authorizerFor(spec: NodeSpec, keys: ReadonlyMap<string, Uint8Array>): SessionAuthorizer | undefined {
+  const names = spec.policy.keys;
+  if (names === undefined || (spec.role !== 'firewall' && spec.role !== 'nat')) return undefined;
+  const ids = keyIds(keys);
+  const store = new MemoryKeyStore(names.map((n) => ({ keyId: ids.get(n) as number, key: keys.get(n) as Uint8Array })));
+  return new HmacSessionAuthorizer(
+    { requireForCreate: true, requireForExternal: true, trustedKeyIds: names.map((n) => ids.get(n) as number), clockOffsetMs: SIM_EPOCH_MS },
+    store,
+  );
+}
+
+/** The token an NI carries for a flow signed with a scenario key: exactly the flow, valid for the whole run. */
+function tokenFor(req: FlowRequest, keys: ReadonlyMap<string, Uint8Array>, now: number): SessionAuthObject[] {
+  if (req.key === undefined) return [];
+  const key = keys.get(req.key);
+  const id = keyIds(keys).get(req.key);
+  if (key === undefined || id === undefined) return [];
+  const ports = req.protocol === 6 || req.protocol === 17;
+  const raw = issueToken({
+    key, keyId: id,
+    src: [{ address: req.src, length: 32 }], dst: [{ address: req.dst, length: 32 }],
+    protocol: req.protocol,
+    dstPorts: ports && req.dstPort !== 0 ? { from: req.dstPort, to: req.dstPort + req.subPorts } : undefined,
+    srcPorts: ports && req.srcPort !== 0 ? { from: req.srcPort, to: req.srcPort } : undefined,
+    notBefore: SIM_EPOCH_MS + now - 60_000,
+    notAfter: SIM_EPOCH_MS + now + 30 * 24 * 3600_000,
+  });
+  const obj = decodeSessionAuth(raw);
+  return obj.ok ? [obj.value] : [];
 }
 
 export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeConfig> } = {}): SimWorld {
@@ -177,6 +225,7 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
         middlebox: middlebox(spec),
         random: seededRandom(env.rng.nextU32()),
         codec: wireCodec,
+        authorizer: authorizerFor(spec, env.keys),
         ...extra.natfw,
       });
       const n: RealNode = { index: env.node, name: spec.id, env, gist, natfw, timerGen: 0, alive: true, flows: new Map(), keyOfFlow: new Map() };
@@ -213,7 +262,11 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
             protocol: req.protocol, sourcePort: req.srcPort === 0 ? undefined : req.srcPort, destinationPort: req.dstPort === 0 ? undefined : req.dstPort,
             direction: 'downstream',
           };
-          const key = natfw.create(now, { mri, action: req.action, subPorts: req.subPorts, lifetime: Math.max(1, Math.round(req.lifetimeMs / 1000)) });
+          const sessionAuth = tokenFor(req, env.keys, now);
+          const key = natfw.create(now, {
+            mri, action: req.action, subPorts: req.subPorts, lifetime: Math.max(1, Math.round(req.lifetimeMs / 1000)),
+            sessionAuth: sessionAuth.length > 0 ? sessionAuth : undefined,
+          });
           n.flows.set(key, { flowId: req.flowId });
           n.keyOfFlow.set(req.flowId, key);
           poke();

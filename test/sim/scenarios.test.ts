@@ -31,10 +31,6 @@ const KNOWN_REAL_FAILURES: Record<string, { ids: string[]; why: string }> = {
       'MRI/SID and GIST hands the NSLP that state\'s peer as the SII of every Data (gist/core/node.ts deliver), so b answers the ' +
       "new path's refresh CREATEs to the old peer; the NI's refresh then fails with 5/0x07 and f1 ends",
   },
-  'deny.yaml': {
-    ids: ['unsigned-refused', 'unsigned-blocked', 'fw2-holds-one'],
-    why: 'SESSION_AUTH checking (natfw-nslp/auth authorizer) is not wired into the real stack yet: the NATFW core accepts all',
-  },
 };
 
 describe.each(stacks)('on the %s stack', (stackName) => {

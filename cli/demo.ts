@@ -6,12 +6,35 @@
  * and the capture of every signalling message are.
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { action, CliFailure } from './common';
+import { decodeCaptureBytes } from './decode';
 import { summary } from './sim';
 import { runScenarioFile } from '../sim/run';
 import { resolveStack } from '../sim/stacks';
+
+type Line = { [k: string]: unknown };
+
+/** One line per message of the capture, as `natfw decode --pcap` sees it (from the first demo, by capture). */
+function messageLine(l: Line): string {
+  const time = `${(Number(l.time) * 1000).toFixed(3).padStart(9)} ms`;
+  const where = `${l.src}:${l.srcPort} -> ${l.dst}:${l.dstPort}`;
+  const how = `${String(l.transport).toUpperCase()} ${l.mode}-mode${l.routerAlert !== undefined ? ` RAO=${l.routerAlert}` : ''}`;
+  const gist = l.gist as { messageType?: string } | undefined;
+  const nslp = l.nslp as { messageType?: string; objects?: Array<{ type?: string; lifetime?: number; ruleAction?: string; responseClass?: number; responseCode?: number }> } | undefined;
+  let what = gist ? `GIST ${gist.messageType}` : `undecodable: ${(l.error as { message?: string } | undefined)?.message ?? l.note}`;
+  if (nslp) {
+    const info = nslp.objects?.find((o) => o.type === 'NATFW_INFO');
+    const lt = nslp.objects?.find((o) => o.type === 'NATFW_LT');
+    const efi = nslp.objects?.find((o) => o.type === 'NATFW_EFI');
+    what += ` carrying NATFW ${nslp.messageType}`;
+    if (efi) what += ` ${efi.ruleAction}`;
+    if (lt) what += ` lifetime ${lt.lifetime} s`;
+    if (info) what += ` class ${info.responseClass} code 0x${(info.responseCode ?? 0).toString(16).padStart(2, '0')}`;
+  }
+  return `  #${String(l.frame).padEnd(4)}${time}  ${where.padEnd(40)} ${how.padEnd(18)} ${what}`;
+}
 
 /** sim/scenarios/ from dist/cli (built) or cli/ (sources). */
 function scenarioPath(name: string): string | undefined {
@@ -38,6 +61,11 @@ export function register(program: Command): void {
         if (!res.ok) throw new CliFailure(res.error.message);
         const { report, files, capturedPackets } = res.value;
         process.stdout.write(summary(report, files, capturedPackets));
+        const decoded = decodeCaptureBytes(new Uint8Array(readFileSync(pcap)));
+        if (decoded.failure === undefined) {
+          process.stdout.write('\nThe first signalling messages of the run (flow f1 set up through fw1), from the capture:\n');
+          for (const l of decoded.lines.slice(0, 8)) process.stdout.write(messageLine(l) + '\n');
+        }
         const held = report.assertions.filter((a) => a.ok).length;
         process.stdout.write(`\n${held} of ${report.assertions.length} assertions hold.`);
         if (held < report.assertions.length) process.stdout.write(' The failing ones are what the simulator found wrong in the protocol stack (see the report).');

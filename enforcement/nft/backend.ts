@@ -287,20 +287,11 @@ export class NftPinholeSet implements PinholeSet {
     const e = pinholeElements(ph);
     const keys = this.keysFor0(ph, e);
     const n = slotsOf(ph.action, e.shape);
-    // Hash shapes: the first free set. Interval shapes: the least filled free set (pipapo deletes cost O(set size)).
-    let best: string | undefined;
-    let bestSize = Infinity;
-    for (let slot = 0; slot < n; slot++) {
-      const set = setName(ph.action, e.family, e.shape, slot);
-      if (!this.slotFree(set, keys)) continue;
-      if (keys[0]?.box === undefined) return { set, keys };
-      const size = this.rangeOcc.get(set)?.size ?? 0;
-      if (size < bestSize) {
-        best = set;
-        bestSize = size;
-      }
-    }
-    if (best !== undefined) return { set: best, keys };
+    const names: string[] = [];
+    for (let slot = 0; slot < n; slot++) names.push(setName(ph.action, e.family, e.shape, slot));
+    // Interval shapes: try the least filled sets first (pipapo deletes cost O(set size)); hash shapes: in order.
+    if (keys[0]?.box !== undefined) names.sort((a, b) => (this.rangeOcc.get(a)?.size ?? 0) - (this.rangeOcc.get(b)?.size ?? 0));
+    for (const set of names) if (this.slotFree(set, keys)) return { set, keys };
     throw new EnforcementError(
       'ENF_CONFLICT',
       `pinhole ${ph.id}: ${n} pinholes with the same or overlapping ${e.shape} rule already installed (${ph.action} ${e.family === 4 ? 'IPv4' : 'IPv6'})`,

@@ -3,7 +3,7 @@
  * element whose start or end falls inside an existing element (EEXIST), so a
  * new range pinhole goes to the first slot set where it overlaps nothing
  * (stricter than the kernel: any intersection counts). Boxes are bucketed by
- * protocol and 256-port blocks of the destination port, the most selective
+ * protocol and 16-port blocks of the destination port, the most selective
  * field, so the check stays cheap with many pinholes installed.
  */
 import type { Field } from './layout';
@@ -39,6 +39,8 @@ function overlaps(a: Box, b: Box): boolean {
   );
 }
 
+/** Buckets are 16-port blocks of the destination port; a range spanning more than 16 blocks is "wide". */
+const BLOCK_SHIFT = 4;
 const WIDE_BLOCKS = 16;
 
 export class RangeIndex {
@@ -51,8 +53,8 @@ export class RangeIndex {
   }
 
   private blocks(b: Box): string[] {
-    const lo = b.dp[0] >> 8;
-    const hi = b.dp[1] >> 8;
+    const lo = b.dp[0] >> BLOCK_SHIFT;
+    const hi = b.dp[1] >> BLOCK_SHIFT;
     if (hi - lo >= WIDE_BLOCKS) return [`${b.proto}:w`];
     const out: string[] = [];
     for (let i = lo; i <= hi; i++) out.push(`${b.proto}:${i}`);

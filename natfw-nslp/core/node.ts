@@ -228,6 +228,8 @@ export class NatfwNode {
   private readonly waiting = new Map<number, JobContinuation>();
   private readonly handles = new Map<number, string>();
   private readonly usedPorts = new Set<number>();
+  /** Sessions holding an EXTERNAL reservation (NAT), so that matching a CREATE does not scan every session. */
+  private readonly reservations = new Set<Session>();
   private nextJobId = 1;
   private nextHandle = 1;
   private readonly policy: NatfwPolicy;
@@ -635,9 +637,6 @@ export class NatfwNode {
     if (auth !== undefined) return refuse(auth.name, auth.detail);
 
     const s = existing ?? this.newSession(key, 'NF', 'CREATE', mriUp);
-    if (existing !== undefined && s.binding !== undefined && nat.value.binding !== undefined && s.mriUp !== mriUp) {
-      // an update with a new MRI gets a fresh binding; release the old port later with the old binding
-    }
     s.terminating = terminating;
     s.proxy = msg.proxy;
     if (msg.nonce !== undefined || s.nonce !== undefined) s.nonce = msg.nonce;
@@ -729,7 +728,7 @@ export class NatfwNode {
   }
 
   private findReservation(mri: PathCoupledMri): NatReservation | undefined {
-    for (const s of this.sessions.values()) {
+    for (const s of this.reservations) {
       const r = s.reservation;
       if (r === undefined || s.state === 'dead') continue;
       if (s.mriUp.ipVersion !== mri.ipVersion) continue;
@@ -858,6 +857,7 @@ export class NatfwNode {
     s.nonce = msg.nonce;
     s.acceptLt = lt.value;
     s.reservation = reservation;
+    if (reservation !== undefined) this.reservations.add(s);
     s.externalIp = externalIp;
     s.terminating = edge;
     if (edge) {
@@ -1310,6 +1310,7 @@ export class NatfwNode {
     this.timers.cancel(s);
     if (s.handle !== undefined) this.handles.delete(s.handle);
     if (s.reservation !== undefined && s.reservation.externalPort !== 0) this.usedPorts.delete(s.reservation.externalPort);
+    this.reservations.delete(s);
     const b = s.binding ?? s.pendingBinding;
     if (b !== undefined && this.config.middlebox?.nat?.externalAddress === b.external.address && b.internal.address === (s.mriUp.mrm === 'path-coupled' ? s.mriUp.sourceAddress : '')) {
       this.usedPorts.delete(b.external.port);

@@ -149,7 +149,7 @@ async function loopback(emit: (l: BenchLine) => void): Promise<void> {
 }
 
 async function netns(emit: (l: BenchLine) => void): Promise<void> {
-  const reason = netnsUnavailableReason(['iptables']);
+  const reason = netnsUnavailableReason();
   if (reason !== undefined) {
     process.stderr.write(`skip gist.handshake.netns.1k, gist.handshake.netns.10k: ${reason}\n`);
     return;

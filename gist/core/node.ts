@@ -1037,7 +1037,8 @@ export class GistNode implements GistService, GistDriverFacing {
         // s4.4.6: restart the handshake; re-send the Data the peer dropped.
         const lost = rs.recent;
         rs.recent = undefined;
-        if (lost !== undefined) for (const p of lost) this.enqueue(now, rs, p);
+        const horizon = now - 4 * this.config.t1Ms;
+        if (lost !== undefined) for (const r of lost) if (r.at >= horizon) this.enqueue(now, rs, r.p);
         rs.phase = Phase.AwaitingResponse;
         this.startHandshake(now, rs);
       } else {
@@ -1152,8 +1153,13 @@ export class GistNode implements GistService, GistDriverFacing {
     this.sendDmode(rs.peer, rs.mri.ipVersion, encodeGistDatagram(dmsg));
     this.stats.dataSent++;
     if (rs.role === Role.Querier) {
-      if (rs.recent === undefined) rs.recent = [];
-      if (rs.recent.length < 16) rs.recent.push(p);
+      // s4.4.6: if our D-mode Confirm was lost, the peer answers this Data with No Routing State within
+      // a round trip; keep what was sent in the last 4*T1 (at most 16) to re-send after the new handshake.
+      const horizon = now - 4 * this.config.t1Ms;
+      const kept = rs.recent?.filter((r) => r.at >= horizon) ?? [];
+      if (kept.length >= 16) kept.shift();
+      kept.push({ p, at: now });
+      rs.recent = kept;
     }
     this.status(now, p, undefined);
   }

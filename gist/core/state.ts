@@ -92,8 +92,8 @@ export class RoutingState implements TimerTarget {
   inQuery: Pending | undefined = undefined;
   /** Messages waiting for the handshake / MA, allocated on demand. */
   queue: Pending[] | undefined = undefined;
-  /** D-mode Data sent since the last handshake, re-sent if the peer answers No Routing State (s4.4.6). */
-  recent: Pending[] | undefined = undefined;
+  /** D-mode Data sent in the last 4*T1 (at most 16), re-sent if the peer answers No Routing State (s4.4.6). */
+  recent: { readonly p: Pending; readonly at: number }[] | undefined = undefined;
 
   constructor(
     readonly key: string,

@@ -8,7 +8,7 @@ import { describeNetns } from '../helpers/netns';
 import type { PinholeSpec } from '../../enforcement';
 import { echoServer, flow, killAll, probe, sleep } from './helpers/traffic';
 
-const { A4, B4, A6, B6, R4b } = LINE;
+const { A4, B4, A6, B6, R4b, R6b } = LINE;
 const LIFE = 60_000;
 
 function spec(over: Partial<PinholeSpec> = {}): PinholeSpec {
@@ -212,6 +212,21 @@ describeNetns(
         stopsA.forEach((s) => s());
       }
     }, 60_000);
+
+    test('an IPv6 NAT binding carries UDP to the internal host and back; removal closes it', async () => {
+      const stop = (await echoServer(lab, 'A', 'udp', A6, 6100)).stop;
+      try {
+        let id = '';
+        await commit((tx) => {
+          id = tx.addBinding({ protocol: 17, external: { address: R6b, port: 30100 }, internal: { address: A6, port: 6100 }, owner: 'nat6', expiresAt: Date.now() + LIFE });
+        });
+        expect(await probe(lab, 'B', 'udp', B6, 46100, R6b, 30100)).toBe(true);
+        await commit((tx) => tx.removeBinding(id));
+        expect(await probe(lab, 'B', 'udp', B6, 46101, R6b, 30100)).toBe(false);
+      } finally {
+        stop();
+      }
+    }, 30_000);
 
     test('outbound through a NAT binding is translated to the external address', async () => {
       let id = '';

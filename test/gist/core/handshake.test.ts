@@ -55,3 +55,21 @@ describe('GIST handshake on A - R - B', () => {
     expect(m.value.header).toMatchObject({ cFlag: true, rFlag: true, sFlag: true });
   });
 });
+
+describe('Q-mode source addressing (s5.8.1.2)', () => {
+  it("with 'flow' addressing an on-path querier sends the Query from the flow source (S=0) and still gets its Response", () => {
+    const { net, rnd, r, b } = line3({ cfg: { qmodeSourceAddressing: 'flow' } });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    r.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('from-r') });
+    net.pump('R');
+    net.runFor(200);
+    const q = net.trace.find((e) => e.kind === 'send' && e.host === 'R');
+    if (q?.kind !== 'send') throw new Error('no Query');
+    expect(q.dg.src.address).toBe('198.18.1.1');
+    const m = decodeGistDatagram(q.dg.payload, { qMode: true });
+    expect(m.ok && m.value.header.sFlag).toBe(false);
+    expect(text(b.recv[0].nslpData)).toBe('from-r');
+    expect(r.node.routingState(NSLP, mri, s)?.phase).toBe('established');
+  });
+});

@@ -4,7 +4,8 @@ import { register as decode } from './decode';
 import { register as demo } from './demo';
 import { register as registerExplain } from './explain';
 import { register as registerPinhole } from './pinhole';
+import { register as session } from './session';
 import { register as sim } from './sim';
 import { register as token } from './token';
 
-export const VERBS: Array<(program: Command) => void> = [decode, sim, registerPinhole, registerExplain, token, demo];
+export const VERBS: Array<(program: Command) => void> = [decode, sim, registerPinhole, registerExplain, token, session, demo];

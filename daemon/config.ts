@@ -3,6 +3,7 @@
  * `ConfigError` naming the file, the line and what is wrong; unknown keys are
  * errors too, so a misspelt option never silently falls back to a default.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Pair } from 'yaml';
 import { NatfwError } from '../common/errors';
@@ -21,9 +22,23 @@ export class ConfigError extends NatfwError {
 
 export type Interception = 'nfqueue' | 'router-alert' | 'none';
 export type BackendName = 'nftables' | 'iptables' | 'memory';
+/** host: an end host (NI / NR); firewall / nat: a middlebox (NF) on the data path. */
+export type NodeRole = 'host' | 'firewall' | 'nat';
+
+/** Where natfwd listens for `natfw create|teardown|list|events` unless the configuration says otherwise. */
+export const DEFAULT_CONTROL_SOCKET = '/run/natfw/natfwd.sock';
 
 export interface NatfwdConfig {
-  readonly node: { readonly name: string; readonly addresses: readonly string[] };
+  readonly node: {
+    readonly name: string;
+    readonly addresses: readonly string[];
+    readonly role: NodeRole;
+    /** Edge firewall / edge NAT (RFC 5973 s3.7.2): answers EXTERNAL. */
+    readonly edge: boolean;
+  };
+  /** role nat: the public address and the private side (RFC 5973 s3.7.2). */
+  readonly nat?: { readonly externalAddress: string; readonly internalPrefixes: readonly Prefix[]; readonly ports?: PortRange };
+  readonly control: { readonly socket: string; /** File mode of the socket (who may signal). */ readonly mode: number };
   readonly gist: {
     readonly dmodePort: number;
     readonly cmodePort: number;
@@ -32,6 +47,8 @@ export interface NatfwdConfig {
     /** RAO value on outgoing Queries; Linux delivers only 0 to IP_ROUTER_ALERT sockets (shared/notes/router-alert.md). */
     readonly routerAlert: number;
     readonly confirmRequired: boolean;
+    /** Allow the interception rule outside a named network namespace (a real router). */
+    readonly interceptAnyNamespace: boolean;
   };
   readonly policy: {
     readonly maxLifetime: number;
@@ -58,6 +75,8 @@ export interface NatfwdConfig {
     readonly mark: number;
     /** Seconds beyond the session lifetime for kernel element timeouts (fail closed if natfwd dies). */
     readonly grace: number;
+    /** Seconds between sweeps of expired pinholes (`PinholeSet.expire`). */
+    readonly expireInterval: number;
   };
   readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
 }
@@ -215,8 +234,37 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
   const node = top.section('node');
   const addresses =
     node.list('addresses', 'IP addresses', (v) => (typeof v === 'string' && isIP(v) !== 0 ? ok(v) : err(`'${String(v)}' is not an IP address`))) ?? [];
-  const nodeCfg = { name: node.str('name', 'natfwd'), addresses };
+  const nodeCfg = {
+    name: node.str('name', 'natfwd'),
+    addresses,
+    role: node.oneOf<NodeRole>('role', ['host', 'firewall', 'nat'], 'host'),
+    edge: node.bool('edge', false),
+  };
   node.done();
+
+  let nat: NatfwdConfig['nat'];
+  if (top.has('nat')) {
+    const n = top.section('nat');
+    const externalAddress = n.str('externalAddress');
+    if (externalAddress === undefined || isIP(externalAddress) === 0) throw ctx.error(n.node('externalAddress') ?? top.node('nat'), "'nat.externalAddress' must be an IP address");
+    const internalPrefixes = n.list('internalPrefixes', 'prefixes', parsePrefix);
+    if (internalPrefixes === undefined || internalPrefixes.length === 0) throw ctx.error(top.node('nat'), "'nat.internalPrefixes' must list the private prefixes");
+    const portsText = n.str('ports');
+    let ports: PortRange | undefined;
+    if (portsText !== undefined) {
+      const r = parsePortRange(portsText);
+      if (!r.ok) throw ctx.error(n.node('ports'), `'nat.ports': ${r.error}`);
+      ports = r.value;
+    }
+    n.done();
+    nat = { externalAddress, internalPrefixes, ...(ports !== undefined ? { ports } : {}) };
+  }
+  if (nodeCfg.role === 'nat' && nat === undefined) throw ctx.error(node.node('role'), "'node.role' is nat but there is no 'nat' section");
+
+  const c = top.section('control');
+  const control = { socket: c.str('socket', DEFAULT_CONTROL_SOCKET), mode: c.int('mode', 0o660, 0, 0o777) };
+  if (!control.socket.startsWith('/')) throw ctx.error(c.node('socket'), "'control.socket' must be an absolute path");
+  c.done();
 
   const g = top.section('gist');
   const gist = {
@@ -226,6 +274,7 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
     nfqueueNum: g.int('nfqueueNum', 270, 0, 65535),
     routerAlert: g.int('routerAlert', 0, 0, 65535),
     confirmRequired: g.bool('confirmRequired', true),
+    interceptAnyNamespace: g.bool('interceptAnyNamespace', false),
   };
   g.done();
 
@@ -263,6 +312,7 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
     mode: e.oneOf('mode', ['standalone', 'integration'] as const, 'standalone'),
     mark: e.int('mark', 0x00100000, 1, 0xffffffff),
     grace: e.int('grace', 10, 0, 3600),
+    expireInterval: e.int('expireInterval', 5, 1, 3600),
   };
   e.done();
 
@@ -271,5 +321,16 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
   l.done();
   top.done();
 
-  return { node: nodeCfg, gist, policy, authorization, enforcement, log };
+  return { node: nodeCfg, ...(nat !== undefined ? { nat } : {}), control, gist, policy, authorization, enforcement, log };
+}
+
+/** Reads and parses a configuration file; a missing or unreadable file is a ConfigError too. */
+export function loadConfigFile(file: string): NatfwdConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, undefined, `cannot read the configuration (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return parseConfig(text, file);
 }

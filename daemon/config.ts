@@ -42,6 +42,8 @@ export interface NatfwdConfig {
   readonly gist: {
     readonly dmodePort: number;
     readonly cmodePort: number;
+    /** Destination UDP port of Q-mode messages (IANA 270; change only for tests on one host). */
+    readonly qmodePort: number;
     readonly interception: Interception;
     readonly nfqueueNum: number;
     /** RAO value on outgoing Queries; Linux delivers only 0 to IP_ROUTER_ALERT sockets (shared/notes/router-alert.md). */
@@ -270,6 +272,7 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
   const gist = {
     dmodePort: g.int('dmodePort', 27000, 1, 65535),
     cmodePort: g.int('cmodePort', 27000, 1, 65535),
+    qmodePort: g.int('qmodePort', 270, 1, 65535),
     interception: g.oneOf<Interception>('interception', ['nfqueue', 'router-alert', 'none'], 'nfqueue'),
     nfqueueNum: g.int('nfqueueNum', 270, 0, 65535),
     routerAlert: g.int('routerAlert', 0, 0, 65535),

@@ -203,6 +203,7 @@ export class Natfwd {
         addresses,
         udpPort: g.dmodePort,
         tcpPort: g.cmodePort,
+        qmodePort: g.qmodePort,
         confirmRequired: g.confirmRequired,
         routerAlertFor: () => g.routerAlert,
         randomBytes: pooledRandomBytes,
@@ -454,7 +455,10 @@ export class Natfwd {
     this.stopped = true;
     if (this.expireTimer !== undefined) clearInterval(this.expireTimer);
     this.natfwTimer.close();
-    await Promise.race([this.jobChain, new Promise((r) => setTimeout(r, 2000))]);
+    // Running jobs finish (bounded): a half-applied transaction never stays behind.
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.jobChain, new Promise((r) => (t = setTimeout(r, 2000)))]);
+    clearTimeout(t);
     await this.driver.close();
     this.backend.close?.();
   }

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../daemon/config';
+import { ConfigError, DEFAULT_CONTROL_SOCKET, parseConfig } from '../../daemon/config';
 
 const expectError = (text: string, line: number | undefined, pattern: RegExp): void => {
   let caught: unknown;
@@ -64,5 +64,38 @@ describe('natfwd configuration', () => {
     expectError('policy: [1, 2]\n', 1, /'policy' must be a mapping/);
     expectError('node: {\n', 2, /YAML syntax/);
     expectError('policy:\n  dstPorts: [6000-5000]\n', 2, /low to high/);
+  });
+
+  it('reads the daemon options: role, nat, control socket, qmode port, expiry sweep', () => {
+    const d = parseConfig('', 'x.yaml');
+    expect(d.node).toMatchObject({ role: 'host', edge: false });
+    expect(d.control).toEqual({ socket: DEFAULT_CONTROL_SOCKET, mode: 0o660 });
+    expect(d.gist).toMatchObject({ qmodePort: 270, interceptAnyNamespace: false });
+    expect(d.enforcement.expireInterval).toBe(5);
+    expect(d.nat).toBeUndefined();
+    const c = parseConfig(
+      [
+        'node: { role: nat, edge: true }',
+        'nat: { externalAddress: 198.18.9.1, internalPrefixes: [198.18.1.0/24], ports: 40000-40999 }',
+        'control: { socket: /tmp/n.sock, mode: 384 }',
+        'gist: { qmodePort: 2700, interceptAnyNamespace: true }',
+        'enforcement: { expireInterval: 2 }',
+      ].join('\n'),
+      'x.yaml',
+    );
+    expect(c.node).toMatchObject({ role: 'nat', edge: true });
+    expect(c.nat).toEqual({ externalAddress: '198.18.9.1', internalPrefixes: [{ address: '198.18.1.0', length: 24 }], ports: { from: 40000, to: 40999 } });
+    expect(c.control).toEqual({ socket: '/tmp/n.sock', mode: 384 });
+    expect(c.gist).toMatchObject({ qmodePort: 2700, interceptAnyNamespace: true });
+    expect(c.enforcement.expireInterval).toBe(2);
+  });
+
+  it('names the line of mistakes in the daemon options', () => {
+    expectError('node:\n  role: nat\n', 2, /'node.role' is nat but there is no 'nat' section/);
+    expectError('nat:\n  externalAddress: 198.18.9.1\n', 2, /'nat.internalPrefixes'/);
+    expectError('nat:\n  externalAddress: nowhere\n  internalPrefixes: [198.18.1.0/24]\n', 2, /'nat.externalAddress' must be an IP address/);
+    expectError('control:\n  socket: run/natfwd.sock\n', 2, /'control.socket' must be an absolute path/);
+    expectError('control:\n  sockett: /x\n', 2, /unknown option 'control.sockett'/);
+    expectError('enforcement:\n  expireInterval: 0\n', 2, /'enforcement.expireInterval' must be an integer from 1 to 3600/);
   });
 });

@@ -5,6 +5,24 @@
  * `GistService` of gist/api.ts (itself a sans-I/O core), time comes in as
  * `now`, enforcement goes out as `EnforcementJob`s the driver runs and answers
  * with `enforcementDone`, timers are `nextDeadline()` / `handleTimeout(now)`.
+ *
+ * Session states (s3.2.8) by role; "gone" = removed with its pinholes/bindings:
+ *   NI / NI+  pending --success RESPONSE--> established --refresh timer [0.5R,1.5R]--> request with MSN+1
+ *             pending --error RESPONSE / GIST failure / no answer--> gone ('failed')
+ *             established --error RESPONSE / lifetime ends unanswered--> gone ('refreshFailed')
+ *             any --NOTIFY 0x01/0x02 or GIST route change--> refresh now; --NOTIFY 0x04/0x05--> gone
+ *   NF        pending (rule remembered) --success RESPONSE + commit--> established (RESPONSE forwarded)
+ *             pending --no RESPONSE within lifetime--> gone; --commit fails--> gone, error up, NOTIFY down
+ *             established --refresh + commit--> established; --lifetime ends--> gone
+ *             established --GIST route change / NOTIFY 0x01--> transitory (NOTIFY both ways once)
+ *             any --lifetime 0 (forwarded) / NOTIFY 0x04,0x05 / error RESPONSE / operator--> gone
+ *   NR        established on CREATE (RESPONSE sent), refreshed by CREATE, gone at lifetime end or lifetime 0
+ *
+ * Driver contract: after any call into this object (or into the GIST node it
+ * sits on), drain the GIST node's transmits, run every job from
+ * `pollEnforcement()` and answer it with `enforcementDone(now, ...)`, then arm
+ * a timer for `nextDeadline()`. test/natfw-nslp/core/harness.ts does this on
+ * sim/vnet.
  */
 import EventEmitter from 'eventemitter3';
 import type { GistService, MessageStatusEvent, NetworkNotificationEvent, RecvMessageEvent } from '../../gist/api';

@@ -264,7 +264,6 @@ export class GistNode implements GistService, GistDriverFacing {
       return intercepted ? { kind: 'forward' } : { kind: 'consume' };
     }
     const nslpId = (bytes[8] << 8) | bytes[9];
-    const type = bytes[9 + 1] & 0x7f;
     const ctx: RxContext = {
       via: 'udp',
       remote: dg.remote,
@@ -279,13 +278,13 @@ export class GistNode implements GistService, GistDriverFacing {
       const hops = bytes[5];
       if (hops <= 1) {
         const r = decodeGistDatagram(bytes, { qMode: true });
-        this.errorForHeaderOnly(now, ctx, bytes, r.ok ? r.value : undefined, ErrorCode.HopLimitExceeded, 0);
+        this.errorForHeaderOnly(now, ctx, r.ok ? r.value : undefined, ErrorCode.HopLimitExceeded);
         return { kind: 'consume' };
       }
       if (bytes.length + 28 > this.config.mtu) {
         // s4.3.4 check 1: it would be fragmented downstream (IPv4 + UDP headers = 28 bytes).
         const r = decodeGistDatagram(bytes, { qMode: true });
-        this.errorForHeaderOnly(now, ctx, bytes, r.ok ? r.value : undefined, ErrorCode.MessageTooLarge, 0);
+        this.errorForHeaderOnly(now, ctx, r.ok ? r.value : undefined, ErrorCode.MessageTooLarge);
         return { kind: 'consume' };
       }
       const copy = bytes.slice();
@@ -299,7 +298,6 @@ export class GistNode implements GistService, GistDriverFacing {
       return intercepted && r.error.errorCode !== ErrorCode.HopLimitExceeded && !r.error.reply ? { kind: 'forward' } : { kind: 'consume' };
     }
     const msg = r.value;
-    void type;
     if (msg.type === 'Query') return this.rxQuery(now, msg, ctx, bytes, intercepted);
     if (intercepted && msg.type !== 'Data') {
       // Only Queries and Q-mode Data are Q-mode encapsulated (s5.5).
@@ -328,6 +326,9 @@ export class GistNode implements GistService, GistDriverFacing {
     if (q !== undefined) for (const b of q) this.out.push({ kind: 'tcp-send', connId, bytes: b });
     ma.lastTxAt = now;
     this.armMa(now, ma);
+    const done = ma.pendingStatus;
+    ma.pendingStatus = undefined;
+    if (done !== undefined) for (const p of done) this.status(now, p, undefined);
   }
 
   handleStreamData(now: number, connId: ConnId, bytes: Uint8Array): void {
@@ -1132,7 +1133,11 @@ export class GistNode implements GistService, GistDriverFacing {
       ma.lastUseAt = now;
       this.sendOnMa(now, ma, encodeGistMessage(this.buildData(rs, p, true)));
       this.stats.dataSent++;
-      this.status(now, p, undefined);
+      if (ma.phase === MaPhase.Connecting) {
+        // B.3: report only once the connection is up (or failed).
+        if (ma.pendingStatus === undefined) ma.pendingStatus = [];
+        ma.pendingStatus.push(p);
+      } else this.status(now, p, undefined);
       return;
     }
     if (needsMa) {
@@ -1298,11 +1303,10 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   /** s4.3.4: errors of a node that only forwards (only the common header, and for MRI checks the MRI, are looked at). */
-  private errorForHeaderOnly(now: number, ctx: RxContext, raw: Uint8Array, msg: GistMessage | undefined, code: number, subcode: number): void {
+  private errorForHeaderOnly(now: number, ctx: RxContext, msg: GistMessage | undefined, code: number): void {
     if (msg === undefined) return; // not decodable: nothing sensible to answer, and it is not ours
     const ai: AdditionalInfo[] = code === ErrorCode.MessageTooLarge ? [{ kind: 'MtuInfo', linkMtu: this.config.mtu }] : [];
-    void raw;
-    this.replyError(now, ctx, msg, code, subcode, ai);
+    this.replyError(now, ctx, msg, code, 0, ai);
   }
 
   private replyDecodeError(now: number, ctx: RxContext, e: GistDecodeError): void {
@@ -1501,7 +1505,9 @@ export class GistNode implements GistService, GistDriverFacing {
     this.mas.delete(ma.connId);
     this.timers.arm(ma, undefined);
     if (close) this.out.push({ kind: 'tcp-close', connId: ma.connId, abort: true });
-    void reason;
+    const lost = ma.pendingStatus;
+    ma.pendingStatus = undefined;
+    if (lost !== undefined) for (const p of lost) this.status(now, p, 'transport-failure', reason);
     this.detachMa(now, ma, true, wasConnecting);
   }
 

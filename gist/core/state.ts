@@ -130,6 +130,8 @@ export class MessagingAssociation implements TimerTarget {
   lastRxAt: number;
   /** Last time a routing state used the MA (local idle policy, tg_MAIdle). */
   lastUseAt: number;
+  /** NSLP messages written while connecting: MessageStatus is reported when the connection opens or fails. */
+  pendingStatus: Pending[] | undefined = undefined;
   /** Bytes queued while connecting (s6.4 rule 5). */
   outQueue: Uint8Array[] | undefined = undefined;
   /** Responder side: the first message must be a Confirm carrying an SCD (s4.4.5). */

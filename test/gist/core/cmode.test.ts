@@ -93,3 +93,18 @@ describe('MA maintenance (s4.4.5, s6.4)', () => {
     expect(a.node.routingState(NSLP, mri, s)).toMatchObject({ phase: 'established', cmode: true });
   });
 });
+
+describe('MA setup failure', () => {
+  it('when the TCP connection cannot be made, reliable messages are reported as transport-failure', () => {
+    const { net, rnd, a, b } = line3({ rNslps: [] });
+    // B advertises a TCP port nobody listens on: its node listens elsewhere.
+    (b.node.listen as { tcpPort: number }).tcpPort = 1;
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('r'), nslpMessageHandle: 21, transfer: { reliable: true } });
+    net.pump('A');
+    net.runFor(500);
+    expect(a.status).toEqual([expect.objectContaining({ nslpMessageHandle: 21, error: 'transport-failure' })]);
+    expect(b.recv.filter((e) => !e.routingStateCheck)).toHaveLength(0);
+  });
+});

@@ -7,7 +7,7 @@
  * CREATE without a token be refused at R with the RFC code, installing nothing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LINE, NetnsLab } from '../../testbed/netns';
@@ -48,6 +48,8 @@ describeNetns(
     let receiver: ChildProcess | undefined;
     const received: string[] = [];
     let token: string;
+    let issuerKeys: string;
+    let rKeys: string;
 
     const natfw = (args: string[]): { status: number; stdout: string; stderr: string } => {
       const r = spawnSync(process.execPath, [NATFW, ...args], { encoding: 'utf8', timeout: 40_000 });
@@ -118,10 +120,13 @@ describeNetns(
       lab = NetnsLab.line('nfd');
       dir = mkdtempSync(join(tmpdir(), 'natfwd-test-'));
       // Key and token for R's authorization (natfw token keygen/issue).
-      const keys = join(dir, 'keys');
+      // The issuer's key reaches R's key directory only later (SIGHUP test).
+      issuerKeys = join(dir, 'issuer');
+      rKeys = join(dir, 'r-keys');
+      mkdirSync(rKeys, { mode: 0o700 });
       token = join(dir, 'a.token');
-      expect(natfw(['token', 'keygen', '--out', keys, '--key-id', '7']).status).toBe(0);
-      const issued = natfw(['token', 'issue', '--keys', keys, '--key-id', '7', '--src', LINE.A4, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--out', token]);
+      expect(natfw(['token', 'keygen', '--out', issuerKeys, '--key-id', '7']).status).toBe(0);
+      const issued = natfw(['token', 'issue', '--keys', issuerKeys, '--key-id', '7', '--src', LINE.A4, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--out', token]);
       expect(issued.stderr).toBe('');
 
       receiver = spawn('ip', ['netns', 'exec', lab.ns('B'), process.execPath, '-e', `const s=require('dgram').createSocket('udp4');s.on('message',(m)=>process.stdout.write(m+'\\n'));s.bind(5004,'${LINE.B4}',()=>process.stdout.write('bound\\n'))`], {
@@ -139,7 +144,7 @@ describeNetns(
           [
             'gist: { interception: nfqueue }',
             'enforcement: { backend: nftables, mode: standalone }',
-            `authorization: { keys: "${keys}", requireForCreate: true }`,
+            `authorization: { keys: "${rKeys}", requireForCreate: true }`,
           ].join('\n'),
           'firewall',
         ),
@@ -174,6 +179,21 @@ describeNetns(
       expect(pinholesAtR()).toHaveLength(0);
       // The refusal is logged at R with its reason (the log arrives through a pipe: wait for it, bounded).
       expect(await until(() => R().log.some((l) => l.includes('"event":"authorization.refused"') && l.includes('"reason":"missing"')), 3000)).toBe(true);
+    });
+
+    it('takes a new key on SIGHUP without restart', async () => {
+      // The token's key is unknown to R yet: refused, nothing installed.
+      const before = natfw(['create', '--socket', A().socket, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--lifetime', '30', '--token', token]);
+      expect(before.status).toBe(1);
+      expect(before.stderr).toMatch(/\((5\/0x01|5\/0x02)\)/);
+      expect(await until(() => R().log.some((l) => l.includes('"event":"authorization.refused"') && l.includes('"reason":"unknown-key"')), 3000)).toBe(true);
+      expect(pinholesAtR()).toHaveLength(0);
+      copyFileSync(join(issuerKeys, '7.key'), join(rKeys, '7.key'));
+      const pid = R().proc.pid;
+      expect(pid).toBeDefined();
+      process.kill(pid as number, 'SIGHUP');
+      expect(await until(() => R().log.some((l) => l.includes('"event":"keys.reloaded"') && l.includes('"keys":1')), 5000)).toBe(true);
+      expect(R().proc.exitCode).toBeNull();
     });
 
     it('opens the pinhole with natfw create and closes it with natfw teardown', async () => {
@@ -217,12 +237,29 @@ describeNetns(
       }
     });
 
-    it('shuts down cleanly on SIGTERM and removes its control socket', async () => {
+    it('on SIGTERM: R leaves its pinholes to the kernel timeout, A tears its sessions down; both remove their sockets', async () => {
+      // A fresh token: the first one is bound to the session it authorized (RFC 5981 s5 replay protection).
+      const token2 = join(dir, 'a2.token');
+      expect(natfw(['token', 'issue', '--keys', issuerKeys, '--key-id', '7', '--src', LINE.A4, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--out', token2]).status).toBe(0);
+      const r = natfw(['create', '--socket', A().socket, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--lifetime', '30', '--token', token2, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const sid = (JSON.parse(r.stdout) as { session: string }).session;
+      const rd = R();
+      rd.proc.kill('SIGTERM');
+      expect(await until(() => rd.proc.exitCode !== null, 8000)).toBe(true);
+      expect(rd.proc.exitCode).toBe(0);
+      expect(existsSync(rd.socket)).toBe(false);
+      // Fail closed: the pinhole stays until its kernel timeout; nothing removed it.
+      expect(pinholesAtR()).toContainEqual(expect.objectContaining({ owner: sid }));
+
       const a = A();
       a.proc.kill('SIGTERM');
-      expect(await until(() => a.proc.exitCode !== null, 5000)).toBe(true);
+      expect(await until(() => a.proc.exitCode !== null, 8000)).toBe(true);
       expect(a.proc.exitCode).toBe(0);
-      expect(a.log.some((l) => l.includes('"event":"natfwd.stopped"'))).toBe(true);
+      expect(await until(() => a.log.some((l) => l.includes('"event":"natfwd.stopped"')), 2000)).toBe(true);
+      expect(a.log.some((l) => l.includes('"event":"session.torn-down"') && l.includes(sid))).toBe(true);
+      expect(existsSync(a.socket)).toBe(false);
       expect(natfw(['list', '--socket', a.socket]).status).toBe(1);
     });
   },

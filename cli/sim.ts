@@ -28,6 +28,9 @@ export function register(program: Command): void {
       action(async (file: string, o: { seed?: number; out?: string; pcap?: string; stack: StackName | 'auto'; sizeFactor?: number; json?: boolean; progress: boolean }) => {
         const stack = resolveStack(o.stack);
         if ('error' in stack) throw new CliFailure(stack.error);
+        if (stack.name === 'model' && o.pcap !== undefined) {
+          process.stderr.write('natfw: note: the model stack carries no wire encoding; the capture holds placeholder payloads (use --stack real)\n');
+        }
         const progress = o.progress ? makeProgress() : undefined;
         const out = o.out ?? join('sim-out', basename(file, extname(file)));
         let res;

@@ -57,10 +57,16 @@ export function bits(family: Family): number {
   return family === 4 ? 32 : 128;
 }
 
+const MASKS: Record<Family, bigint[]> = { 4: [], 6: [] };
+
 export function maskOf(family: Family, length: number): bigint {
+  const cached = MASKS[family][length];
+  if (cached !== undefined) return cached;
   const b = BigInt(bits(family));
   const all = (1n << b) - 1n;
-  return length === 0 ? 0n : (all >> (b - BigInt(length))) << (b - BigInt(length));
+  const m = length === 0 ? 0n : (all >> (b - BigInt(length))) << (b - BigInt(length));
+  if (Number.isInteger(length) && length >= 0 && length <= bits(family)) MASKS[family][length] = m;
+  return m;
 }
 
 /** Canonical text: dotted quad, or RFC 5952 IPv6 (lowercase, longest zero run compressed). */

@@ -5,7 +5,7 @@
  * inexact key would remove an enclosing element, so deletes are always built
  * from this index, never from a packet).
  */
-import { addrKey, parseAddress } from './address';
+import { formatAddress } from './address';
 import { EnforcementError } from './errors';
 import { normalizeBinding, normalizeSpec, parsePacket, pinholeMatches } from './model';
 import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSpec, Transaction } from './types';
@@ -68,10 +68,11 @@ export class PinholeTable {
     return [...this.bindings.values()];
   }
 
+  /** Specs in the table are normalized (canonical address text), so the text is the key. */
   private dstKey(ph: PinholeSpec): string | undefined {
-    const d = parseAddress(ph.dst.address);
-    if (d === undefined || ph.dst.length !== (d.family === 4 ? 32 : 128)) return undefined;
-    return `${ph.protocol}|${addrKey(d)}`;
+    const full = ph.dst.address.includes(':') ? 128 : 32;
+    if (ph.dst.length !== full) return undefined;
+    return `${ph.protocol}|${ph.dst.address}`;
   }
 
   insert(ph: Pinhole): void {
@@ -113,7 +114,7 @@ export class PinholeTable {
     const pkt = parsePacket(packet);
     if (pkt === undefined) return { verdict: 'none', matches: [] };
     const found: Pinhole[] = [];
-    const bucket = this.byDst.get(`${pkt.protocol}|${addrKey(pkt.dst)}`);
+    const bucket = this.byDst.get(`${pkt.protocol}|${formatAddress(pkt.dst)}`);
     if (bucket !== undefined) for (const ph of bucket) if (pinholeMatches(ph, pkt)) found.push(ph);
     for (const ph of this.wide) if (pinholeMatches(ph, pkt)) found.push(ph);
     const denies = found.filter((p) => p.action === 'deny');

@@ -349,8 +349,8 @@ export class NftPinholeSet implements PinholeSet {
       l.push(e);
     };
     const del = (table: string, set: string, e: RawElement, idem: boolean): void => {
-      if (idem) push(ensure, table, set, { ...e, timeoutMs: 1000 });
-      push(dels, table, set, { key: e.key, ...(e.keyEnd !== undefined ? { keyEnd: e.keyEnd } : {}) });
+      if (idem) push(ensure, table, set, { key: e.key, keyEnd: e.keyEnd, data: e.data, timeoutMs: 1000 });
+      push(dels, table, set, { key: e.key, keyEnd: e.keyEnd });
     };
 
     // Pinholes removed.
@@ -361,7 +361,7 @@ export class NftPinholeSet implements PinholeSet {
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
       const data = encodeMark(inst.mark);
-      for (const k of inst.keys) del(T, inst.set, { key: keyBuf(k.start), ...(k.end !== undefined ? { keyEnd: keyBuf(k.end) } : {}), data }, idem);
+      for (const k of inst.keys) del(T, inst.set, { key: keyBuf(k.start), keyEnd: k.end !== undefined ? keyBuf(k.end) : undefined, data }, idem);
       if (ph.action === 'allow') del(T, 'live', { key: encodeMark(inst.mark) }, idem);
     }
     // Pinholes added: choose slots (tentatively occupied; released again on failure).
@@ -384,7 +384,7 @@ export class NftPinholeSet implements PinholeSet {
       const timeoutMs = this.timeoutMs(ph.expiresAt, now);
       const data = encodeMark(inst.mark);
       for (const k of inst.keys)
-        push(adds, T, inst.set, { key: keyBuf(k.start), ...(k.end !== undefined ? { keyEnd: keyBuf(k.end) } : {}), data, timeoutMs, comment: ph.owner });
+        push(adds, T, inst.set, { key: keyBuf(k.start), keyEnd: k.end !== undefined ? keyBuf(k.end) : undefined, data, timeoutMs, comment: ph.owner });
       if (ph.action === 'allow') push(adds, T, 'live', { key: data, timeoutMs });
     };
     for (const inst of addedInst) addPinhole(inst, inst.pinhole);

@@ -44,7 +44,12 @@ const BLOCK_SHIFT = 4;
 const WIDE_BLOCKS = 16;
 
 export class RangeIndex {
-  private readonly buckets = new Map<string, Set<Box>>();
+  /** Every box by protocol and destination-port block. */
+  private readonly byBlock = new Map<string, Set<Box>>();
+  /** Boxes with a single destination address, by block and that address (the common case: O(1) checks). */
+  private readonly byBlockDst = new Map<string, Set<Box>>();
+  /** Boxes with a destination prefix, by block. */
+  private readonly byBlockDwide = new Map<string, Set<Box>>();
   private readonly perProto = new Map<number, Set<Box>>();
   private count = 0;
 
@@ -52,43 +57,71 @@ export class RangeIndex {
     return this.count;
   }
 
-  private blocks(b: Box): string[] {
+  private blocks(b: Box): number[] | undefined {
     const lo = b.dp[0] >> BLOCK_SHIFT;
     const hi = b.dp[1] >> BLOCK_SHIFT;
-    if (hi - lo >= WIDE_BLOCKS) return [`${b.proto}:w`];
-    const out: string[] = [];
-    for (let i = lo; i <= hi; i++) out.push(`${b.proto}:${i}`);
+    if (hi - lo >= WIDE_BLOCKS) return undefined;
+    const out: number[] = [];
+    for (let i = lo; i <= hi; i++) out.push(i);
     return out;
   }
 
+  private static put(m: Map<string, Set<Box>>, k: string, b: Box): void {
+    let s = m.get(k);
+    if (s === undefined) m.set(k, (s = new Set()));
+    s.add(b);
+  }
+
+  private static drop(m: Map<string, Set<Box>>, k: string, b: Box): void {
+    const s = m.get(k);
+    s?.delete(b);
+    if (s?.size === 0) m.delete(k);
+  }
+
+  private keys(b: Box, blk: number | 'w'): { block: string; dst: string } {
+    const block = `${b.proto}:${blk}`;
+    return { block, dst: b.d[0] === b.d[1] ? `${block}:${b.d[0].toString(16)}` : `${block}:*` };
+  }
+
   conflicts(b: Box): boolean {
-    const keys = this.blocks(b);
-    if (keys[0].endsWith(':w')) {
+    const blocks = this.blocks(b);
+    if (blocks === undefined) {
       for (const x of this.perProto.get(b.proto) ?? []) if (overlaps(x, b)) return true;
       return false;
     }
-    for (const k of [...keys, `${b.proto}:w`]) for (const x of this.buckets.get(k) ?? []) if (overlaps(x, b)) return true;
+    const check = (set: Set<Box> | undefined): boolean => {
+      if (set !== undefined) for (const x of set) if (overlaps(x, b)) return true;
+      return false;
+    };
+    for (const blk of [...blocks, 'w' as const]) {
+      const k = this.keys(b, blk);
+      if (b.d[0] === b.d[1]) {
+        if (check(this.byBlockDst.get(k.dst)) || check(this.byBlockDwide.get(`${k.block}:*`))) return true;
+      } else if (check(this.byBlock.get(k.block))) return true;
+    }
     return false;
   }
 
   add(b: Box): void {
-    for (const k of this.blocks(b)) {
-      let s = this.buckets.get(k);
-      if (s === undefined) this.buckets.set(k, (s = new Set()));
-      s.add(b);
-    }
     let p = this.perProto.get(b.proto);
     if (p === undefined) this.perProto.set(b.proto, (p = new Set()));
-    if (!p.has(b)) this.count++;
+    if (p.has(b)) return;
     p.add(b);
+    this.count++;
+    for (const blk of this.blocks(b) ?? ['w' as const]) {
+      const k = this.keys(b, blk);
+      RangeIndex.put(this.byBlock, k.block, b);
+      RangeIndex.put(b.d[0] === b.d[1] ? this.byBlockDst : this.byBlockDwide, k.dst, b);
+    }
   }
 
   remove(b: Box): void {
-    for (const k of this.blocks(b)) {
-      const s = this.buckets.get(k);
-      s?.delete(b);
-      if (s?.size === 0) this.buckets.delete(k);
+    if (this.perProto.get(b.proto)?.delete(b) !== true) return;
+    this.count--;
+    for (const blk of this.blocks(b) ?? ['w' as const]) {
+      const k = this.keys(b, blk);
+      RangeIndex.drop(this.byBlock, k.block, b);
+      RangeIndex.drop(b.d[0] === b.d[1] ? this.byBlockDst : this.byBlockDwide, k.dst, b);
     }
-    if (this.perProto.get(b.proto)?.delete(b) === true) this.count--;
   }
 }

@@ -9,6 +9,8 @@ import { parseTableJson } from '../../enforcement/nft/kernel';
 import { RangeIndex, boxOf } from '../../enforcement/nft/ranges';
 import { markOfId, pinholeId } from '../../enforcement/nft/backend';
 import type { Pinhole } from '../../enforcement';
+import fc from 'fast-check';
+import type { Box } from '../../enforcement/nft/ranges';
 
 const base: Pinhole = {
   id: 'ph-1',
@@ -110,6 +112,33 @@ describe('nftables layout', () => {
     r.remove(a);
     expect(r.size).toBe(0);
     expect(r.conflicts(box([5000, 5010], '198.18.1.0', 24))).toBe(false);
+  });
+
+  test('overlap index agrees with a brute-force intersection test (property)', () => {
+    const range = (lo: number, span: number, max: number): [number, number] => [Math.min(lo, max), Math.min(lo + span, max)];
+    const boxArb: fc.Arbitrary<Box> = fc
+      .record({ proto: fc.constantFrom(6, 17), dp: fc.nat(400), dpw: fc.constantFrom(0, 1, 20, 300, 65535), sp: fc.nat(5), spw: fc.nat(3), d: fc.nat(7), dw: fc.constantFrom(0, 0, 1, 3), s: fc.nat(7), sw: fc.nat(2) })
+      .map((r) => ({
+        proto: r.proto,
+        dp: range(r.dp, r.dpw, 65535),
+        sp: range(r.sp, r.spw, 65535),
+        d: [BigInt(r.d), BigInt(r.d + r.dw)] as const,
+        s: [BigInt(r.s), BigInt(r.s + r.sw)] as const,
+      }));
+    const brute = (a: Box, b: Box): boolean =>
+      a.proto === b.proto && a.dp[0] <= b.dp[1] && b.dp[0] <= a.dp[1] && a.sp[0] <= b.sp[1] && b.sp[0] <= a.sp[1] && a.d[0] <= b.d[1] && b.d[0] <= a.d[1] && a.s[0] <= b.s[1] && b.s[0] <= a.s[1];
+    fc.assert(
+      fc.property(fc.array(boxArb, { maxLength: 30 }), fc.array(fc.nat(29), { maxLength: 10 }), fc.array(boxArb, { minLength: 1, maxLength: 20 }), (installed, removeIdx, probes) => {
+        const r = new RangeIndex();
+        for (const b of installed) r.add(b);
+        const gone = new Set(removeIdx.filter((i) => i < installed.length).map((i) => installed[i]));
+        for (const b of gone) r.remove(b);
+        const live = installed.filter((b) => !gone.has(b));
+        expect(r.size).toBe(new Set(live).size);
+        for (const p of probes) expect(r.conflicts(p)).toBe(live.some((b) => brute(b, p)));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test('ids are the pinhole numbers (the ct marks), recoverable from the kernel', () => {

@@ -3,6 +3,7 @@
  * (memory backend, no interception, loopback, high ports) behind a real unix
  * socket, driven by the CLI's ControlClient.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +146,37 @@ describe('natfwd control socket (in process, loopback)', () => {
       c.close();
       sub.close();
     }
+  });
+
+  it('natfw events streams session events until interrupted', async () => {
+    const child = spawn(process.execPath, [join(__dirname, '../../dist/bin/natfw.js'), 'events', '--json', '--socket', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Subscribed once the daemon counts a second connection: poll by doing the work until an event shows up (bounded).
+      const c = await ControlClient.connect(socket);
+      try {
+        for (let i = 0; i < 40 && !out.includes('session.torn-down'); i++) {
+          const pending = c.request('create', { dst: '127.0.0.2', proto: 'udp', dport: 5006, lifetime: 20 }).catch(() => undefined);
+          const sessions = (await c.request('list')).sessions as Array<{ session: string }>;
+          for (const s of sessions) await c.request('teardown', { session: s.session });
+          await pending;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        c.close();
+      }
+      const ev = out
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { event: string; role?: string; time?: string });
+      expect(ev).toContainEqual(expect.objectContaining({ event: 'session.torn-down', role: 'NI' }));
+      expect(ev.every((e) => typeof e.time === 'string')).toBe(true);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('removes its socket when closed', async () => {

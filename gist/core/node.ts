@@ -559,6 +559,15 @@ export class GistNode implements GistService, GistDriverFacing {
     });
   }
 
+  /**
+   * s5.8.1.2: with 'flow' addressing the first two Queries of a handshake use the flow source
+   * (S=0); later retransmissions switch to our own address (S=1), so that ICMP and GIST errors
+   * about them can reach us. A loose-end MRI's source is this node's own address anyway.
+   */
+  private flowSourced(rs: RoutingState): boolean {
+    return this.config.qmodeSourceAddressing === 'flow' && rs.queriesSent < 2;
+  }
+
   private buildQuery(rs: RoutingState, p: Pending | undefined): QueryMessage {
     const stack = rs.wantMa ? this.queryStack() : undefined;
     const v = rs.mri.ipVersion;
@@ -567,7 +576,7 @@ export class GistNode implements GistService, GistDriverFacing {
       header: this.header('Query', rs.nslpId, {
         c: true,
         r: true,
-        s: this.config.qmodeSourceAddressing === 'signalling',
+        s: !this.flowSourced(rs),
         hops: p?.gistHopCount,
       }),
       unknownObjects: [],
@@ -595,11 +604,12 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     const msg = this.buildQuery(rs, p);
     if (p !== undefined && 4 + gistMessageEncodingLength(msg) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) return false;
+    // Decided before counting this Query, exactly as buildQuery set the S flag.
+    const flowSource = this.flowSourced(rs);
     rs.queriesSent++;
     this.stats.queriesSent++;
     const m = rs.mri;
     const v = m.ipVersion;
-    const flowSource = this.config.qmodeSourceAddressing === 'flow';
     this.out.push({
       kind: 'udp',
       source: { address: flowSource ? m.sourceAddress : this.ownAddress(v), port: this.config.udpPort },

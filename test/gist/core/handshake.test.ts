@@ -73,3 +73,15 @@ describe('Q-mode source addressing (s5.8.1.2)', () => {
     expect(r.node.routingState(NSLP, mri, s)?.phase).toBe('established');
   });
 });
+
+describe('Q-mode source addressing on retransmission', () => {
+  it("switches from the flow source (S=0) to the signalling source (S=1) after two unanswered Queries", () => {
+    const { net, rnd, r } = line3({ cfg: { qmodeSourceAddressing: 'flow' } });
+    net.addFilter((dg) => dg.payload[10] !== undefined && (dg.payload[10] & 0x7f) !== 0); // lose every Query
+    r.node.sendMessage(net.now, { nslpId: NSLP, sessionId: sid(rnd), mri: flow('198.18.1.1', '198.18.2.2'), nslpData: bytes('x') });
+    net.pump('R');
+    net.runFor(1000);
+    const sources = net.trace.filter((e) => e.kind === 'send' && e.host === 'R').map((e) => (e.kind === 'send' ? e.dg.src.address : ''));
+    expect(sources.slice(0, 4)).toEqual(['198.18.1.1', '198.18.1.1', '198.18.1.2', '198.18.1.2']);
+  });
+});

@@ -113,6 +113,8 @@ export const benches: BenchGroup[] = [
       const base0 = process.memoryUsage().heapUsed;
       let baseLab: NatfwVnetLab | undefined = line(0, 3);
       await setup(baseLab, N, LT, 5000);
+      // Let transient buffers go (GIST keeps recent D-mode Data for 4*T1): state, not traffic, is measured.
+      await baseLab.runFor(1000);
       gc();
       const baseBytes = process.memoryUsage().heapUsed - base0;
       baseLab = undefined;
@@ -120,6 +122,7 @@ export const benches: BenchGroup[] = [
       const with0 = process.memoryUsage().heapUsed;
       const lab = line(1, 4);
       const s = await setup(lab, N, LT, 5000);
+      await lab.runFor(1000);
       gc();
       const with1 = process.memoryUsage().heapUsed;
       const nf = lab.get('nf1');

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     JSON.stringify({
       wallS,
+      cpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       events: report.simulatedEvents,
       sessions: report.sessions.signalled,

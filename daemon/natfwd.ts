@@ -250,6 +250,10 @@ export class Natfwd {
     } catch (e) {
       await driver?.close();
       backend.close?.();
+      // Name the configuration option, not the driver's.
+      if (e instanceof Error && e.message.includes('allowAnyNamespace')) {
+        throw new NatfwdError('NATFWD_NAMESPACE', e.message.replace('allowAnyNamespace', "'gist.interceptAnyNamespace: true'"));
+      }
       throw e;
     }
   }

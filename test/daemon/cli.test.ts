@@ -5,7 +5,7 @@
  * configuration is wrong, --help on every verb.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -75,6 +75,28 @@ describe('natfwd --check', () => {
     expect(r.status).toBe(2);
     oneLine(r.stderr);
     expect(r.stderr).toMatch(/--config/);
+  });
+
+  it('fails to start with one line, exit 1, and leaves no control socket behind', () => {
+    // NFQUEUE interception outside a named namespace is refused by the driver (no rule is installed).
+    const sock = join(dir, 'fail.sock');
+    const f = join(dir, 'fail.yaml');
+    const port = 42000 + (process.pid % 10000);
+    writeFileSync(
+      f,
+      [
+        'node: { addresses: [127.0.0.1] }',
+        `control: { socket: "${sock}" }`,
+        `gist: { interception: nfqueue, dmodePort: ${port}, cmodePort: ${port}, qmodePort: ${port + 1} }`,
+        'enforcement: { backend: memory }',
+      ].join('\n'),
+    );
+    const r = run('natfwd.js', ['--config', f]);
+    expect(r.status).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/^natfwd: cannot start: /);
+    if (process.getuid?.() === 0) expect(r.stderr).toContain('gist.interceptAnyNamespace');
+    expect(existsSync(sock)).toBe(false);
   });
 
   it('reports a missing file, exit 1', () => {

@@ -225,12 +225,22 @@ describeNetns(
         expect(listR.stdout).toContain(`${created.session} NF established`);
         expect(await until(() => events.some((e) => e.event === 'session.created' && e.session === created.session && e.role === 'NF'), 2000)).toBe(true);
 
+        // Each daemon logged the session in its role (one JSON line per event).
+        const logged = (d: Daemon, event: string, role: string): boolean =>
+          d.log.some((l) => {
+            const o = JSON.parse(l) as { event?: string; session?: string; role?: string };
+            return o.event === event && o.session === created.session && o.role === role;
+          });
+        const B = daemons.find((d) => d.name === 'B') as Daemon;
+        expect(await until(() => logged(A(), 'session.created', 'NI') && logged(B, 'session.created', 'NR') && logged(R(), 'session.created', 'NF'), 3000)).toBe(true);
+
         const t = natfw(['teardown', '--socket', A().socket, created.session]);
         expect(t.stderr).toBe('');
         expect(t.status).toBe(0);
         expect(await until(() => pinholesAtR().length === 0, 5000)).toBe(true);
         expect(await delivered('closed')).toBe(false);
         expect(await until(() => events.some((e) => e.event === 'session.torn-down' && e.session === created.session), 2000)).toBe(true);
+        expect(await until(() => logged(B, 'session.torn-down', 'NR'), 3000)).toBe(true);
         expect(natfw(['list', '--socket', A().socket]).stdout).not.toContain(created.session);
       } finally {
         sub.close();

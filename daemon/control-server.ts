@@ -19,6 +19,9 @@ function inUse(path: string): Promise<boolean> {
   });
 }
 
+/** Octets queued to one client before it is considered stalled and dropped. */
+const MAX_PENDING_OUTPUT = 4 * 1024 * 1024;
+
 export class ControlServer {
   private readonly conns = new Set<Socket>();
 
@@ -55,7 +58,13 @@ export class ControlServer {
     let buf = '';
     let unsubscribe: (() => void) | undefined;
     const send = (o: unknown): void => {
-      if (!sock.destroyed) sock.write(JSON.stringify(o) + '\n');
+      if (sock.destroyed) return;
+      // A client that does not read (e.g. a stalled `natfw events`) is dropped, not buffered without bound.
+      if (sock.writableLength > MAX_PENDING_OUTPUT) {
+        sock.destroy();
+        return;
+      }
+      sock.write(JSON.stringify(o) + '\n');
     };
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {

@@ -273,7 +273,10 @@ export class Natfwd {
     for (let i = 0; i < 100_000; i++) {
       const job = this.node.pollEnforcement();
       if (job === undefined) break;
-      this.jobChain = this.jobChain.then(() => this.runJob(job));
+      // The chain must survive a failing job, or every later job would be skipped.
+      this.jobChain = this.jobChain
+        .then(() => this.runJob(job))
+        .catch((e: unknown) => this.log.error({ event: 'enforcement.job-error', jobId: job.jobId }, errorBody(e).message));
     }
     this.natfwTimer.set(this.node.nextDeadline());
   }

@@ -15,7 +15,7 @@
  * may use `NatfwNode` directly instead.
  */
 import EventEmitter from 'eventemitter3';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIpv4Text as isIPv4, isIpv6Text as isIPv6 } from '../gist/codec/addresses';
 import { UsageError } from '../common/errors';
 import type { LooseEndMri, PathCoupledMri } from '../gist/types';
 import { canonicalIp, type SessionAuthObject } from './codec';

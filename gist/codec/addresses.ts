@@ -138,3 +138,15 @@ export function writeIpv6(s: string, b: Uint8Array, off: number): boolean {
 export function addressLength(ipVersion: 4 | 6): number {
   return ipVersion === 4 ? 4 : 16;
 }
+
+const scratch = new Uint8Array(16);
+
+/** True for IPv4 dotted-quad text (the core's replacement for node:net isIPv4, which keeps the core free of I/O modules). */
+export function isIpv4Text(s: string): boolean {
+  return writeIpv4(s, scratch, 0);
+}
+
+/** True for IPv6 text in any RFC 4291 s2.2 form. */
+export function isIpv6Text(s: string): boolean {
+  return writeIpv6(s, scratch, 0);
+}

@@ -1,5 +1,5 @@
 /** Prefix arithmetic on canonical address text (gist/types.ts), for policy checks and NAT matching. */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIpv4Text as isIPv4, isIpv6Text as isIPv6 } from '../../gist/codec/addresses';
 import type { Prefix } from '../../enforcement/types';
 
 function v4Bytes(a: string): number[] {

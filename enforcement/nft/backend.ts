@@ -77,8 +77,17 @@ interface InstalledKey {
   readonly box?: Box;
 }
 
-function keyBuf(s: string): Buffer {
-  return Buffer.from(s, 'latin1');
+/** Slot set names per (action, family, shape), built once: keysFor runs for every added pinhole. */
+const slotNameCache = new Map<string, readonly string[]>();
+function slotNames(action: 'allow' | 'deny', family: Family, shape: Shape): readonly string[] {
+  const k = `${action}${family}${shape}`;
+  let names = slotNameCache.get(k);
+  if (names === undefined) {
+    const l: string[] = [];
+    for (let slot = 0; slot < slotsOf(action, shape); slot++) l.push(setName(action, family, shape, slot));
+    slotNameCache.set(k, (names = l));
+  }
+  return names;
 }
 
 interface Installed {
@@ -286,11 +295,10 @@ export class NftPinholeSet implements PinholeSet {
   private keysFor(ph: Pinhole): { set: string; keys: InstalledKey[] } {
     const e = pinholeElements(ph);
     const keys = this.keysFor0(ph, e);
-    const n = slotsOf(ph.action, e.shape);
-    const names: string[] = [];
-    for (let slot = 0; slot < n; slot++) names.push(setName(ph.action, e.family, e.shape, slot));
+    let names = slotNames(ph.action, e.family, e.shape);
+    const n = names.length;
     // Interval shapes: try the least filled sets first (pipapo deletes cost O(set size)); hash shapes: in order.
-    if (keys[0]?.box !== undefined) names.sort((a, b) => (this.rangeOcc.get(a)?.size ?? 0) - (this.rangeOcc.get(b)?.size ?? 0));
+    if (keys[0]?.box !== undefined) names = [...names].sort((a, b) => (this.rangeOcc.get(a)?.size ?? 0) - (this.rangeOcc.get(b)?.size ?? 0));
     for (const set of names) if (this.slotFree(set, keys)) return { set, keys };
     throw new EnforcementError(
       'ENF_CONFLICT',
@@ -339,13 +347,16 @@ export class NftPinholeSet implements PinholeSet {
   private async execute(plan: Plan, now: number, extraDeletes: ElementOp[], allIdempotent: boolean): Promise<void> {
     const T = this.options.table;
     const N = this.options.natTable;
-    const ensure = new Map<string, RawElement[]>(); // "table\0set" -> elements (add before delete = idempotent delete)
-    const dels = new Map<string, RawElement[]>();
-    const adds = new Map<string, RawElement[]>();
-    const push = (m: Map<string, RawElement[]>, table: string, set: string, e: RawElement): void => {
-      const k = `${table}\0${set}`;
-      let l = m.get(k);
-      if (l === undefined) m.set(k, (l = []));
+    // table -> set -> elements, in first-use order (ensure: add before delete = idempotent delete).
+    type Bucket = Map<string, Map<string, RawElement[]>>;
+    const ensure: Bucket = new Map();
+    const dels: Bucket = new Map();
+    const adds: Bucket = new Map();
+    const push = (m: Bucket, table: string, set: string, e: RawElement): void => {
+      let t = m.get(table);
+      if (t === undefined) m.set(table, (t = new Map()));
+      let l = t.get(set);
+      if (l === undefined) t.set(set, (l = []));
       l.push(e);
     };
     const del = (table: string, set: string, e: RawElement, idem: boolean): void => {
@@ -361,7 +372,7 @@ export class NftPinholeSet implements PinholeSet {
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
       const data = encodeMark(inst.mark);
-      for (const k of inst.keys) del(T, inst.set, { key: keyBuf(k.start), keyEnd: k.end !== undefined ? keyBuf(k.end) : undefined, data }, idem);
+      for (const k of inst.keys) del(T, inst.set, { key: k.start, keyEnd: k.end, data }, idem);
       if (ph.action === 'allow') del(T, 'live', { key: encodeMark(inst.mark) }, idem);
     }
     // Pinholes added: choose slots (tentatively occupied; released again on failure).
@@ -384,7 +395,7 @@ export class NftPinholeSet implements PinholeSet {
       const timeoutMs = this.timeoutMs(ph.expiresAt, now);
       const data = encodeMark(inst.mark);
       for (const k of inst.keys)
-        push(adds, T, inst.set, { key: keyBuf(k.start), keyEnd: k.end !== undefined ? keyBuf(k.end) : undefined, data, timeoutMs, comment: ph.owner });
+        push(adds, T, inst.set, { key: k.start, keyEnd: k.end, data, timeoutMs, comment: ph.owner });
       if (ph.action === 'allow') push(adds, T, 'live', { key: data, timeoutMs });
     };
     for (const inst of addedInst) addPinhole(inst, inst.pinhole);
@@ -437,11 +448,8 @@ export class NftPinholeSet implements PinholeSet {
     }
 
     const batch: ElementOp[] = [];
-    const emit = (m: Map<string, RawElement[]>, op: 'add' | 'delete'): void => {
-      for (const [k, elements] of m) {
-        const [table, set] = k.split('\0');
-        batch.push({ op, table, set, elements });
-      }
+    const emit = (m: Bucket, op: 'add' | 'delete'): void => {
+      for (const [table, sets] of m) for (const [set, elements] of sets) batch.push({ op, table, set, elements });
     };
     for (const x of extraDeletes) batch.push({ ...x, op: 'add', elements: x.elements.map((e) => ({ ...e, timeoutMs: 1000 })) });
     emit(ensure, 'add');

@@ -59,9 +59,10 @@ const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
 
 /** One element as the kernel sees it: raw key bytes (fields padded to 4), optional range end, data, timeout, comment. */
 export interface RawElement {
-  readonly key: Buffer;
-  readonly keyEnd?: Buffer;
-  readonly data?: Buffer;
+  /** Key bytes; a string is taken as latin1 (one byte per char), which the backend's index keeps anyway. */
+  readonly key: Buffer | string;
+  readonly keyEnd?: Buffer | string;
+  readonly data?: Buffer | string;
   /** ms; adds only. */
   readonly timeoutMs?: number;
   readonly comment?: string;
@@ -188,6 +189,34 @@ class Writer {
     this.end(at);
   }
 
+  /**
+   * A nested attribute holding one NFTA_DATA_VALUE (key, key end, data) of at most 0xffff - 8 bytes,
+   * written without intermediate buffers; the caller has ensured the room (`ensure`).
+   */
+  nestedValue(type: number, v: Buffer | string): void {
+    const buf = this.buf;
+    const at = this.len;
+    const n = typeof v === 'string' ? buf.write(v, at + 8, 'latin1') : v.copy(buf, at + 8);
+    const p = (4 - (n & 3)) & 3;
+    buf.writeUInt16LE(8 + n + p, at); // the outer length includes the inner attribute's padding
+    buf.writeUInt16LE(NLA_F_NESTED | type, at + 2);
+    buf.writeUInt16LE(4 + n, at + 4);
+    buf.writeUInt16LE(NFTA_DATA_VALUE, at + 6);
+    if (p > 0) buf.fill(0, at + 8 + n, at + 8 + n + p);
+    this.len = at + 8 + n + p;
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    this.ensure(n);
+  }
+
+  reset(): void {
+    this.len = 0;
+    // Keep a buffer grown by a big batch (reconcile) only up to 4 MiB.
+    if (this.buf.length > 1 << 22) this.buf = Buffer.allocUnsafe(1 << 16);
+  }
+
   strz(type: number, s: string): void {
     this.attr(type, Buffer.from(s + '\0', 'utf8'));
   }
@@ -223,19 +252,11 @@ function encodeElement(w: Writer, e: RawElement, withExtras: boolean): void {
     w.be32(t % 0x100000000);
     w.end(at);
   }
-  const k = w.begin(NLA_F_NESTED | NFTA_SET_ELEM_KEY);
-  w.attr(NFTA_DATA_VALUE, e.key);
-  w.end(k);
-  if (e.keyEnd !== undefined) {
-    const ke = w.begin(NLA_F_NESTED | NFTA_SET_ELEM_KEY_END);
-    w.attr(NFTA_DATA_VALUE, e.keyEnd);
-    w.end(ke);
-  }
-  if (withExtras && e.data !== undefined) {
-    const d = w.begin(NLA_F_NESTED | NFTA_SET_ELEM_DATA);
-    w.attr(NFTA_DATA_VALUE, e.data);
-    w.end(d);
-  }
+  // Room for the three values with their two attribute headers and padding each.
+  w.reserve(3 * 12 + e.key.length + (e.keyEnd?.length ?? 0) + (e.data?.length ?? 0));
+  w.nestedValue(NFTA_SET_ELEM_KEY, e.key);
+  if (e.keyEnd !== undefined) w.nestedValue(NFTA_SET_ELEM_KEY_END, e.keyEnd);
+  if (withExtras && e.data !== undefined) w.nestedValue(NFTA_SET_ELEM_DATA, e.data);
   if (withExtras && e.comment !== undefined) {
     // libnftnl udata TLV: type (1 byte), length (1 byte), value (NUL-terminated comment).
     const at = w.begin(NFTA_SET_ELEM_USERDATA);
@@ -259,6 +280,8 @@ export class NftNetlink {
   private fd: number;
   private seq = 1;
   private readonly rx = Buffer.alloc(1 << 20);
+  /** One encoder reused by every batch (run is synchronous). */
+  private readonly w = new Writer();
   private readonly c: Libc;
 
   /** Opens a NETLINK_NETFILTER socket, in network namespace `netns` (a name under /run/netns) if given. */
@@ -303,7 +326,8 @@ export class NftNetlink {
    */
   run(ops: readonly ElementOp[]): NetlinkError[] | undefined {
     if (this.fd < 0) throw new EnforcementError('ENF_BACKEND_UNAVAILABLE', 'netlink socket closed');
-    const w = new Writer();
+    const w = this.w;
+    w.reset();
     const seqToOp = new Map<number, number>();
     const first = this.seq;
     const b = w.msgBegin(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, this.seq++, 0, NFNL_SUBSYS_NFTABLES);

@@ -25,7 +25,9 @@ import {
   slotsOf,
   bindingElements,
   encodeKey,
+  encodeKeyStr,
   encodeMark,
+  encodeMarkStr,
   layoutOptions,
   parseSetName,
   pinholeElements,
@@ -371,9 +373,9 @@ export class NftPinholeSet implements PinholeSet {
       if (inst === undefined) continue;
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
-      const data = encodeMark(inst.mark);
+      const data = encodeMarkStr(inst.mark);
       for (const k of inst.keys) del(T, inst.set, { key: k.start, keyEnd: k.end, data }, idem);
-      if (ph.action === 'allow') del(T, 'live', { key: encodeMark(inst.mark) }, idem);
+      if (ph.action === 'allow') del(T, 'live', { key: data }, idem);
     }
     // Pinholes added: choose slots (tentatively occupied; released again on failure).
     const addedInst: Installed[] = [];
@@ -393,7 +395,7 @@ export class NftPinholeSet implements PinholeSet {
     }
     const addPinhole = (inst: Installed, ph: Pinhole): void => {
       const timeoutMs = this.timeoutMs(ph.expiresAt, now);
-      const data = encodeMark(inst.mark);
+      const data = encodeMarkStr(inst.mark);
       for (const k of inst.keys)
         push(adds, T, inst.set, { key: k.start, keyEnd: k.end, data, timeoutMs, comment: ph.owner });
       if (ph.action === 'allow') push(adds, T, 'live', { key: data, timeoutMs });
@@ -484,7 +486,8 @@ export class NftPinholeSet implements PinholeSet {
     }
     for (const r of plan.refreshed) {
       const inst = this.installed.get(r.before.id);
-      if (inst !== undefined) this.installed.set(r.before.id, { ...inst, pinhole: r.after, deadline: now + this.timeoutMs(r.after.expiresAt, now) });
+      if (inst !== undefined)
+        this.installed.set(r.before.id, { pinhole: r.after, mark: inst.mark, set: inst.set, keys: inst.keys, deadline: now + this.timeoutMs(r.after.expiresAt, now) });
     }
     for (const ib of removedB) {
       this.installedB.delete(ib.binding.id);
@@ -696,9 +699,9 @@ export class NftPinholeSet implements PinholeSet {
   private keysFor0(ph: Pinhole, elements?: ReturnType<typeof pinholeElements>): InstalledKey[] {
     const e = elements ?? pinholeElements(ph);
     return e.keys.map((k) => {
-      const start = encodeKey(k.start).toString('latin1');
+      const start = encodeKeyStr(k.start);
       if (k.end === undefined) return { start, str: start };
-      const end = encodeKey(k.end).toString('latin1');
+      const end = encodeKeyStr(k.end);
       return { start, end, str: `${start}~${end}`, box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) };
     });
   }

@@ -297,6 +297,41 @@ export function encodeKey(fields: readonly Field[]): Buffer {
   return b;
 }
 
+const scratch = Buffer.alloc(256);
+
+/** encodeKey as a latin1 string (one char per byte), without a Buffer per key: the backend's index keeps keys this way. */
+export function encodeKeyStr(fields: readonly Field[]): string {
+  let n = 0;
+  for (const x of fields) n += x.t === 'addr' && x.f === 6 ? 16 : 4;
+  if (n > scratch.length) return encodeKey(fields).toString('latin1');
+  const b = scratch;
+  b.fill(0, 0, n);
+  let o = 0;
+  for (const x of fields) {
+    if (x.t === 'addr') {
+      if (x.f === 4) {
+        b.writeUInt32BE(Number(x.v), o);
+        o += 4;
+      } else {
+        for (let i = 3; i >= 0; i--) b.writeUInt32BE(Number((x.v >> BigInt(32 * (3 - i))) & 0xffffffffn), o + 4 * i);
+        o += 16;
+      }
+    } else if (x.t === 'proto') {
+      b[o] = x.v;
+      o += 4;
+    } else {
+      b.writeUInt16BE(x.v, o);
+      o += 4;
+    }
+  }
+  return b.toString('latin1', 0, n);
+}
+
+/** encodeMark as a latin1 string (the index and the encoder take keys and data this way). */
+export function encodeMarkStr(m: number): string {
+  return String.fromCharCode(m & 0xff, (m >>> 8) & 0xff, (m >>> 16) & 0xff, (m >>> 24) & 0xff);
+}
+
 /** ct mark values are host-endian 32-bit integers. */
 export function encodeMark(m: number): Buffer {
   const b = Buffer.allocUnsafe(4);

@@ -1089,9 +1089,14 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   private deliver(now: number, msg: ResponseMessage | ConfirmMessage | DataMessage, ctx: RxContext, rs: RoutingState | undefined, unvalidated: boolean): void {
+    // B.2: the SII-Handle names the node the message came from, so that an NSLP
+    // answer goes back to it. For Data that is the sender (its NLI, or its MA),
+    // which differs from the routing state's peer while two upstream nodes both
+    // refresh the same state across a route change (s7.1).
     let sii: number;
-    if (rs?.peer !== undefined) sii = rs.peer.handle;
-    else if (msg.type === 'Data' && msg.nli !== undefined) sii = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.via === 'udp' ? ctx.remote.port : this.config.qmodePort).handle;
+    if (msg.type === 'Data' && msg.nli !== undefined) sii = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.via === 'udp' ? ctx.remote.port : this.config.qmodePort).handle;
+    else if (msg.type === 'Data' && ctx.via === 'ma' && ctx.ma.peer !== undefined) sii = ctx.ma.peer.handle;
+    else if (rs?.peer !== undefined) sii = rs.peer.handle;
     else if (ctx.via === 'ma' && ctx.ma.peer !== undefined) sii = ctx.ma.peer.handle;
     else sii = 0;
     const ev: RecvMessageEvent = {

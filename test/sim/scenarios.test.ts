@@ -25,11 +25,10 @@ const stacks = [...new Set([resolveStack('auto'), resolveStack('model')].map((s)
  */
 const KNOWN_REAL_FAILURES: Record<string, { ids: string[]; why: string }> = {
   'route-change.yaml': {
-    ids: ['f1-on-fw2-only', 'f1-back-on-fw1-only', 'f3-gone', 'stale'],
+    ids: ['f3-gone'],
     why:
-      'after the flip the stale NF (fw1) keeps refreshing its downstream routing state, the NR (b) has one upstream routing state per ' +
-      'MRI/SID and GIST hands the NSLP that state\'s peer as the SII of every Data (gist/core/node.ts deliver), so b answers the ' +
-      "new path's refresh CREATEs to the old peer; the NI's refresh then fails with 5/0x07 and f1 ends",
+      'f3 (b -> a) is torn down at 120 s, but a pinhole for it is still at fw2 at 121 s: the teardown follows the current path ' +
+      'only, so the old path keeps it until its lifetime runs out; not yet diagnosed further',
   },
 };
 

@@ -17,21 +17,6 @@ test('the five required scenarios are shipped', () => {
 
 const stacks = [...new Set([resolveStack('auto'), resolveStack('model')].map((s) => ('error' in s ? 'model' : s.name)))];
 
-/**
- * Assertions that the real cores do not meet yet, and why. They stay in the
- * scenarios because they state what the protocol must do; the simulator found
- * these and the report of `natfw sim run` shows them failing. Everything else
- * must hold.
- */
-const KNOWN_REAL_FAILURES: Record<string, { ids: string[]; why: string }> = {
-  'route-change.yaml': {
-    ids: ['f3-gone'],
-    why:
-      'f3 (b -> a) is torn down at 120 s, but a pinhole for it is still at fw2 at 121 s: the teardown follows the current path ' +
-      'only, so the old path keeps it until its lifetime runs out; not yet diagnosed further',
-  },
-};
-
 describe.each(stacks)('on the %s stack', (stackName) => {
   test.each(shipped)('%s: every assertion holds', async (file) => {
     const sc = loadScenario(join(dir, file), file === 'scale.yaml' ? 0.02 : undefined);
@@ -39,8 +24,7 @@ describe.each(stacks)('on the %s stack', (stackName) => {
     const stack = resolveStack(stackName as 'real' | 'model');
     if ('error' in stack) throw new Error(stack.error);
     const { report } = await runScenario(sc.value, { stack });
-    const known = stackName === 'real' ? (KNOWN_REAL_FAILURES[file]?.ids ?? []) : [];
-    const failed = report.assertions.filter((a) => !a.ok && !known.includes(a.id)).map((a) => `${a.id}: ${a.message}`);
+    const failed = report.assertions.filter((a) => !a.ok).map((a) => `${a.id}: ${a.message}`);
     expect(failed).toEqual([]);
     expect(report.assertions.length).toBeGreaterThan(0);
     expect(report.sessions.established).toBeGreaterThan(0);

@@ -118,7 +118,11 @@ describeNetns(
       const sig = (l: Record<string, unknown>): string => `${l.ipVersion}:${l.mode}:${(l.gist as { messageType: string }).messageType}`;
       for (const v of [4, 6]) {
         const mine = lines.filter((l) => l.ipVersion === v).map(sig);
-        expect(mine.slice(0, 3)).toEqual([`${v}:Q:Query`, `${v}:D:Response`, `${v}:D:Confirm`]);
+        // A Query retransmitted after T1 (e.g. when the first met a cold neighbour cache) is
+        // legitimate; the handshake is the first Query, then Response, then Confirm.
+        const query = `${v}:Q:Query`;
+        const handshake = mine.filter((x, i) => !(x === query && i > 0 && mine[i - 1] === query));
+        expect(handshake.slice(0, 3)).toEqual([query, `${v}:D:Response`, `${v}:D:Confirm`]);
         expect(mine).toContain(`${v}:D:Data`);
         expect(mine).toContain(`${v}:C:Data`);
         const q = lines.find((l) => l.ipVersion === v && l.mode === 'Q')!;

@@ -6,6 +6,12 @@
 import { Command } from 'commander';
 import { VERBS } from '../cli/verbs';
 
+// `natfw decode --pcap big.pcap | head`: a reader that stops early is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command();
 program
   .name('natfw')

@@ -119,10 +119,12 @@ describeNetns(
       for (const v of [4, 6]) {
         const mine = lines.filter((l) => l.ipVersion === v).map(sig);
         // A Query retransmitted after T1 (e.g. when the first met a cold neighbour cache) is
-        // legitimate; the handshake is the first Query, then Response, then Confirm.
-        const query = `${v}:Q:Query`;
-        const handshake = mine.filter((x, i) => !(x === query && i > 0 && mine[i - 1] === query));
-        expect(handshake.slice(0, 3)).toEqual([query, `${v}:D:Response`, `${v}:D:Confirm`]);
+        // legitimate and is answered again, so only the order is fixed: the first message is a
+        // Query, a Response follows it, and a Confirm follows the first Response.
+        const firstResponse = mine.indexOf(`${v}:D:Response`);
+        expect(mine[0]).toBe(`${v}:Q:Query`);
+        expect(firstResponse).toBeGreaterThan(0);
+        expect(mine.indexOf(`${v}:D:Confirm`)).toBeGreaterThan(firstResponse);
         expect(mine).toContain(`${v}:D:Data`);
         expect(mine).toContain(`${v}:C:Data`);
         const q = lines.find((l) => l.ipVersion === v && l.mode === 'Q')!;

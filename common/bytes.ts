@@ -5,18 +5,22 @@
  * truncation into typed errors with the offset where the bytes ran out.
  */
 export class ByteReader {
-  readonly view: DataView;
   offset: number;
   readonly end: number;
 
+  /** `view` must be a DataView over all of `buf`; sub-readers share it (a DataView per small object was a decoder's main cost). */
   constructor(
     readonly buf: Uint8Array,
     start = 0,
     end = buf.length,
+    readonly view: DataView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
   ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.offset = start;
     this.end = end;
+  }
+
+  static of(buf: Uint8Array): ByteReader {
+    return new ByteReader(buf);
   }
 
   get remaining(): number {
@@ -55,7 +59,7 @@ export class ByteReader {
 
   /** A reader over the next `n` bytes, advancing this one past them. Callers must have checked `has(n)`. */
   sub(n: number): ByteReader {
-    const r = new ByteReader(this.buf, this.offset, this.offset + n);
+    const r = new ByteReader(this.buf, this.offset, this.offset + n, this.view);
     this.offset += n;
     return r;
   }

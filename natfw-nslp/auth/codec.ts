@@ -419,7 +419,7 @@ export function decodeSessionAuthValue(
   end: number,
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
 ): Result<SessionAuthObject, NatfwDecodeError> {
-  const r = new Cursor(buf, view, start, end);
+  const r = new Cursor(buf, start, end, view);
   const attributes: SessionAuthAttribute[] = [];
   let sawAuthData = false;
   for (let i = 0; r.remaining > 0; i++) {

@@ -119,6 +119,10 @@ export interface ReconcileReport {
 const MAX_MARK = 0x7fffffff;
 /** Deletes of elements this close to their kernel expiry are made idempotent (they may be gone already). */
 const NEAR_EXPIRY_MS = 1500;
+/** Timeout of a killed range element (ms): it expires at the next jiffy. */
+const KILL_TIMEOUT_MS = 1;
+/** How long a killed element's slot and mark stay reserved (the kernel's clock is jiffies; be generous). */
+const ZOMBIE_HOLD_MS = 1000;
 const OWNER_RE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{0,100}$/;
 
 export function pinholeId(mark: number): string {
@@ -160,6 +164,8 @@ export class NftPinholeSet implements PinholeSet {
   private readonly hashOcc = new Map<string, Map<string, number>>();
   private readonly rangeOcc = new Map<string, RangeIndex>();
   private readonly marksInUse = new Set<number>();
+  /** Killed range pinholes (see execute): slot and mark held until `until` (performance.now() ms). */
+  private zombies: Array<{ readonly inst: Installed; readonly until: number }> = [];
   private nextMark = 1;
   private readonly info = new Map<string, KernelInfo>();
   private nl: NftNetlink | undefined;
@@ -331,6 +337,19 @@ export class NftPinholeSet implements PinholeSet {
     }
   }
 
+  /** Frees the slots and marks of killed range elements the kernel has surely expired. */
+  private releaseZombies(): void {
+    if (this.zombies.length === 0) return;
+    const t = performance.now();
+    let i = 0;
+    while (i < this.zombies.length && this.zombies[i].until <= t) {
+      const z = this.zombies[i++];
+      this.vacate(z.inst);
+      this.marksInUse.delete(z.inst.mark);
+    }
+    if (i > 0) this.zombies = this.zombies.slice(i);
+  }
+
   private vacate(inst: Installed): void {
     for (const k of inst.keys) {
       if (k.box !== undefined) this.rangeOcc.get(inst.set)?.remove(k.box);
@@ -366,6 +385,7 @@ export class NftPinholeSet implements PinholeSet {
       push(dels, table, set, { key: e.key, keyEnd: e.keyEnd });
     };
 
+    this.releaseZombies();
     // Pinholes removed.
     const removedInst: Installed[] = [];
     for (const ph of plan.removed) {
@@ -374,7 +394,15 @@ export class NftPinholeSet implements PinholeSet {
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
       const data = encodeMarkStr(inst.mark);
-      for (const k of inst.keys) del(T, inst.set, { key: k.start, keyEnd: k.end, data }, idem);
+      if (ph.action === 'allow' && inst.keys[0]?.end !== undefined) {
+        // An allow range (pipapo) element is not deleted but re-added with a 1 ms timeout: a pipapo
+        // delete searches the set linearly (nft_pipapo_remove, ~0.6 us per element in the set, the
+        // cost that grew with the installed count), an update is cheap. Its live entry goes now, and
+        // the allow rules require the live mark, so the dying element admits nothing; the kernel
+        // skips expired elements in lookups and overlap checks and frees them in its set GC.
+        // Idempotent by nature (an element already gone is re-added expiring at once).
+        for (const k of inst.keys) push(adds, T, inst.set, { key: k.start, keyEnd: k.end, data, timeoutMs: KILL_TIMEOUT_MS });
+      } else for (const k of inst.keys) del(T, inst.set, { key: k.start, keyEnd: k.end, data }, idem);
       if (ph.action === 'allow') del(T, 'live', { key: data }, idem);
     }
     // Pinholes added: choose slots (tentatively occupied; released again on failure).
@@ -475,9 +503,15 @@ export class NftPinholeSet implements PinholeSet {
     }
 
     // Success: the index follows the kernel.
+    const holdUntil = performance.now() + ZOMBIE_HOLD_MS;
     for (const inst of removedInst) {
-      this.vacate(inst);
       this.installed.delete(inst.pinhole.id);
+      if (inst.pinhole.action === 'allow' && inst.keys[0]?.end !== undefined) {
+        // Killed, not deleted: keep its slot and mark until the kernel surely sees it expired.
+        this.zombies.push({ inst, until: holdUntil });
+        continue;
+      }
+      this.vacate(inst);
       this.marksInUse.delete(inst.mark);
     }
     for (const inst of addedInst) {
@@ -551,6 +585,7 @@ export class NftPinholeSet implements PinholeSet {
     this.hashOcc.clear();
     this.rangeOcc.clear();
     this.marksInUse.clear();
+    this.zombies = [];
     for (const p of this.table.list()) this.table.delete(p.id);
     for (const b of this.table.listBindings()) this.table.deleteBinding(b.id);
 

@@ -179,7 +179,9 @@ export function setupScript(o: LayoutOptions): string {
     for (const shape of shapesFor('allow'))
       for (let slot = 0; slot < slotsOf('allow', shape); slot++) {
         const k = keyExpr(shape, f);
-        R(`${k.guard} ct mark set ${k.expr} map @${setName('allow', f, shape, slot)}${markStmt} accept`);
+        // `ct mark @live` after the map: an element whose pinhole was removed (a killed range element
+        // in its last millisecond, see backend.ts) admits nothing.
+        R(`${k.guard} ct mark set ${k.expr} map @${setName('allow', f, shape, slot)} ct mark @live${markStmt} accept`);
       }
   // A flow we admitted whose pinhole is gone: cut it (also in integration mode, where the policy accepts).
   R('ct mark != 0 drop');

@@ -58,8 +58,9 @@ describe('nftables layout', () => {
     const idx = (re: RegExp): number => st.findIndex((l) => re.test(l));
     expect(idx(/policy drop/)).toBeGreaterThan(0);
     expect(idx(/@d4_range_0 drop/)).toBeLessThan(idx(/ct mark @live accept/));
-    expect(idx(/ct mark @live accept/)).toBeLessThan(idx(/map @a4_full_0 accept/));
-    expect(idx(/map @a4_range_15 accept/)).toBeLessThan(idx(/ct mark != 0 drop/));
+    expect(idx(/ct mark @live accept/)).toBeLessThan(idx(/map @a4_full_0 ct mark @live accept/));
+    expect(idx(/map @a4_range_15 ct mark @live accept/)).toBeGreaterThan(0);
+    expect(idx(/map @a4_range_15 ct mark @live accept/)).toBeLessThan(idx(/ct mark != 0 drop/));
     const it = setupScript(layoutOptions({ mode: 'integration', markBits: 0x200 }));
     expect(it).toMatch(/priority -10; policy accept;/);
     expect(it).toMatch(/ct mark @live meta mark set meta mark or 0x200 accept/);

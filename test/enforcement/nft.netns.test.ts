@@ -122,6 +122,50 @@ describeNetns(
       }
     }, 30_000);
 
+    test('removing a range pinhole (pipapo, killed by a 1 ms timeout) cuts its flow, blocks new ones, and frees its slot', async () => {
+      const range = spec({ src: { address: '198.18.1.0', length: 24 }, dstPorts: { from: 5000, to: 5002 } });
+      const ids: string[] = [];
+      const add = async (): Promise<string> => {
+        let id = '';
+        await commit((tx) => {
+          id = tx.add(range);
+        });
+        ids.push(id);
+        return id;
+      };
+      try {
+        await sleep(1200); // slots held by earlier tests' removed ranges are free again
+        let id = await add();
+        const firstSet = set.kernelSetOf(id);
+        expect(firstSet).toMatch(/^a4_range_\d+$/);
+        const f = flow(lab, 'A', 'udp', A4, 43100, B4, 5001);
+        try {
+          expect(await f.more(10, 10_000)).toBe(true);
+          await commit((tx) => tx.remove(id));
+          await sleep(500);
+          expect(await f.more(1, 1000)).toBe(false);
+        } finally {
+          f.stop();
+        }
+        expect(await probe(lab, 'A', 'udp', A4, 43101, B4, 5002)).toBe(false);
+        // The 1 s hold is over (the checks above took 1.5 s or more): the kernel expired the killed
+        // element and takes the identical one in the same set.
+        id = await add();
+        expect(set.kernelSetOf(id)).toBe(firstSet);
+        expect(await probe(lab, 'A', 'udp', A4, 43102, B4, 5002)).toBe(true);
+        // Removed and added again at once: the dying element still holds its slot, another set is used.
+        await commit((tx) => tx.remove(id));
+        id = await add();
+        expect(set.kernelSetOf(id)).not.toBe(firstSet);
+        expect(await probe(lab, 'A', 'udp', A4, 43103, B4, 5000)).toBe(true);
+        const { elements } = await set.readKernel();
+        expect(elements.filter((e) => e.set.startsWith('a4_range_')).map((e) => e.mark)).toEqual([set.markOf(id)]);
+      } finally {
+        const live = ids.filter((i) => set.get(i) !== undefined);
+        if (live.length > 0) await commit((tx) => live.forEach((i) => tx.remove(i)));
+      }
+    }, 60_000);
+
     test('a deny added over a running allowed flow cuts it', async () => {
       let allow = '';
       let deny = '';

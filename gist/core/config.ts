@@ -63,6 +63,19 @@ export interface GistNodeConfig {
   readonly ingressFilter?: (sourceAddress: string, sourcePrefix: number, inboundInterface: string | undefined) => boolean;
   /** Maximum messages queued per routing state while a handshake or MA setup is running (default 64). */
   readonly maxQueuedPerState?: number;
+  /**
+   * s5.3.3 rate control ("bursts of ... state setup requests"): at most this
+   * many new sessions' handshakes (Query sent, no Response yet) at a time
+   * (default 1024). Further new sessions wait in a FIFO and start as others
+   * complete or fail, so an overload does not turn into retransmitted Queries
+   * and duplicate handshakes. Refreshes of established states are not counted.
+   */
+  readonly maxHandshakesInProgress?: number;
+  /**
+   * Bound of that FIFO (default 65536). A new session beyond it is refused:
+   * its messages get MessageStatus 'transport-failure' and no state is kept.
+   */
+  readonly maxQueuedHandshakes?: number;
 }
 
 export const NATFW_NSLPID = 33;
@@ -96,6 +109,8 @@ export interface ResolvedConfig {
   readonly minDestinationPrefix: { readonly v4: number; readonly v6: number };
   readonly ingressFilter: ((sourceAddress: string, sourcePrefix: number, inboundInterface: string | undefined) => boolean) | undefined;
   readonly maxQueuedPerState: number;
+  readonly maxHandshakesInProgress: number;
+  readonly maxQueuedHandshakes: number;
 }
 
 export function resolveConfig(c: GistNodeConfig): ResolvedConfig {
@@ -125,5 +140,7 @@ export function resolveConfig(c: GistNodeConfig): ResolvedConfig {
     minDestinationPrefix: c.minDestinationPrefix ?? { v4: 32, v6: 128 },
     ingressFilter: c.ingressFilter,
     maxQueuedPerState: c.maxQueuedPerState ?? 64,
+    maxHandshakesInProgress: Math.max(1, c.maxHandshakesInProgress ?? 1024),
+    maxQueuedHandshakes: Math.max(0, c.maxQueuedHandshakes ?? 65_536),
   };
 }

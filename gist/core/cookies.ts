@@ -4,9 +4,10 @@
  * Responder-Cookie: the responder keeps NO per-flow state between Query and
  * Confirm ("delayed state installation", s4.4.1 case 2, s6.3 case 3), so the
  * cookie must let it re-validate the Confirm by itself: it is an HMAC-SHA256
- * (truncated to 128 bits) under a local secret over everything the Confirm
- * must repeat from the Query (NSLPID, SID, MRI, the querier's Peer-Identity
- * and Interface-Address, whether an MA was offered). The secret rotates:
+ * (truncated to 128 bits, hmac-sha256.ts) under a local secret over
+ * everything the Confirm must repeat from the Query (NSLPID, SID and MRI as
+ * the responder's state key, the querier's Peer-Identity and
+ * Interface-Address, whether an MA was offered). The secret rotates:
  * generation g = floor(now / period) has secret HMAC(master, g), so no timer
  * and no table is needed; cookies of the current and the previous generation
  * are accepted (s8.5: "the generator can change the secret periodically").
@@ -16,45 +17,54 @@
  * counter, so every retransmitted Query carries a different cookie (s5.3.3)
  * and a reply to any of them is matched.
  */
-import { hmac } from '@noble/hashes/hmac';
-import { sha256 } from '@noble/hashes/sha2';
+import { HmacSha256 } from './hmac-sha256';
 
 const MAC_BYTES = 16;
 export const RESPONDER_COOKIE_BYTES = 4 + MAC_BYTES;
 
+/**
+ * What a Responder-Cookie binds. `stateKey` is the responder's routing state
+ * key (keys.ts: NSLPID, SID and the MRI of the reply direction), which the
+ * Query and its Confirm both determine.
+ */
 export interface CookieBinding {
-  readonly nslpId: number;
-  readonly sessionIdHex: string;
-  /** A canonical text of the MRI (gist/types.ts mriKey) as carried in the Query. */
-  readonly mriKey: string;
+  readonly stateKey: string;
   readonly peerIdentity: Uint8Array;
   readonly interfaceAddress: string;
   /** An MA was offered in the Response (Stack-Proposal + SCD). */
   readonly maOffered: boolean;
 }
 
-const enc = new TextEncoder();
+const MAX_BINDING = 4096;
 
 export class ResponderCookieJar {
-  private readonly master: Uint8Array;
-  /** Keyed HMAC states of the two live generations (cloned per MAC: the key schedule is paid once per generation). */
-  private cache: { gen: number; keyed: ReturnType<typeof hmac.create> }[] = [];
+  private readonly master: HmacSha256;
+  /** Keyed HMACs of the two live generations (the key schedule is paid once per generation). */
+  private genA = -1;
+  private macA: HmacSha256 | undefined;
+  private genB = -1;
+  private macB: HmacSha256 | undefined;
+  /** The MAC input, written in place: key | maOffered | interface address text | 0 | Peer-Identity. */
+  private readonly scratch = new Uint8Array(MAX_BINDING);
+  private readonly out = new Uint8Array(MAC_BYTES);
 
   constructor(
     randomBytes: (n: number) => Uint8Array,
     private readonly periodMs: number,
   ) {
-    this.master = randomBytes(32);
+    this.master = new HmacSha256(randomBytes(32));
   }
 
-  private keyed(gen: number): ReturnType<typeof hmac.create> {
-    for (const c of this.cache) if (c.gen === gen) return c.keyed;
+  private keyed(gen: number): HmacSha256 {
+    if (gen === this.genA && this.macA !== undefined) return this.macA;
+    if (gen === this.genB && this.macB !== undefined) return this.macB;
     const g = new Uint8Array(4);
     new DataView(g.buffer).setUint32(0, gen >>> 0);
-    const key = hmac(sha256, this.master, g);
-    const keyed = hmac.create(sha256, key);
-    this.cache.unshift({ gen, keyed });
-    if (this.cache.length > 2) this.cache.length = 2;
+    const keyed = new HmacSha256(this.master.mac(g));
+    this.genB = this.genA;
+    this.macB = this.macA;
+    this.genA = gen;
+    this.macA = keyed;
     return keyed;
   }
 
@@ -62,29 +72,44 @@ export class ResponderCookieJar {
     return Math.floor(now / this.periodMs) >>> 0;
   }
 
-  private mac(gen: number, b: CookieBinding): Uint8Array {
-    const text = `${b.nslpId}|${b.sessionIdHex}|${b.mriKey}|${b.interfaceAddress}|${b.maOffered ? 1 : 0}|`;
-    const h = this.keyed(gen).clone();
-    h.update(enc.encode(text));
-    h.update(b.peerIdentity);
-    return h.digest().subarray(0, MAC_BYTES);
+  /** false when the binding does not fit the scratch buffer (never with RFC-sized fields). */
+  private mac(gen: number, b: CookieBinding, out: Uint8Array, outOff: number): boolean {
+    const s = this.scratch;
+    const k = b.stateKey;
+    const a = b.interfaceAddress;
+    const pi = b.peerIdentity;
+    const n = k.length + 1 + a.length + 1 + pi.length;
+    if (n > s.length) return false;
+    let o = 0;
+    for (let i = 0; i < k.length; i++) s[o++] = k.charCodeAt(i);
+    s[o++] = b.maOffered ? 1 : 0;
+    for (let i = 0; i < a.length; i++) s[o++] = a.charCodeAt(i) & 0xff;
+    s[o++] = 0;
+    s.set(pi, o);
+    this.keyed(gen).macInto(s, n, out, outOff, MAC_BYTES);
+    return true;
   }
 
   mint(now: number, b: CookieBinding): Uint8Array {
     const gen = this.generation(now);
     const out = new Uint8Array(RESPONDER_COOKIE_BYTES);
-    new DataView(out.buffer).setUint32(0, gen);
-    out.set(this.mac(gen, b), 4);
+    out[0] = gen >>> 24;
+    out[1] = (gen >>> 16) & 0xff;
+    out[2] = (gen >>> 8) & 0xff;
+    out[3] = gen & 0xff;
+    // An unbindable (oversized) binding yields a cookie that never verifies.
+    this.mac(gen, b, out, 4);
     return out;
   }
 
   /** true when the cookie was minted by us, for exactly this binding, in this or the previous generation. */
   verify(now: number, cookie: Uint8Array, b: CookieBinding): boolean {
     if (cookie.length !== RESPONDER_COOKIE_BYTES) return false;
-    const gen = new DataView(cookie.buffer, cookie.byteOffset, cookie.byteLength).getUint32(0);
+    const gen = ((cookie[0] << 24) | (cookie[1] << 16) | (cookie[2] << 8) | cookie[3]) >>> 0;
     const cur = this.generation(now);
     if (gen !== cur && gen !== ((cur - 1) >>> 0)) return false;
-    const expect = this.mac(gen, b);
+    const expect = this.out;
+    if (!this.mac(gen, b, expect, 0)) return false;
     let diff = 0;
     for (let i = 0; i < MAC_BYTES; i++) diff |= expect[i] ^ cookie[4 + i];
     return diff === 0;
@@ -104,7 +129,7 @@ export function makeQueryCookie(hi: number, lo: number, counter: number): Uint8A
 /** The counter of a Query-Cookie that carries our (hi, lo), or undefined when it is not ours. */
 export function matchQueryCookie(cookie: Uint8Array, hi: number, lo: number): number | undefined {
   if (cookie.length !== 12) return undefined;
-  const v = new DataView(cookie.buffer, cookie.byteOffset, cookie.byteLength);
-  if (v.getUint32(0) !== hi >>> 0 || v.getUint32(4) !== lo >>> 0) return undefined;
-  return v.getUint32(8);
+  const c = cookie;
+  if (((c[0] << 24) | (c[1] << 16) | (c[2] << 8) | c[3]) !== (hi | 0) || ((c[4] << 24) | (c[5] << 16) | (c[6] << 8) | c[7]) !== (lo | 0)) return undefined;
+  return ((c[8] << 24) | (c[9] << 16) | (c[10] << 8) | c[11]) >>> 0;
 }

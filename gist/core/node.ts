@@ -25,11 +25,14 @@ import {
   decodeGistDatagram,
   encodeGistDatagram,
   encodeGistMessage,
+  encodeObject,
   ErrorCode,
   GistDecodeError,
   GistStreamDecoder,
-  gistMessageEncodingLength,
   MaProtocolId,
+  nliCodec,
+  stackConfigurationDataCodec,
+  stackProposalCodec,
   MessageType,
   ObjectType,
   type AdditionalInfo,
@@ -48,20 +51,23 @@ import {
   type StackProposal,
   unknownObjectsToForward,
 } from '../codec';
-import { invertDirection, type IpVersion, type Mri, type NslpId, type SessionId } from '../types';
+import type { IpVersion, Mri, NslpId, SessionId } from '../types';
 import { resolveConfig, type GistNodeConfig, type ResolvedConfig } from './config';
-import { makeQueryCookie, matchQueryCookie, ResponderCookieJar, type CookieBinding } from './cookies';
+import { matchQueryCookie, ResponderCookieJar, type CookieBinding } from './cookies';
 import type {
   AcceptedStream,
   ConnId,
   DatagramDisposition,
   GistDriverFacing,
   InboundDatagram,
+  QmodeTransmit,
   Transmit,
   TransportAddress,
 } from './driver-api';
-import { MaPhase, MessagingAssociation, Peer, Phase, Role, RoutingState, type Pending } from './state';
+import { keyIpVersion, keyIsDownstream, keyMri, keyNslpId, keySid, mriKeyPart, nslpKeyPart, stateKey } from './keys';
+import { due, earliest, MaPhase, MessagingAssociation, NEVER, Peer, Phase, Role, RoutingState, type Pending } from './state';
 import { TimerHeap } from './timers';
+import { dataLength, queryLength, writeConfirm, writeData, writeQuery, writeResponse } from './wire';
 
 /** Where an inbound message came from, for replies and Error messages (s5.6). */
 type RxContext =
@@ -75,7 +81,10 @@ export interface GistNodeStats {
   responsesSent: number;
   confirmsSent: number;
   confirmsAccepted: number;
+  /** Querier: Responses that completed a handshake (a duplicate Response to a retransmitted Query is not counted). */
   handshakesCompleted: number;
+  /** Querier: Responses to a retransmitted Query of a handshake that had already completed. */
+  duplicateResponses: number;
   dataSent: number;
   dataReceived: number;
   errorsSent: number;
@@ -100,22 +109,6 @@ function hex(b: Uint8Array): string {
   return s;
 }
 
-/** The MRI part of a state key: every field, like gist/types.ts mriKey, built without an intermediate array. */
-function mriText(m: Mri): string {
-  if (m.mrm === 'loose-end') return `le|${m.ipVersion}|${m.sourceAddress}|${m.destinationAddress}|${m.direction}`;
-  return `pc|${m.ipVersion}|${m.sourceAddress}|${m.sourcePrefix}|${m.destinationAddress}|${m.destinationPrefix}|${m.protocol ?? ''}|${m.dsField ?? ''}|${m.flowLabel ?? ''}|${m.spi ?? ''}|${m.sourcePort ?? ''}|${m.destinationPort ?? ''}|${m.direction}`;
-}
-
-function hexNibble(c: number): number {
-  return c <= 57 ? c - 48 : c - 87; // '0'-'9', 'a'-'f' (sessionIdKey writes lowercase)
-}
-
-function sidFromHex(s: string): SessionId {
-  const out = new Uint8Array(s.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = (hexNibble(s.charCodeAt(2 * i)) << 4) | hexNibble(s.charCodeAt(2 * i + 1));
-  return out;
-}
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -131,10 +124,6 @@ function isDownstream(m: Mri): boolean {
   return m.mrm === 'path-coupled' ? m.direction === 'downstream' : m.direction === 'towards-edge';
 }
 
-function stateKey(nslpId: NslpId, sidHex: string, mri: Mri): string {
-  return `${nslpId}|${sidHex}|${mriText(mri)}`;
-}
-
 type Target = RoutingState | MessagingAssociation;
 
 export class GistNode implements GistService, GistDriverFacing {
@@ -148,6 +137,7 @@ export class GistNode implements GistService, GistDriverFacing {
     confirmsSent: 0,
     confirmsAccepted: 0,
     handshakesCompleted: 0,
+    duplicateResponses: 0,
     dataSent: 0,
     dataReceived: 0,
     errorsSent: 0,
@@ -170,6 +160,12 @@ export class GistNode implements GistService, GistDriverFacing {
   private readonly cookies: ResponderCookieJar;
   private nextHandle = 1;
   private nextConnId = 1;
+  /** s5.3.3 rate control: new sessions' handshakes in progress, and the sessions waiting for a slot (FIFO). */
+  private handshakesInProgress = 0;
+  private readonly waiting: RoutingState[] = [];
+  private waitingHead = 0;
+  /** The last peer looked up by (Peer-Identity, address): consecutive messages mostly come from the same peer. */
+  private lastPeer: Peer | undefined;
 
   constructor(config: GistNodeConfig) {
     this.config = resolveConfig(config);
@@ -194,9 +190,23 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   /** Everything this node holds, counted (for the Query-flood test and diagnostics). */
-  footprint(): { routingStates: number; peers: number; peerCandidates: number; mas: number; timerEntries: number; queued: number; outbound: number } {
+  footprint(): {
+    routingStates: number;
+    peers: number;
+    peerCandidates: number;
+    mas: number;
+    timerEntries: number;
+    queued: number;
+    outbound: number;
+    handshakesInProgress: number;
+    handshakesWaiting: number;
+  } {
     let queued = 0;
-    for (const rs of this.states.values()) queued += (rs.queue?.length ?? 0) + (rs.recent?.length ?? 0);
+    let waiting = 0;
+    for (const rs of this.states.values()) {
+      queued += (rs.queue?.length ?? 0) + (rs.recent?.length ?? 0);
+      if (rs.phase === Phase.Queued) waiting++;
+    }
     return {
       routingStates: this.states.size,
       peers: this.peers.size,
@@ -205,23 +215,32 @@ export class GistNode implements GistService, GistDriverFacing {
       timerEntries: this.timers.size,
       queued,
       outbound: this.out.length - this.outHead,
+      handshakesInProgress: this.handshakesInProgress,
+      handshakesWaiting: waiting,
     };
   }
 
   /** A snapshot of one routing state entry, for tests and the CLI. */
   routingState(nslpId: NslpId, mri: Mri, sessionId: SessionId):
-    | { role: 'querier' | 'responder'; phase: 'awaiting-response' | 'established' | 'awaiting-refresh' | 'awaiting-confirm'; peerAddress?: string; siiHandle?: number; cmode: boolean; expireAt: number }
+    | {
+        role: 'querier' | 'responder';
+        phase: 'awaiting-response' | 'established' | 'awaiting-refresh' | 'awaiting-confirm' | 'queued';
+        peerAddress?: string;
+        siiHandle?: number;
+        cmode: boolean;
+        expireAt: number;
+      }
     | undefined {
-    const rs = this.states.get(stateKey(nslpId, hex(sessionId), mri));
+    const rs = this.states.get(stateKey(nslpId, sessionId, mri, false));
     if (rs === undefined) return undefined;
-    const phases = ['awaiting-response', 'established', 'awaiting-refresh', 'awaiting-confirm'] as const;
+    const phases = ['awaiting-response', 'established', 'awaiting-refresh', 'awaiting-confirm', 'queued'] as const;
     return {
       role: rs.role === Role.Querier ? 'querier' : 'responder',
       phase: phases[rs.phase],
       peerAddress: rs.peer?.address,
       siiHandle: rs.peer?.handle,
       cmode: rs.ma !== undefined,
-      expireAt: rs.expireAt,
+      expireAt: rs.expireAt === NEVER ? Infinity : rs.expireAt,
     };
   }
 
@@ -385,7 +404,8 @@ export class GistNode implements GistService, GistDriverFacing {
       this.status(now, p, 'message-too-large');
       return;
     }
-    const sidHex = hex(req.sessionId);
+    // The key is built (and the MRI and SID checked: UsageError) before any state changes.
+    const key = stateKey(req.nslpId, req.sessionId, req.mri, false);
     if (req.siiHandle !== undefined) {
       // B.1: explicitly routed to a peer we know (E=1, s7.1.5), without local routing state.
       const peer = this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle);
@@ -393,21 +413,20 @@ export class GistNode implements GistService, GistDriverFacing {
         this.status(now, p, 'peer-unreachable');
         return;
       }
-      const rs = this.states.get(stateKey(req.nslpId, sidHex, req.mri));
-      if (rs !== undefined && rs.peer === peer && rs.phase !== Phase.AwaitingResponse) {
+      const rs = this.states.get(key);
+      if (rs !== undefined && rs.peer === peer && rs.phase !== Phase.AwaitingResponse && rs.phase !== Phase.Queued) {
         this.sendOnState(now, rs, p);
         return;
       }
-      this.sendExplicit(now, req.nslpId, sidHex, req.mri, peer, p);
+      this.sendExplicit(now, key, peer, p);
       return;
     }
-    const key = stateKey(req.nslpId, sidHex, req.mri);
     let rs = this.states.get(key);
     if (rs === undefined) {
       if (!isQueryDirection(req.mri)) {
         // Reply direction: the state comes from the peer's handshake (we are the responder).
         // Wait for the Confirm (bounded by the NSLP timeout or 2 * T2); only an NSLP call creates this.
-        rs = new RoutingState(key, req.mri, req.nslpId, sidHex, Role.Responder, Phase.AwaitingConfirm, this.config.defaultStateLifetimeMs);
+        rs = new RoutingState(key, Role.Responder, Phase.AwaitingConfirm);
         rs.expireAt = p.giveUpAt ?? now + 2 * this.config.t2Ms;
         this.states.set(key, rs);
         this.enqueue(now, rs, p);
@@ -420,31 +439,95 @@ export class GistNode implements GistService, GistDriverFacing {
         this.status(now, p, 'no-next-node');
         return;
       }
-      rs = this.newQuerier(now, key, req.mri, req.nslpId, sidHex);
+      if (this.handshakesInProgress >= this.config.maxHandshakesInProgress) {
+        // s5.3.3 rate control: wait for a slot (bounded), no Query yet.
+        if (this.waiting.length - this.waitingHead >= this.config.maxQueuedHandshakes) {
+          this.status(now, p, 'transport-failure', 'too many handshakes waiting (rate control)');
+          return;
+        }
+        rs = this.newQuerier(now, key, Phase.Queued);
+        if (reliable) rs.wantMa = true;
+        this.enqueue(now, rs, p);
+        this.waiting.push(rs);
+        this.armState(rs);
+        return;
+      }
+      rs = this.newQuerier(now, key, Phase.AwaitingResponse);
       if (reliable) rs.wantMa = true;
+      this.takeSlot(rs);
       // Piggyback an unreliable message on the Query when it fits (s4.4.1, s6.2).
-      if (!reliable && this.sendQuery(now, rs, p)) {
+      if (!reliable && this.sendQuery(now, rs, p, req.mri)) {
         rs.inQuery = p;
       } else {
         this.enqueue(now, rs, p);
-        this.sendQuery(now, rs, undefined);
+        this.sendQuery(now, rs, undefined, req.mri);
       }
       this.armState(rs);
       return;
     }
-    if (rs.role === Role.Querier) rs.inactiveAt = now + rs.lifetimeMs;
+    if (rs.role === Role.Querier) rs.inactiveAt = now + this.lifetimeOf(rs);
     this.sendOnState(now, rs, p);
+  }
+
+  private lifetimeOf(rs: RoutingState): number {
+    return rs.extra?.lifetimeMs ?? this.config.defaultStateLifetimeMs;
+  }
+
+  // ------------------------------------------------------------------ s5.3.3 rate control of new handshakes
+
+  private takeSlot(rs: RoutingState): void {
+    rs.holdsSlot = true;
+    this.handshakesInProgress++;
+  }
+
+  /** The state's handshake completed or the state went away: free its slot and start waiting sessions. */
+  private releaseSlot(now: number, rs: RoutingState): void {
+    if (!rs.holdsSlot) return;
+    rs.holdsSlot = false;
+    this.handshakesInProgress--;
+    this.startWaiting(now);
+  }
+
+  private startWaiting(now: number): void {
+    const w = this.waiting;
+    while (this.handshakesInProgress < this.config.maxHandshakesInProgress && this.waitingHead < w.length) {
+      const rs = w[this.waitingHead];
+      w[this.waitingHead++] = undefined as unknown as RoutingState;
+      // Skip sessions that went away (timeout, SetStateLifetime 0) while they waited.
+      if (rs.phase !== Phase.Queued || this.states.get(rs.key) !== rs) continue;
+      rs.phase = Phase.AwaitingResponse;
+      this.takeSlot(rs);
+      // Piggyback the first queued unreliable message on the Query when it fits (s4.4.1).
+      const q = rs.queue;
+      const first = q !== undefined && q.length > 0 && !q[0].reliable ? q[0] : undefined;
+      if (first !== undefined && this.sendQuery(now, rs, first)) {
+        q!.shift();
+        if (q!.length === 0) rs.queue = undefined;
+        rs.inQuery = first;
+      } else {
+        this.sendQuery(now, rs, undefined);
+      }
+      this.armState(rs);
+    }
+    if (this.waitingHead >= w.length) {
+      w.length = 0;
+      this.waitingHead = 0;
+    } else if (this.waitingHead > 1024 && this.waitingHead * 2 > w.length) {
+      w.splice(0, this.waitingHead);
+      this.waitingHead = 0;
+    }
   }
 
   setStateLifetime(now: number, nslpId: NslpId, mri: Mri, sessionId: SessionId | undefined, lifetimeMs: number): void {
     const targets: RoutingState[] = [];
     if (sessionId !== undefined) {
-      const rs = this.states.get(stateKey(nslpId, hex(sessionId), mri));
+      const rs = this.states.get(stateKey(nslpId, sessionId, mri, false));
       if (rs !== undefined) targets.push(rs);
     } else {
-      const suffix = `|${mriText(mri)}`;
-      const prefix = `${nslpId}|`;
-      for (const [k, rs] of this.states) if (k.startsWith(prefix) && k.endsWith(suffix)) targets.push(rs);
+      // Key layout (keys.ts): NSLPID (2) | SID (16) | MRI.
+      const suffix = mriKeyPart(mri);
+      const prefix = nslpKeyPart(nslpId);
+      for (const [k, rs] of this.states) if (k.length === 18 + suffix.length && k.startsWith(prefix) && k.endsWith(suffix)) targets.push(rs);
     }
     for (const rs of targets) {
       if (lifetimeMs <= 0) {
@@ -452,17 +535,17 @@ export class GistNode implements GistService, GistDriverFacing {
         this.removeState(now, rs, 'timeout');
         continue;
       }
-      rs.lifetimeMs = lifetimeMs;
+      (rs.extra ??= { queue: undefined, recent: undefined, lifetimeMs: undefined }).lifetimeMs = lifetimeMs;
       if (rs.role === Role.Querier) rs.inactiveAt = now + lifetimeMs;
       this.armState(rs);
     }
   }
 
   invalidateRoutingState(now: number, req: InvalidateRoutingStateRequest): void {
-    const suffix = `|${mriText(req.mri)}`;
+    const suffix = mriKeyPart(req.mri);
     for (const rs of [...this.states.values()]) {
-      if (req.nslpId !== undefined && rs.nslpId !== req.nslpId) continue;
-      if (!rs.key.endsWith(suffix) || rs.role !== Role.Querier) continue;
+      if (req.nslpId !== undefined && keyNslpId(rs.key) !== req.nslpId) continue;
+      if (rs.key.length !== 18 + suffix.length || !rs.key.endsWith(suffix) || rs.role !== Role.Querier) continue;
       // B.6: the NSLP believes the route is bad: rediscover, now if urgent, else with the next message.
       rs.stale = true;
       if (req.urgent && rs.phase === Phase.Established) {
@@ -474,16 +557,17 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ querier: Query / Response / Confirm
 
-  private newQuerier(now: number, key: string, mri: Mri, nslpId: NslpId, sidHex: string): RoutingState {
-    const rs = new RoutingState(key, mri, nslpId, sidHex, Role.Querier, Phase.AwaitingResponse, this.config.defaultStateLifetimeMs);
-    rs.inactiveAt = now + rs.lifetimeMs;
+  private newQuerier(now: number, key: string, phase: Phase): RoutingState {
+    const rs = new RoutingState(key, Role.Querier, phase);
+    rs.inactiveAt = now + this.config.defaultStateLifetimeMs;
     this.states.set(key, rs);
     return rs;
   }
 
-  private randomU32(): number {
+  /** A random 32-bit value as int32 (a Smi: no heap number in the state). */
+  private randomI32(): number {
     const b = this.config.randomBytes(4);
-    return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+    return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
   }
 
   /** Starts (or restarts) a Query exchange with new cookies (s5.3.3). */
@@ -503,6 +587,10 @@ export class GistNode implements GistService, GistDriverFacing {
 
   /** NLI objects are immutable and few (per IP version and IP-TTL value): built once. */
   private readonly nliCache = new Map<number, NetworkLayerInformation>();
+  /** The same NLIs as whole TLVs, for the message writer (wire.ts). */
+  private readonly nliTlvCache: (Uint8Array | undefined)[] = [];
+  /** Our IP source for each version, as a TransportAddress (immutable, shared by every transmit). */
+  private sourceCache: (TransportAddress | undefined)[] = [];
 
   private ourNli(v: IpVersion, ipTtl: number): NetworkLayerInformation {
     const k = v * 256 + (ipTtl & 0xff);
@@ -520,6 +608,19 @@ export class GistNode implements GistService, GistDriverFacing {
     return nli;
   }
 
+  private nliTlv(v: IpVersion, ipTtl: number): Uint8Array {
+    const k = v * 256 + (ipTtl & 0xff);
+    let t = this.nliTlvCache[k];
+    if (t === undefined) this.nliTlvCache[k] = t = encodeObject(nliCodec, this.ourNli(v, ipTtl));
+    return t;
+  }
+
+  private source(v: IpVersion): TransportAddress {
+    let s = this.sourceCache[v];
+    if (s === undefined) this.sourceCache[v] = s = { address: this.ownAddress(v), port: this.config.udpPort };
+    return s;
+  }
+
   private header(type: GistMessage['type'], nslpId: NslpId, f: { c?: boolean; s?: boolean; r?: boolean; e?: boolean; hops?: number }): GistCommonHeader {
     return {
       version: 1,
@@ -535,6 +636,9 @@ export class GistNode implements GistService, GistDriverFacing {
 
   private queryStackCache: { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } | undefined;
   private responseStackCache: { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } | undefined;
+  private queryStackTlvCache: Uint8Array | undefined;
+  private responseStackTlvCache: Uint8Array | undefined;
+  private confirmScdTlvCache: Uint8Array | undefined;
 
   private queryStack(): { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData } {
     // s5.7.2: Forwards-TCP; in a Query its MA-protocol-options carry no data.
@@ -559,6 +663,23 @@ export class GistNode implements GistService, GistDriverFacing {
     });
   }
 
+  private static stackTlvs(st: { stackProposal: StackProposal; stackConfigurationData: StackConfigurationData }): Uint8Array {
+    const sp = encodeObject(stackProposalCodec, st.stackProposal);
+    const scd = encodeObject(stackConfigurationDataCodec, st.stackConfigurationData);
+    const out = new Uint8Array(sp.length + scd.length);
+    out.set(sp, 0);
+    out.set(scd, sp.length);
+    return out;
+  }
+
+  private queryStackTlvs(): Uint8Array {
+    return (this.queryStackTlvCache ??= GistNode.stackTlvs(this.queryStack()));
+  }
+
+  private responseStackTlvs(): Uint8Array {
+    return (this.responseStackTlvCache ??= GistNode.stackTlvs(this.responseStack()));
+  }
+
   /**
    * s5.8.1.2: with 'flow' addressing the first two Queries of a handshake use the flow source
    * (S=0); later retransmissions switch to our own address (S=1), so that ICMP and GIST errors
@@ -568,75 +689,73 @@ export class GistNode implements GistService, GistDriverFacing {
     return this.config.qmodeSourceAddressing === 'flow' && rs.queriesSent < 2;
   }
 
-  private buildQuery(rs: RoutingState, p: Pending | undefined): QueryMessage {
-    const stack = rs.wantMa ? this.queryStack() : undefined;
-    const v = rs.mri.ipVersion;
-    return {
-      type: 'Query',
-      header: this.header('Query', rs.nslpId, {
-        c: true,
-        r: true,
-        s: !this.flowSourced(rs),
-        hops: p?.gistHopCount,
-      }),
-      unknownObjects: [],
-      mri: rs.mri,
-      sessionId: sidFromHex(rs.sessionIdHex),
-      // s5.2.2: a downstream message carries the IP TTL it is sent with.
-      nli: this.ourNli(v, isDownstream(rs.mri) ? this.config.qmodeIpTtl : rs.ipHops),
-      queryCookie: makeQueryCookie(rs.cookieHi, rs.cookieLo, rs.queriesSent),
-      stackProposal: stack?.stackProposal,
-      stackConfigurationData: stack?.stackConfigurationData,
-      nslpData: p?.nslpData,
-    };
+  /** s5.3.3: the retransmission interval after the Query just sent: T1, doubling per retransmission. */
+  private retransmitInterval(rs: RoutingState): number {
+    return this.config.t1Ms * 2 ** Math.max(0, rs.queriesSent - 1);
   }
 
   /**
    * Sends the next Query of the handshake, with `p` piggybacked when given.
    * Returns false (and sends nothing) when the payload would make it too big
    * for D-mode (s4.3.3: message + 64-byte allowance <= min(MTU, 576)).
+   * `mri`: the state's MRI when the caller has it (else decoded from the key).
    */
-  private sendQuery(now: number, rs: RoutingState, p: Pending | undefined): boolean {
+  private sendQuery(now: number, rs: RoutingState, p: Pending | undefined, mri?: Mri): boolean {
     if (rs.queriesSent === 0) {
-      rs.cookieHi = this.randomU32();
-      rs.cookieLo = this.randomU32();
-      rs.retransmitInterval = this.config.t1Ms;
+      rs.cookieHi = this.randomI32();
+      rs.cookieLo = this.randomI32();
     }
-    const msg = this.buildQuery(rs, p);
-    if (p !== undefined && 4 + gistMessageEncodingLength(msg) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) return false;
-    // Decided before counting this Query, exactly as buildQuery set the S flag.
+    const key = rs.key;
+    const v = keyIpVersion(key);
+    const down = keyIsDownstream(key);
+    const stack = rs.wantMa ? this.queryStackTlvs() : undefined;
+    // s5.2.2: a downstream message carries the IP TTL it is sent with.
+    const nli = this.nliTlv(v, down ? this.config.qmodeIpTtl : rs.ipHops);
+    const nslpData = p?.nslpData;
+    if (p !== undefined && 4 + queryLength(key, nli, stack, nslpData) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) return false;
     const flowSource = this.flowSourced(rs);
+    const bytes = writeQuery(key, p?.gistHopCount ?? this.config.initialGistHopCount, !flowSource, nli, rs.cookieHi, rs.cookieLo, rs.queriesSent, stack, nslpData);
     rs.queriesSent++;
     this.stats.queriesSent++;
-    const m = rs.mri;
-    const v = m.ipVersion;
+    const m = mri ?? keyMri(key);
+    const dscp = m.mrm === 'path-coupled' ? m.dsField : undefined;
+    const flowLabel = m.mrm === 'path-coupled' ? m.flowLabel : undefined;
     this.out.push({
       kind: 'udp',
-      source: { address: flowSource ? m.sourceAddress : this.ownAddress(v), port: this.config.udpPort },
+      source: flowSource ? { address: m.sourceAddress, port: this.config.udpPort } : this.source(v),
       // s5.8.1.2 / s5.8.2.2: Q-mode goes to the flow (MRI) destination, port 270.
       destination: { address: m.destinationAddress, port: this.config.qmodePort },
       ipVersion: v,
-      bytes: encodeGistDatagram(msg),
-      qmode: {
-        routerAlert: this.config.routerAlertFor(rs.nslpId, v),
-        ipTtl: isDownstream(m) ? this.config.qmodeIpTtl : 255,
-        dscp: m.mrm === 'path-coupled' ? m.dsField : undefined,
-        flowLabel: m.mrm === 'path-coupled' ? m.flowLabel : undefined,
-        dontFragment: true,
-      },
+      bytes,
+      qmode:
+        dscp === undefined && flowLabel === undefined
+          ? this.qmodeInfo(keyNslpId(key), v, down)
+          : { routerAlert: this.config.routerAlertFor(keyNslpId(key), v), ipTtl: down ? this.config.qmodeIpTtl : 255, dscp, flowLabel, dontFragment: true },
     });
-    rs.retransmitAt = now + rs.retransmitInterval;
+    rs.nextQueryAt = now + this.retransmitInterval(rs);
     if (rs.phase === Phase.Established) rs.phase = Phase.AwaitingRefresh;
-    rs.refreshAt = Infinity;
     return true;
+  }
+
+  private qmodeCache = new Map<number, QmodeTransmit>();
+
+  /** Q-mode encapsulation of a Query without DSCP / flow label: a few per node, shared. */
+  private qmodeInfo(nslpId: NslpId, v: IpVersion, down: boolean): QmodeTransmit {
+    const k = nslpId * 16 + v * 2 + (down ? 1 : 0);
+    let q = this.qmodeCache.get(k);
+    if (q === undefined) {
+      q = { routerAlert: this.config.routerAlertFor(nslpId, v), ipTtl: down ? this.config.qmodeIpTtl : 255, dscp: undefined, flowLabel: undefined, dontFragment: true };
+      this.qmodeCache.set(k, q);
+    }
+    return q;
   }
 
   private onQueryTimeout(now: number, rs: RoutingState): void {
     // s5.3.3: binary exponential backoff from T1; give up once the interval would exceed T2.
-    const next = rs.retransmitInterval * 2;
+    const next = this.retransmitInterval(rs) * 2;
     const queued = rs.queue?.[0]?.giveUpAt;
     if (next > this.config.t2Ms || (queued !== undefined && now >= queued)) {
-      rs.retransmitAt = Infinity;
+      rs.nextQueryAt = NEVER;
       if (rs.phase === Phase.AwaitingRefresh) {
         // The peer stopped answering: report the route as bad (s7.1, B.4) and purge the state.
         const old = rs.peer?.handle;
@@ -647,12 +766,11 @@ export class GistNode implements GistService, GistDriverFacing {
       }
       return;
     }
-    rs.retransmitInterval = next;
     this.sendQuery(now, rs, rs.inQuery);
   }
 
   private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext): void {
-    const key = stateKey(msg.header.nslpId, hex(msg.sessionId), invertDirection(msg.mri));
+    const key = stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true);
     const rs = this.states.get(key);
     // s4.4.6: a Response nobody asked for is dropped without an error.
     if (rs === undefined || rs.role !== Role.Querier) {
@@ -667,12 +785,21 @@ export class GistNode implements GistService, GistDriverFacing {
     const viaMa = ctx.via === 'ma' ? ctx.ma : undefined;
     const nli = msg.nli;
     const peer = this.peerFor(nli.peerIdentity, nli.interfaceAddress, ctx.via === 'udp' ? ctx.remote.port : (viaMa?.peer?.udpPort ?? this.config.qmodePort));
+    if (rs.phase === Phase.Established && rs.peer === peer) {
+      // A second Response to a retransmitted Query of a handshake that already completed (s5.3.3):
+      // not a new handshake. Confirm again (our first Confirm may be lost: RFC 5972 querier
+      // transition 17) and pass on its NSLP data, but install and count nothing.
+      this.stats.duplicateResponses++;
+      if (msg.header.rFlag) this.sendConfirm(now, rs, msg, peer, rs.ma !== undefined && rs.ma.phase !== MaPhase.Closed ? rs.ma : undefined, false);
+      if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, rs, false);
+      return;
+    }
     const previous = rs.peer;
     const wasEstablished = rs.phase !== Phase.AwaitingResponse;
-    if (!isDownstream(rs.mri)) rs.ipHops = nli.ipTtl;
+    const down = keyIsDownstream(key);
+    if (!down) rs.ipHops = nli.ipTtl;
     else if (ctx.via === 'udp' && ctx.ipTtl !== undefined && nli.ipTtl !== 0) rs.ipHops = Math.max(0, nli.ipTtl - ctx.ipTtl);
     this.bindPeer(rs, peer);
-    rs.retransmitAt = Infinity;
     if (rs.inQuery !== undefined) {
       this.status(now, rs.inQuery, undefined);
       rs.inQuery = undefined;
@@ -682,8 +809,8 @@ export class GistNode implements GistService, GistDriverFacing {
     // s4.4.4: refresh between 1/2 and 3/4 of the validity time, chosen randomly.
     const validity = nli.routingStateValidityTime;
     rs.expireAt = now + validity;
-    rs.refreshAt = now + Math.floor(validity * (0.5 + 0.25 * (this.randomU32() / 4294967296)));
-    if (rs.inactiveAt === Infinity) rs.inactiveAt = now + rs.lifetimeMs;
+    rs.nextQueryAt = now + Math.floor(validity * (0.5 + 0.25 * ((this.randomI32() >>> 0) / 4294967296)));
+    if (rs.inactiveAt === NEVER) rs.inactiveAt = now + this.lifetimeOf(rs);
 
     // MA selection (s4.4.3, s5.7): reuse the MA the Response came over, else an existing one to this peer,
     // else set one up if the responder offered Forwards-TCP and we want C-mode.
@@ -702,25 +829,9 @@ export class GistNode implements GistService, GistDriverFacing {
     if (ma !== undefined) this.bindMa(rs, ma);
     else if (rs.ma !== undefined && ctx.via === 'udp' && msg.stackProposal === undefined) this.unbindMa(rs);
 
-    if (msg.header.rFlag) {
-      const confirm: ConfirmMessage = {
-        type: 'Confirm',
-        header: this.header('Confirm', rs.nslpId, {}),
-        unknownObjects: [],
-        mri: rs.mri,
-        sessionId: msg.sessionId,
-        nli: this.ourNli(rs.mri.ipVersion, isDownstream(rs.mri) ? 0 : rs.ipHops),
-        responderCookie: msg.responderCookie,
-        // s5.1: in C-mode echo the Stack-Proposal; the first Confirm on a new MA carries the abbreviated SCD.
-        stackProposal: ma !== undefined && msg.stackProposal !== undefined && msg.responderCookie !== undefined ? msg.stackProposal : undefined,
-        stackConfigurationData:
-          newMa && msg.responderCookie !== undefined && msg.stackProposal !== undefined ? { maHoldTime: this.config.maHoldTimeMs, maProtocolOptions: [] } : undefined,
-      };
-      this.stats.confirmsSent++;
-      if (ma !== undefined) this.sendOnMa(now, ma, encodeGistMessage(confirm));
-      else this.sendDmode(peer, rs.mri.ipVersion, encodeGistDatagram(confirm));
-    }
+    if (msg.header.rFlag) this.sendConfirm(now, rs, msg, peer, ma, newMa);
     this.stats.handshakesCompleted++;
+    this.releaseSlot(now, rs);
     rs.recent = undefined;
     if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, rs, false);
     if (wasEstablished && previous !== undefined && previous !== peer) {
@@ -730,6 +841,27 @@ export class GistNode implements GistService, GistDriverFacing {
     if (previous !== undefined && previous !== peer) this.releasePeer(previous);
     this.flushQueue(now, rs);
     this.armState(rs);
+  }
+
+  private sendConfirm(now: number, rs: RoutingState, msg: ResponseMessage, peer: Peer, ma: MessagingAssociation | undefined, newMa: boolean): void {
+    // s5.1: in C-mode echo the Stack-Proposal; the first Confirm on a new MA carries the abbreviated SCD.
+    const echo = ma !== undefined && msg.stackProposal !== undefined && msg.responderCookie !== undefined;
+    let stack: Uint8Array | undefined;
+    if (echo) {
+      const sp = encodeObject(stackProposalCodec, msg.stackProposal!);
+      if (newMa) {
+        const scd = (this.confirmScdTlvCache ??= encodeObject(stackConfigurationDataCodec, { maHoldTime: this.config.maHoldTimeMs, maProtocolOptions: [] }));
+        stack = new Uint8Array(sp.length + scd.length);
+        stack.set(sp, 0);
+        stack.set(scd, sp.length);
+      } else stack = sp;
+    }
+    const v = keyIpVersion(rs.key);
+    const nli = this.nliTlv(v, keyIsDownstream(rs.key) ? 0 : rs.ipHops);
+    this.stats.confirmsSent++;
+    const hops = this.config.initialGistHopCount;
+    if (ma !== undefined) this.sendOnMa(now, ma, writeConfirm(false, rs.key, hops, nli, msg.responderCookie, stack, undefined));
+    else this.sendDmode(peer, v, writeConfirm(true, rs.key, hops, nli, msg.responderCookie, stack, undefined));
   }
 
   private tcpPortFrom(sp: StackProposal, scd: StackConfigurationData): number | undefined {
@@ -773,9 +905,6 @@ export class GistNode implements GistService, GistDriverFacing {
         return { kind: 'consume' };
       }
     }
-    const replyMri = invertDirection(mri);
-    const sidHex = hex(msg.sessionId);
-    const key = stateKey(msg.header.nslpId, sidHex, replyMri);
     const peer = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.remote.port);
     const ipDistance = ctx.ipTtl !== undefined && msg.nli.ipTtl !== 0 && isDownstream(mri) ? Math.max(0, msg.nli.ipTtl - ctx.ipTtl) : 0;
 
@@ -827,43 +956,28 @@ export class GistNode implements GistService, GistDriverFacing {
       return { kind: 'forward', payload: encodeGistDatagram(fwd) };
     }
 
-    // Peering: answer with a Response (s4.4.1). With delayed state installation nothing is stored here.
-    const existing = this.states.get(key);
+    // Peering: answer with a Response (s4.4.1). With delayed state installation nothing is stored here
+    // (an established state stays usable until its expiry; the Confirm refreshes it, s6.3).
+    // The reply direction's key: the Response carries the Query's MRI inverted (s5.1).
+    const key = stateKey(msg.header.nslpId, msg.sessionId, mri, true);
     const wantsMa = msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined;
     const reuse = wantsMa ? this.liveMaTo(msg.nli.peerIdentity, msg.nli.interfaceAddress) : undefined;
     const offerMa = wantsMa && reuse === undefined;
     const confirmRequired = this.config.confirmRequired || offerMa;
-    const binding: CookieBinding = {
-      nslpId: msg.header.nslpId,
-      sessionIdHex: sidHex,
-      mriKey: mriText(mri),
-      peerIdentity: msg.nli.peerIdentity,
-      interfaceAddress: msg.nli.interfaceAddress,
-      maOffered: offerMa,
-    };
-    const stack = offerMa ? this.responseStack() : undefined;
-    const response: ResponseMessage = {
-      type: 'Response',
-      header: this.header('Response', msg.header.nslpId, { r: confirmRequired }),
-      unknownObjects: [],
-      mri: replyMri,
-      sessionId: msg.sessionId,
-      // s5.2.2: sent upstream: report the measured IP hop count.
-      nli: this.ourNli(replyMri.ipVersion, ipDistance),
-      queryCookie: msg.queryCookie,
-      responderCookie: confirmRequired ? this.cookies.mint(now, binding) : undefined,
-      stackProposal: stack?.stackProposal,
-      stackConfigurationData: stack?.stackConfigurationData,
-      nslpData: ev.peering?.payload,
-    };
+    const responderCookie = confirmRequired
+      ? this.cookies.mint(now, { stateKey: key, peerIdentity: msg.nli.peerIdentity, interfaceAddress: msg.nli.interfaceAddress, maOffered: offerMa })
+      : undefined;
+    const stack = offerMa ? this.responseStackTlvs() : undefined;
+    const v = keyIpVersion(key);
+    // s5.2.2: sent upstream: report the measured IP hop count.
+    const nli = this.nliTlv(v, ipDistance);
+    const hops = this.config.initialGistHopCount;
     this.stats.responsesSent++;
-    if (reuse !== undefined) this.sendOnMa(now, reuse, encodeGistMessage(response));
-    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, replyMri.ipVersion, encodeGistDatagram(response));
+    if (reuse !== undefined) this.sendOnMa(now, reuse, writeResponse(false, key, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
+    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, v, writeResponse(true, key, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
     if (!confirmRequired) {
       // s6.3 case 1: no Confirm needed; install (or refresh) the state now.
-      this.installResponder(now, key, replyMri, msg.header.nslpId, sidHex, msg.nli, ctx.remote.port, undefined, ipDistance);
-    } else if (existing !== undefined && existing.role === Role.Responder && existing.phase === Phase.Established) {
-      // Awaiting Refresh (s6.3): the state stays usable until its expiry; the Confirm refreshes it.
+      this.installResponder(now, key, msg.nli, ctx.remote.port, undefined, ipDistance);
     }
     return { kind: 'consume' };
   }
@@ -871,9 +985,6 @@ export class GistNode implements GistService, GistDriverFacing {
   private installResponder(
     now: number,
     key: string,
-    mri: Mri,
-    nslpId: NslpId,
-    sidHex: string,
     nli: NetworkLayerInformation,
     udpPort: number,
     ma: MessagingAssociation | undefined,
@@ -885,7 +996,7 @@ export class GistNode implements GistService, GistDriverFacing {
     let wasEstablished = false;
     if (rs === undefined || rs.role !== Role.Responder) {
       if (rs !== undefined) this.removeState(now, rs, undefined);
-      rs = new RoutingState(key, mri, nslpId, sidHex, Role.Responder, Phase.Established, this.config.defaultStateLifetimeMs);
+      rs = new RoutingState(key, Role.Responder, Phase.Established);
       this.states.set(key, rs);
     } else {
       previous = rs.peer;
@@ -914,9 +1025,8 @@ export class GistNode implements GistService, GistDriverFacing {
       this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
       return;
     }
-    const replyMri = invertDirection(msg.mri);
-    const sidHex = hex(msg.sessionId);
-    const key = stateKey(msg.header.nslpId, sidHex, replyMri);
+    // The Confirm carries the Query's MRI (s5.1): our reply direction is its inverse.
+    const key = stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true);
     const rs = this.states.get(key);
     if (msg.responderCookie === undefined) {
       // Only valid when we did not ask for a Confirm cookie (case 1) and hold the state already.
@@ -925,9 +1035,7 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     const binding: CookieBinding = {
-      nslpId: msg.header.nslpId,
-      sessionIdHex: sidHex,
-      mriKey: mriText(msg.mri),
+      stateKey: key,
       peerIdentity: msg.nli.peerIdentity,
       interfaceAddress: msg.nli.interfaceAddress,
       maOffered: msg.stackProposal !== undefined,
@@ -963,7 +1071,7 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     this.stats.confirmsAccepted++;
     const udpPort = ctx.via === 'udp' ? ctx.remote.port : (this.peers.get(this.peerKey(msg.nli.peerIdentity, msg.nli.interfaceAddress))?.udpPort ?? this.config.qmodePort);
-    const state = this.installResponder(now, key, replyMri, msg.header.nslpId, sidHex, msg.nli, udpPort, ma, 0);
+    const state = this.installResponder(now, key, msg.nli, udpPort, ma, 0);
     if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, state, false);
   }
 
@@ -1006,8 +1114,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.replyError(now, ctx, msg, ErrorCode.UnknownNslpid, 0, []);
       return;
     }
-    const key = stateKey(msg.header.nslpId, hex(msg.sessionId), invertDirection(msg.mri));
-    const rs = this.states.get(key);
+    const rs = this.states.get(stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true));
     // s4.3.2 validation, in order.
     if (msg.header.eFlag || (msg.header.cFlag && ctx.via === 'udp' && ctx.qmode)) {
       this.deliver(now, msg, ctx, rs, true);
@@ -1026,7 +1133,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.replyError(now, ctx, msg, ErrorCode.IncorrectlyDeliveredMessage, 0, []);
       return;
     }
-    if (rs.role === Role.Querier) rs.inactiveAt = now + rs.lifetimeMs;
+    if (rs.role === Role.Querier) rs.inactiveAt = now + this.lifetimeOf(rs);
     this.deliver(now, msg, ctx, rs, false);
   }
 
@@ -1035,8 +1142,9 @@ export class GistNode implements GistService, GistDriverFacing {
     const e = msg.error;
     // s5.6: never answer an Error. Match it to the state of the message that caused it.
     if (e.mri === undefined || e.sessionId === undefined) return;
-    const key = stateKey(e.commonHeader.nslpId, hex(e.sessionId), e.mri);
-    const rs = this.states.get(key);
+    // The Error echoes our message's MRI, which points in our direction of sending (A.4.1).
+    if (e.sessionId.length !== 16) return;
+    const rs = this.states.get(stateKey(e.commonHeader.nslpId, e.sessionId, e.mri, false));
     if (rs === undefined) return;
     if (ctx.via === 'udp' && rs.peer !== undefined && msg.nli !== undefined && msg.nli.interfaceAddress !== rs.peer.address && rs.phase === Phase.Established) {
       // An Error from a node that is not our peer about established state: only Query errors come from elsewhere.
@@ -1128,7 +1236,7 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   private sendOnState(now: number, rs: RoutingState, p: Pending): void {
-    if (rs.phase === Phase.AwaitingResponse || rs.phase === Phase.AwaitingConfirm || rs.peer === undefined) {
+    if (rs.phase === Phase.AwaitingResponse || rs.phase === Phase.AwaitingConfirm || rs.phase === Phase.Queued || rs.peer === undefined) {
       this.enqueue(now, rs, p);
       return;
     }
@@ -1140,13 +1248,13 @@ export class GistNode implements GistService, GistDriverFacing {
       this.startHandshake(now, rs);
       return;
     }
-    const dmsg = this.buildData(rs, p, false);
-    const needsMa = p.reliable || 4 + gistMessageEncodingLength(dmsg) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT);
+    const key = rs.key;
     const ma = rs.ma;
+    const hops = p.gistHopCount ?? this.config.initialGistHopCount;
     if (ma !== undefined && ma.phase !== MaPhase.Closed) {
-      // s4.3.3: once an MA serves this state, use it (congestion control, ordering).
+      // s4.3.3: once an MA serves this state, use it (congestion control, ordering). s5.1: no NLI in C-mode.
       ma.lastUseAt = now;
-      this.sendOnMa(now, ma, encodeGistMessage(this.buildData(rs, p, true)));
+      this.sendOnMa(now, ma, writeData(false, key, hops, false, undefined, p.nslpData));
       this.stats.dataSent++;
       if (ma.phase === MaPhase.Connecting) {
         // B.3: report only once the connection is up (or failed).
@@ -1155,6 +1263,9 @@ export class GistNode implements GistService, GistDriverFacing {
       } else this.status(now, p, undefined);
       return;
     }
+    const v = keyIpVersion(key);
+    const nli = this.nliTlv(v, keyIsDownstream(key) ? 0 : rs.ipHops);
+    const needsMa = p.reliable || 4 + dataLength(key, nli, p.nslpData) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT);
     if (needsMa) {
       if (rs.role === Role.Querier) {
         // An MA needs the responder's SCD: run a handshake with a Stack-Proposal (s5.7.1).
@@ -1170,45 +1281,38 @@ export class GistNode implements GistService, GistDriverFacing {
       this.status(now, p, p.reliable ? 'transport-failure' : 'message-too-large');
       return;
     }
-    this.sendDmode(rs.peer, rs.mri.ipVersion, encodeGistDatagram(dmsg));
+    this.sendDmode(rs.peer, v, writeData(true, key, hops, false, nli, p.nslpData));
     this.stats.dataSent++;
     if (rs.role === Role.Querier) {
       // s4.4.6: if our D-mode Confirm was lost, the peer answers this Data with No Routing State within
       // a round trip; keep what was sent in the last 4*T1 (at most 16) to re-send after the new handshake.
       const horizon = now - 4 * this.config.t1Ms;
-      const kept = rs.recent?.filter((r) => r.at >= horizon) ?? [];
+      let kept = rs.recent;
+      if (kept === undefined) rs.recent = kept = [];
+      let drop = 0;
+      while (drop < kept.length && kept[drop].at < horizon) drop++;
+      if (drop > 0) kept.splice(0, drop);
       if (kept.length >= 16) kept.shift();
       kept.push({ p, at: now });
-      rs.recent = kept;
     }
     this.status(now, p, undefined);
   }
 
-  private buildData(rs: RoutingState, p: Pending, cmode: boolean, explicit = false): DataMessage {
-    return {
-      type: 'Data',
-      header: this.header('Data', rs.nslpId, { hops: p.gistHopCount, e: explicit }),
-      unknownObjects: [],
-      mri: rs.mri,
-      sessionId: sidFromHex(rs.sessionIdHex),
-      // s5.1: NLI in D-mode only.
-      nli: cmode ? undefined : this.ourNli(rs.mri.ipVersion, isDownstream(rs.mri) ? 0 : rs.ipHops),
-      nslpData: p.nslpData,
-    };
-  }
-
-  private sendExplicit(now: number, nslpId: NslpId, sidHex: string, mri: Mri, peer: Peer, p: Pending): void {
-    const tmp = new RoutingState('', mri, nslpId, sidHex, Role.Responder, Phase.Established, 0);
+  /** B.1 explicit routing (E=1): Data to a known peer without using local routing state. */
+  private sendExplicit(now: number, key: string, peer: Peer, p: Pending): void {
     const ma = peer.ma !== undefined && peer.ma.phase !== MaPhase.Closed ? peer.ma : undefined;
+    const hops = p.gistHopCount ?? this.config.initialGistHopCount;
     if (ma !== undefined) {
-      this.sendOnMa(now, ma, encodeGistMessage(this.buildData(tmp, p, true, true)));
+      this.sendOnMa(now, ma, writeData(false, key, hops, true, undefined, p.nslpData));
     } else {
-      const bytes = encodeGistDatagram(this.buildData(tmp, p, false, true));
+      // The NLI of a state with no hop count learnt (as the model this replaced: ipHops 0).
+      const v = keyIpVersion(key);
+      const bytes = writeData(true, key, hops, true, this.nliTlv(v, 0), p.nslpData);
       if (bytes.length + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) {
         this.status(now, p, 'message-too-large');
         return;
       }
-      this.sendDmode(peer, mri.ipVersion, bytes);
+      this.sendDmode(peer, v, bytes);
     }
     this.stats.dataSent++;
     this.status(now, p, undefined);
@@ -1239,7 +1343,7 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   private notify(now: number, rs: RoutingState, notification: Parameters<GistServiceEvents['networkNotification']>[0]['notification']): void {
-    this.events.emit('networkNotification', { now, nslpId: rs.nslpId, mri: rs.mri, sessionId: sidFromHex(rs.sessionIdHex), notification });
+    this.events.emit('networkNotification', { now, nslpId: keyNslpId(rs.key), mri: keyMri(rs.key), sessionId: keySid(rs.key), notification });
   }
 
   // ------------------------------------------------------------------ transmission helpers
@@ -1250,7 +1354,7 @@ export class GistNode implements GistService, GistDriverFacing {
 
   private sendDmodeTo(to: TransportAddress, v: IpVersion, bytes: Uint8Array): void {
     const tv = this.ipVersionOf(to.address);
-    this.out.push({ kind: 'udp', source: { address: this.ownAddress(tv), port: this.config.udpPort }, destination: to, ipVersion: tv ?? v, bytes });
+    this.out.push({ kind: 'udp', source: this.source(tv), destination: to, ipVersion: tv ?? v, bytes });
   }
 
   private sendOnMa(now: number, ma: MessagingAssociation, bytes: Uint8Array): void {
@@ -1371,7 +1475,19 @@ export class GistNode implements GistService, GistDriverFacing {
     return `${hex(peerIdentity)}|${address}`;
   }
 
+  /** The last peer found, when it is still a known peer and has this identity (no key text built). */
+  private cachedPeer(peerIdentity: Uint8Array, address: string): Peer | undefined {
+    const c = this.lastPeer;
+    if (c === undefined || c.address !== address || !sameBytes(c.peerIdentity, peerIdentity) || this.peers.get(c.key) !== c) return undefined;
+    return c;
+  }
+
   private peerFor(peerIdentity: Uint8Array, address: string, udpPort: number): Peer {
+    const hit = this.cachedPeer(peerIdentity, address);
+    if (hit !== undefined) {
+      hit.udpPort = udpPort;
+      return hit;
+    }
     const key = this.peerKey(peerIdentity, address);
     let p = this.peers.get(key);
     if (p === undefined) {
@@ -1382,14 +1498,20 @@ export class GistNode implements GistService, GistDriverFacing {
       this.peersByHandle.set(p.handle, p);
     }
     p.udpPort = udpPort;
+    this.lastPeer = p;
     return p;
   }
 
   /** A peer we may not keep state for (Query senders): a bounded LRU of handles. */
   private candidate(peerIdentity: Uint8Array, address: string, udpPort: number): Peer {
+    const hit = this.cachedPeer(peerIdentity, address);
+    if (hit !== undefined) return hit;
     const key = this.peerKey(peerIdentity, address);
     const known = this.peers.get(key);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.lastPeer = known;
+      return known;
+    }
     let c = this.candidates.get(key);
     if (c !== undefined) {
       this.candidates.delete(key);
@@ -1558,18 +1680,18 @@ export class GistNode implements GistService, GistDriverFacing {
   // ------------------------------------------------------------------ routing state timers
 
   private armState(rs: RoutingState): void {
-    if (!this.states.has(rs.key) || this.states.get(rs.key) !== rs) return;
-    let at = Math.min(rs.expireAt, rs.refreshAt, rs.retransmitAt, rs.inactiveAt);
+    if (this.states.get(rs.key) !== rs) return;
+    let at = earliest(earliest(rs.expireAt, rs.nextQueryAt), rs.inactiveAt);
     const q = rs.queue;
-    if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined && p.giveUpAt < at) at = p.giveUpAt;
+    if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined) at = earliest(at, p.giveUpAt);
     const iq = rs.inQuery?.giveUpAt;
-    if (iq !== undefined && iq < at) at = iq;
-    this.timers.arm(rs, at === Infinity ? undefined : at);
+    if (iq !== undefined) at = earliest(at, iq);
+    this.timers.arm(rs, at === NEVER ? undefined : at);
   }
 
   private onStateTimer(now: number, rs: RoutingState): void {
     if (this.states.get(rs.key) !== rs) return;
-    if (now >= rs.inactiveAt && rs.role === Role.Querier) {
+    if (due(rs.inactiveAt, now) && rs.role === Role.Querier) {
       // s6.2 Inactive_QNode: no NSLP traffic for the state lifetime.
       this.removeState(now, rs, 'timeout');
       return;
@@ -1580,7 +1702,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.removeState(now, rs, 'timeout');
       return;
     }
-    if (now >= rs.expireAt) {
+    if (due(rs.expireAt, now)) {
       if (rs.phase === Phase.AwaitingConfirm) {
         this.removeState(now, rs, 'timeout');
         return;
@@ -1591,7 +1713,7 @@ export class GistNode implements GistService, GistDriverFacing {
         this.removeState(now, rs, 'timeout');
         return;
       }
-      rs.expireAt = Infinity; // querier: the refresh handshake decides
+      rs.expireAt = NEVER; // querier: the refresh handshake decides
     }
     const q = rs.queue;
     if (q !== undefined) {
@@ -1601,15 +1723,23 @@ export class GistNode implements GistService, GistDriverFacing {
         else keep.push(p);
       }
       rs.queue = keep.length > 0 ? keep : undefined;
+      if (rs.phase === Phase.Queued && rs.queue === undefined) {
+        // A session waiting for a handshake slot whose every message timed out: nothing left to set up.
+        this.removeState(now, rs, undefined);
+        return;
+      }
     }
-    if (now >= rs.retransmitAt) this.onQueryTimeout(now, rs);
+    const phase = rs.phase;
+    if (due(rs.nextQueryAt, now)) {
+      if (phase === Phase.AwaitingResponse || phase === Phase.AwaitingRefresh) this.onQueryTimeout(now, rs);
+      else if (phase === Phase.Established && rs.role === Role.Querier) {
+        // s4.4.4 / s6.2 rule 8: refresh before the peer's state expires.
+        rs.nextQueryAt = NEVER;
+        rs.phase = Phase.AwaitingRefresh;
+        this.startHandshake(now, rs);
+      }
+    }
     if (this.states.get(rs.key) !== rs) return;
-    if (now >= rs.refreshAt && rs.role === Role.Querier) {
-      // s4.4.4 / s6.2 rule 8: refresh before the peer's state expires.
-      rs.refreshAt = Infinity;
-      rs.phase = Phase.AwaitingRefresh;
-      this.startHandshake(now, rs);
-    }
     this.armState(rs);
   }
 
@@ -1629,6 +1759,7 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     if (rs.peer !== undefined) this.releasePeer(rs.peer);
     rs.peer = undefined;
+    this.releaseSlot(now, rs);
   }
 }
 

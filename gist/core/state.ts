@@ -3,11 +3,10 @@
  * (MRI, NSLPID, SID) and messaging associations per peer. Plain classes with
  * named deadline fields (timers are data, see timers.ts); the logic lives in
  * node.ts. Kept compact: a routing state references a shared Peer instead of
- * copying its NLI, stores the Session ID only as text inside its key, and
- * allocates its queues only when something is queued.
+ * copying its NLI, holds its MRI and Session ID only inside its binary key,
+ * and allocates its queues only when something is queued.
  */
 import type { GistStreamDecoder } from '../codec';
-import type { Mri, NslpId } from '../types';
 import type { ConnId, TransportAddress } from './driver-api';
 import type { TimerTarget } from './timers';
 
@@ -57,56 +56,159 @@ export enum Phase {
    * never by a Query, so a Query flood creates none).
    */
   AwaitingConfirm = 3,
+  /**
+   * Querier: a new session waiting for a handshake slot (s5.3.3 rate control:
+   * GistNodeConfig.maxHandshakesInProgress); no Query sent yet.
+   */
+  Queued = 4,
 }
 
-/** One row of the message routing state table (s4.2.1). */
+/** "No deadline" for the time fields of a RoutingState (a Smi, unlike Infinity, so the fields stay unboxed). */
+export const NEVER = -1;
+
+/** The earlier of two deadlines, either of which may be NEVER. */
+export function earliest(a: number, b: number): number {
+  if (a === NEVER) return b;
+  if (b === NEVER) return a;
+  return a < b ? a : b;
+}
+
+/** `at` has passed at `now` (NEVER never does). */
+export function due(at: number, now: number): boolean {
+  return at !== NEVER && now >= at;
+}
+
+/** Rarely used parts of a routing state, allocated on demand. */
+export interface RoutingStateExtra {
+  /** Messages waiting for the handshake / MA. */
+  queue: Pending[] | undefined;
+  /** D-mode Data sent in the last 4*T1 (at most 16), re-sent if the peer answers No Routing State (s4.4.6). */
+  recent: { readonly p: Pending; readonly at: number }[] | undefined;
+  /** SetStateLifetime's period (undefined: the node's default). */
+  lifetimeMs: number | undefined;
+}
+
+const ROLE_BIT = 0x1;
+const PHASE_SHIFT = 1;
+const PHASE_MASK = 0x7 << PHASE_SHIFT;
+const STALE_BIT = 0x10;
+const WANT_MA_BIT = 0x20;
+const SLOT_BIT = 0x40;
+const SENT_SHIFT = 8;
+const SENT_MASK = 0xff << SENT_SHIFT;
+const HOPS_SHIFT = 16;
+const HOPS_MASK = 0xff << HOPS_SHIFT;
+
+/**
+ * One row of the message routing state table (s4.2.1), kept small because a
+ * node holds one per session and direction: the key (keys.ts) is the only
+ * copy of NSLPID, SID and MRI; role, phase, flags, the Query count and the
+ * IP hop count share one integer; times are integers with NEVER for none;
+ * queues and the SetStateLifetime period live in `extra`, allocated on demand.
+ */
 export class RoutingState implements TimerTarget {
   timerAt: number | undefined = undefined;
   heapIndex = -1;
-  phase: Phase;
+  private bits: number;
   peer: Peer | undefined = undefined;
   ma: MessagingAssociation | undefined = undefined;
   /** s4.4.4: the state is purged at this time unless refreshed. */
-  expireAt = Infinity;
-  /** Querier: Refresh_QNode. */
-  refreshAt = Infinity;
-  /** Querier: No_Response (next Query retransmission). */
-  retransmitAt = Infinity;
-  /** Current retransmission interval (T1 doubling up to T2, s5.3.3). */
-  retransmitInterval = 0;
-  /** Queries sent in the current handshake; the Query-Cookie counter. */
-  queriesSent = 0;
-  /** The random half of our Query-Cookies (cookies.ts). */
+  expireAt = NEVER;
+  /**
+   * Querier: in AwaitingResponse / AwaitingRefresh the next Query
+   * retransmission (No_Response, s5.3.3); when Established, Refresh_QNode.
+   */
+  nextQueryAt = NEVER;
+  /** Querier: Inactive_QNode (s6.2); SetStateLifetime sets the period. */
+  inactiveAt = NEVER;
+  /** The random half of our Query-Cookies (cookies.ts), as int32. */
   cookieHi = 0;
   cookieLo = 0;
-  /** Querier: Inactive_QNode (s6.2); SetStateLifetime sets the period. */
-  inactiveAt = Infinity;
-  lifetimeMs: number;
-  /** IP-hop-count-to-peer (s5.2.2), 0 = unknown. */
-  ipHops = 0;
-  /** This state should carry C-mode: a Stack-Proposal goes in its Queries. */
-  wantMa = false;
-  /** InvalidateRoutingState: rediscover with the next message. */
-  stale = false;
   /** The NSLP message piggybacked on the initial Query (repeated in its retransmissions, s5.3.3). */
   inQuery: Pending | undefined = undefined;
-  /** Messages waiting for the handshake / MA, allocated on demand. */
-  queue: Pending[] | undefined = undefined;
-  /** D-mode Data sent in the last 4*T1 (at most 16), re-sent if the peer answers No Routing State (s4.4.6). */
-  recent: { readonly p: Pending; readonly at: number }[] | undefined = undefined;
+  extra: RoutingStateExtra | undefined = undefined;
 
   constructor(
     readonly key: string,
-    /** The MRI in the direction of messages this node sends to the peer. */
-    readonly mri: Mri,
-    readonly nslpId: NslpId,
-    readonly sessionIdHex: string,
-    readonly role: Role,
+    role: Role,
     phase: Phase,
-    lifetimeMs: number,
   ) {
-    this.phase = phase;
-    this.lifetimeMs = lifetimeMs;
+    this.bits = role | (phase << PHASE_SHIFT);
+  }
+
+  get role(): Role {
+    return (this.bits & ROLE_BIT) as Role;
+  }
+
+  get phase(): Phase {
+    return ((this.bits & PHASE_MASK) >>> PHASE_SHIFT) as Phase;
+  }
+
+  set phase(p: Phase) {
+    this.bits = (this.bits & ~PHASE_MASK) | (p << PHASE_SHIFT);
+  }
+
+  /** InvalidateRoutingState: rediscover with the next message. */
+  get stale(): boolean {
+    return (this.bits & STALE_BIT) !== 0;
+  }
+
+  set stale(v: boolean) {
+    this.bits = v ? this.bits | STALE_BIT : this.bits & ~STALE_BIT;
+  }
+
+  /** This state should carry C-mode: a Stack-Proposal goes in its Queries. */
+  get wantMa(): boolean {
+    return (this.bits & WANT_MA_BIT) !== 0;
+  }
+
+  set wantMa(v: boolean) {
+    this.bits = v ? this.bits | WANT_MA_BIT : this.bits & ~WANT_MA_BIT;
+  }
+
+  /** Holds one of the node's handshake slots (s5.3.3 rate control). */
+  get holdsSlot(): boolean {
+    return (this.bits & SLOT_BIT) !== 0;
+  }
+
+  set holdsSlot(v: boolean) {
+    this.bits = v ? this.bits | SLOT_BIT : this.bits & ~SLOT_BIT;
+  }
+
+  /** Queries sent in the current handshake; the Query-Cookie counter (s5.3.3 backoff gives up long before 255). */
+  get queriesSent(): number {
+    return (this.bits & SENT_MASK) >>> SENT_SHIFT;
+  }
+
+  set queriesSent(n: number) {
+    this.bits = (this.bits & ~SENT_MASK) | (Math.min(n, 0xff) << SENT_SHIFT);
+  }
+
+  /** IP-hop-count-to-peer (s5.2.2), 0 = unknown; an 8-bit field on the wire. */
+  get ipHops(): number {
+    return (this.bits & HOPS_MASK) >>> HOPS_SHIFT;
+  }
+
+  set ipHops(n: number) {
+    this.bits = (this.bits & ~HOPS_MASK) | ((n & 0xff) << HOPS_SHIFT);
+  }
+
+  get queue(): Pending[] | undefined {
+    return this.extra?.queue;
+  }
+
+  set queue(q: Pending[] | undefined) {
+    if (q === undefined && this.extra === undefined) return;
+    (this.extra ??= { queue: undefined, recent: undefined, lifetimeMs: undefined }).queue = q;
+  }
+
+  get recent(): { readonly p: Pending; readonly at: number }[] | undefined {
+    return this.extra?.recent;
+  }
+
+  set recent(r: { readonly p: Pending; readonly at: number }[] | undefined) {
+    if (r === undefined && this.extra === undefined) return;
+    (this.extra ??= { queue: undefined, recent: undefined, lifetimeMs: undefined }).recent = r;
   }
 }
 

@@ -1,0 +1,102 @@
+/**
+ * Routing state keys (RFC 5971 s4.2.1: message routing state is keyed by
+ * MRI, NSLPID and SID) as short binary strings, one char per byte:
+ *
+ *   [0..1] NSLPID (u16)  [2..17] Session-ID (16 bytes)  [18..] MRI value (A.3.1)
+ *
+ * The MRI is written in the direction in which *this* node sends to the
+ * peer (so a received message's MRI is written with its D flag inverted),
+ * with the N flag cleared (it is not part of the flow's identity). The key
+ * is the state's only copy of its MRI and SID: messages are written from
+ * its bytes (wire.ts) and the rare paths that need objects decode them
+ * (`keyMri`, `keySid`). Building a key is one encode of the MRI into a
+ * scratch buffer and one latin1 string: no per-field text, no arrays.
+ */
+import { UsageError } from '../../common/errors';
+import { decodeMriValue, ObjectFail } from '../codec';
+import { encodeMriValue } from '../codec';
+import type { IpVersion, Mri, NslpId, SessionId } from '../types';
+
+export const KEY_SID_OFFSET = 2;
+export const KEY_MRI_OFFSET = 18;
+/** Longest MRI value: path-coupled IPv6 with flow label, SPI and ports (A.3.1.1). */
+const MAX_MRI_BYTES = 4 + 32 + 4 + 4 + 4 + 4;
+
+const scratch = new Uint8Array(KEY_MRI_OFFSET + MAX_MRI_BYTES);
+const scratchBuf = Buffer.from(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+
+/**
+ * The key of the state for (nslpId, sid, mri). `invert`: the MRI is a
+ * received one pointing in its direction of travel (s3.3, s5.1: replies
+ * invert it). Throws UsageError for a model that cannot be encoded (an NSLP
+ * bug; decoded MRIs always encode).
+ */
+export function stateKey(nslpId: NslpId, sid: SessionId, mri: Mri, invert: boolean): string {
+  if (sid.length !== 16) throw new UsageError('GIST_BAD_SESSION_ID', 'Session ID must be 16 bytes (RFC 5971 A.3.2)');
+  const b = scratch;
+  b[0] = nslpId >>> 8;
+  b[1] = nslpId & 0xff;
+  for (let i = 0; i < 16; i++) b[KEY_SID_OFFSET + i] = sid[i];
+  const end = encodeMriValue(mri, b, KEY_MRI_OFFSET);
+  b[KEY_MRI_OFFSET + 1] = 0;
+  if (invert) {
+    if (b[KEY_MRI_OFFSET] === 1) b[KEY_MRI_OFFSET + 2] ^= 0x08;
+    else b[KEY_MRI_OFFSET + 3] ^= 0x20;
+  }
+  return scratchBuf.toString('latin1', 0, end);
+}
+
+/** The MRI part of a key for `mri` as given (for suffix matches over all SIDs). */
+export function mriKeyPart(mri: Mri): string {
+  const end = encodeMriValue(mri, scratch, KEY_MRI_OFFSET);
+  scratch[KEY_MRI_OFFSET + 1] = 0;
+  return scratchBuf.toString('latin1', KEY_MRI_OFFSET, end);
+}
+
+/** The NSLPID part of a key (for prefix matches). */
+export function nslpKeyPart(nslpId: NslpId): string {
+  return String.fromCharCode(nslpId >>> 8, nslpId & 0xff);
+}
+
+export function keyNslpId(key: string): NslpId {
+  return (key.charCodeAt(0) << 8) | key.charCodeAt(1);
+}
+
+export function keyIpVersion(key: string): IpVersion {
+  return key.charCodeAt(KEY_MRI_OFFSET + 2) >>> 4 === 6 ? 6 : 4;
+}
+
+/**
+ * The direction in which Q-mode is defined for the MRM (s5.8.1.2, s5.8.2.2):
+ * path-coupled downstream (D=0), loose-end towards the edge (D=0).
+ */
+export function keyIsDownstream(key: string): boolean {
+  if (key.charCodeAt(KEY_MRI_OFFSET) === 1) return (key.charCodeAt(KEY_MRI_OFFSET + 2) & 0x08) === 0;
+  return (key.charCodeAt(KEY_MRI_OFFSET + 3) & 0x20) === 0;
+}
+
+/** Length of the MRI value in the key. */
+export function keyMriLength(key: string): number {
+  return key.length - KEY_MRI_OFFSET;
+}
+
+/** Copies key chars [from, key.length) to b[off..]; returns the end offset in b. */
+export function copyKeyBytes(key: string, from: number, b: Uint8Array, off: number): number {
+  for (let i = from; i < key.length; i++) b[off++] = key.charCodeAt(i);
+  return off;
+}
+
+export function keySid(key: string): SessionId {
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = key.charCodeAt(KEY_SID_OFFSET + i);
+  return out;
+}
+
+/** The MRI object of a key (rare paths: notifications, Query addressing). */
+export function keyMri(key: string): Mri {
+  const n = copyKeyBytes(key, KEY_MRI_OFFSET, scratch, 0);
+  const m = decodeMriValue(scratch, 0, n);
+  // Keys are written by stateKey from encodable MRIs, so this cannot fail.
+  if (m instanceof ObjectFail) throw new Error(`routing state key holds an undecodable MRI: ${m.detail}`);
+  return m;
+}

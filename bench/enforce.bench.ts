@@ -16,10 +16,13 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { BenchGroup } from './harness';
 import { round } from './harness';
+import { MemoryPinholeSet } from '../enforcement/memory';
 import { NftPinholeSet } from '../enforcement/nft/backend';
-import type { PinholeSpec } from '../enforcement/types';
+import type { PinholeSet, PinholeSpec } from '../enforcement/types';
 import { LINE, NetnsLab, netnsUnavailableReason } from '../testbed/netns';
 
 function skip(names: string[], extra: string[]): string | undefined {
@@ -29,11 +32,11 @@ function skip(names: string[], extra: string[]): string | undefined {
 }
 
 /** The i-th pinhole of the realistic mix (unique, never overlapping another). */
-function mixSpec(i: number, now: number): PinholeSpec {
+function mixSpec(i: number, now: number, owner = `s${i.toString(16)}`): PinholeSpec {
   const src = `198.18.${(i >> 8) & 255}.${i & 255}`;
   const dst = `198.19.${(i >> 16) & 255}.${(i >> 8) & 255}`;
   const port = 1024 + ((i * 7) % 60000);
-  const base = { protocol: 17, action: 'allow' as const, owner: `s${i.toString(16)}`, expiresAt: now + 600_000 };
+  const base = { protocol: 17, action: 'allow' as const, owner, expiresAt: now + 600_000 };
   const k = i % 10;
   if (k === 9 && process.env.NATFW_BENCH_NO_RANGES !== '1')
     return { ...base, src: { address: `198.18.${(i >> 8) & 255}.0`, length: 24 }, dst: { address: dst, length: 32 }, dstPorts: { from: 2000 + (i & 255) * 10, to: 2009 + (i & 255) * 10 } };
@@ -41,7 +44,7 @@ function mixSpec(i: number, now: number): PinholeSpec {
   return { ...base, src: { address: src, length: 32 }, dst: { address: dst, length: 32 }, ...(k < 5 ? { srcPorts: { from: 40000 + (i % 20000), to: 40000 + (i % 20000) } } : {}), dstPorts };
 }
 
-async function fill(set: NftPinholeSet, from: number, to: number, ids: Map<number, string>): Promise<void> {
+async function fill(set: PinholeSet, from: number, to: number, ids: Map<number, string>): Promise<void> {
   for (let b = from; b < to; b += 5000) {
     const now = Date.now();
     const tx = set.begin();
@@ -51,7 +54,7 @@ async function fill(set: NftPinholeSet, from: number, to: number, ids: Map<numbe
 }
 
 /** Changes/s at `n` installed: batches of 1000 (a third each of adds, refreshes, removals). */
-async function changeRate(set: NftPinholeSet, ids: Map<number, string>, next: { i: number }, minMs: number): Promise<{ perSec: number; perCpuSec: number; userMs: number; sysMs: number; batches: number }> {
+async function changeRate(set: PinholeSet, ids: Map<number, string>, next: { i: number }, minMs: number, ownerOf?: (i: number) => string): Promise<{ perSec: number; perCpuSec: number; userMs: number; sysMs: number; batches: number }> {
   const cpu0 = process.cpuUsage();
   const BATCH = 999;
   let changes = 0;
@@ -64,7 +67,10 @@ async function changeRate(set: NftPinholeSet, ids: Map<number, string>, next: { 
     const now = Date.now();
     const tx = set.begin();
     const added: Array<[number, string]> = [];
-    for (let j = 0; j < BATCH / 3; j++) added.push([next.i, tx.add(mixSpec(next.i++, now))]);
+    for (let j = 0; j < BATCH / 3; j++) {
+      const i = next.i++;
+      added.push([i, tx.add(mixSpec(i, now, ownerOf?.(i)))]);
+    }
     for (let j = 0; j < BATCH / 3; j++) {
       const key = order[cursor++ % order.length];
       const id = ids.get(key);
@@ -257,10 +263,89 @@ async function forwarding(emit: Parameters<BenchGroup['run']>[0], which: 'nft' |
   }
 }
 
+function gcFn(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * The memory backend (simulator, in-process benches) at 100,000 pinholes of the mix: heap bytes per
+ * pinhole (the owner strings are session ids the caller holds anyway, so they are made beforehand and
+ * not counted), changes/s in batches of 999, and lookups/s (half hits, half misses).
+ */
+async function memoryFigures(emit: Parameters<BenchGroup['run']>[0]): Promise<void> {
+  const N = 100_000;
+  const gc = gcFn();
+  const owners = Array.from({ length: N + 200_000 }, (_, i) => `s${i.toString(16).padStart(32, '0')}`);
+  const now = Date.now();
+  const filled = async (keep: Map<number, string> | undefined): Promise<MemoryPinholeSet> => {
+    const s = new MemoryPinholeSet();
+    for (let b = 0; b < N; b += 1000) {
+      const tx = s.begin();
+      for (let i = b; i < b + 1000; i++) {
+        const id = tx.add(mixSpec(i, now, owners[i]));
+        keep?.set(i, id);
+      }
+      await tx.commit(now);
+    }
+    return s;
+  };
+  // The heap figure: a set whose ids nobody keeps (the caller's own record of them is not the table's).
+  // Warm-up (JIT, address cache); a frame of its own so that no register of this one keeps that set alive.
+  const warm = async (): Promise<number> => (await filled(undefined)).size;
+  await warm();
+  // heapUsed does not include ArrayBuffer backing stores (the compact table's rows): count both.
+  const mem = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  gc();
+  gc();
+  const h0 = mem();
+  const measured = await filled(undefined);
+  gc();
+  gc();
+  const bytes = (mem() - h0) / measured.size; // (uses `measured` after the reading: alive through gc)
+  const ids = new Map<number, string>();
+  const set = await filled(ids);
+  let exact = 0;
+  for (let i = 0; i < N; i++) if (i % 10 !== 9) exact++;
+  emit({ bench: 'enforce.memory.pinhole.bytes', value: Math.round(bytes), unit: 'bytes/pinhole', pinholes: set.size, exact_share: round(exact / N, 2), owners: 'held by the caller (session ids), not counted', table: 'compact (typed-array rows)', counted: 'heapUsed + arrayBuffers' });
+
+  // Lookups: packets of installed exact pinholes (hits) and the same with another destination port (misses).
+  const pkts = Array.from({ length: 4096 }, (_, k) => {
+    const i = (k * 7919) % N;
+    const p = mixSpec(i === 0 ? 1 : i - (i % 10 === 9 ? 1 : 0), now);
+    return { protocol: 17, src: p.src.address, srcPort: p.srcPorts?.from ?? 33333, dst: p.dst.address, dstPort: p.dstPorts!.from + (k % 2 === 0 ? 0 : 3) };
+  });
+  let hits = 0;
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  while (Number(process.hrtime.bigint() - t0) < 1e9) {
+    for (const p of pkts) if (set.lookup(p).verdict === 'allow') hits++;
+    n += pkts.length;
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(c0);
+  emit({ bench: 'enforce.memory.lookup', value: Math.round(n / secs), unit: 'lookups/s', per_cpu_second: Math.round(n / ((cpu.user + cpu.system) / 1e6)), installed: set.size, hit_share: round(hits / n, 2) });
+
+  const next = { i: N + 1 };
+  // Map the spare owners in: change batches add pinholes N+1 ... with their own owner strings.
+  const r = await changeRate(set, ids, next, 1500, (i) => owners[i]);
+  emit({ bench: 'enforce.memory.change', value: Math.round(r.perSec), unit: 'changes/s', per_cpu_second: Math.round(r.perCpuSec), installed: set.size, batch: 999, batches: r.batches });
+}
+
 const NFT_NAMES = ['enforce.nft.change.1k', 'enforce.nft.change.10k', 'enforce.nft.change.100k', 'enforce.nft.single.100k'];
 const IPT_NAMES = ['enforce.iptables.change.10k', 'enforce.iptables-restore.change.10k'];
 
+const MEMORY_NAMES = ['enforce.memory.pinhole.bytes', 'enforce.memory.lookup', 'enforce.memory.change'];
+
 export const benches: BenchGroup[] = [
+  {
+    names: MEMORY_NAMES,
+    run: memoryFigures,
+  },
   {
     names: NFT_NAMES,
     run: async (emit) => {

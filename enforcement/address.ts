@@ -12,7 +12,8 @@ export interface Addr {
 }
 
 const cache = new Map<string, Addr | undefined>();
-const CACHE_MAX = 65536;
+/** Bounded: a node parses the same few addresses over and over, and 100,000 distinct ones would only thrash it. */
+const CACHE_MAX = 8192;
 
 /** Parses an IPv4 or IPv6 address (memoised: pinhole sets parse the same addresses over and over). */
 export function parseAddress(text: string): Addr | undefined {

@@ -1,15 +1,18 @@
 /**
  * The memory backend: the reference semantics of a pinhole set, with no
  * kernel behind it. The simulator and the protocol core's tests use it; the
- * kernel backends are tested against its answers.
+ * kernel backends are tested against its answers. Pinholes are rows of the
+ * compact table (compact.ts: ~80 bytes each); Pinhole objects are built when
+ * asked for.
  */
+import { CompactPinholeTable } from './compact';
 import { EnforcementError } from './errors';
-import { type Op, PinholeTable, StagedTransaction } from './table';
+import { type Op, StagedTransaction } from './table';
 import type { LookupResult, NatBinding, PacketKey, Pinhole, PinholeSet, Transaction } from './types';
 
 export class MemoryPinholeSet implements PinholeSet {
   readonly backend = 'memory';
-  private readonly table = new PinholeTable();
+  private readonly table = new CompactPinholeTable();
   private nextPinhole = 1;
   private nextBinding = 1;
 
@@ -25,6 +28,11 @@ export class MemoryPinholeSet implements PinholeSet {
     if (!Number.isFinite(now)) throw new EnforcementError('ENF_INVALID_SPEC', 'now must be a finite number');
     // plan() validates everything first and throws before any change: all or nothing.
     this.table.apply(this.table.plan(ops, now));
+  }
+
+  /** Number of pinholes (without building them). */
+  get size(): number {
+    return this.table.size;
   }
 
   list(): readonly Pinhole[] {
@@ -45,8 +53,9 @@ export class MemoryPinholeSet implements PinholeSet {
 
   async expire(now: number): Promise<{ pinholes: Pinhole[]; bindings: NatBinding[] }> {
     const gone = this.table.expired(now);
-    for (const p of gone.pinholes) this.table.delete(p.id);
+    const pinholes = gone.slots.map((s) => this.table.pinholeAt(s));
+    for (const s of gone.slots) this.table.deleteSlot(s);
     for (const b of gone.bindings) this.table.deleteBinding(b.id);
-    return gone;
+    return { pinholes, bindings: gone.bindings };
   }
 }

@@ -56,6 +56,14 @@ export class PinholeTable {
     return this.pinholes.get(id);
   }
 
+  has(id: string): boolean {
+    return this.pinholes.has(id);
+  }
+
+  hasBinding(id: string): boolean {
+    return this.bindings.has(id);
+  }
+
   getBinding(id: string): NatBinding | undefined {
     return this.bindings.get(id);
   }
@@ -222,7 +230,7 @@ export class StagedTransaction implements Transaction {
   private readonly stagedB = new Set<string>();
 
   constructor(
-    private readonly table: PinholeTable,
+    private readonly table: { has(id: string): boolean; hasBinding(id: string): boolean },
     private readonly ids: { pinhole(spec: PinholeSpec): string; binding(spec: NatBindingSpec): string },
     private readonly doCommit: (ops: readonly Op[], now: number) => Promise<void>,
   ) {}
@@ -241,11 +249,11 @@ export class StagedTransaction implements Transaction {
   }
 
   private knownP(id: string): void {
-    if (this.table.get(id) === undefined && !this.stagedP.has(id)) throw unknown('pinhole', id);
+    if (!this.table.has(id) && !this.stagedP.has(id)) throw unknown('pinhole', id);
   }
 
   private knownB(id: string): void {
-    if (this.table.getBinding(id) === undefined && !this.stagedB.has(id)) throw unknown('NAT binding', id);
+    if (!this.table.hasBinding(id) && !this.stagedB.has(id)) throw unknown('NAT binding', id);
   }
 
   remove(id: string): void {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { EnforcementError, MemoryPinholeSet, subPortsRange } from '../../enforcement';
 import type { PinholeSpec } from '../../enforcement';
+import { normalizeSpec, parsePacket, pinholeMatches } from '../../enforcement/model';
 
 const base: PinholeSpec = {
   protocol: 17,
@@ -327,3 +328,65 @@ describe('memory pinhole set: property', () => {
 });
 
 const genArbDefault: Gen = { v6: false, proto: 17, src: [0, 0], dst: [1, 0], action: 'allow' };
+
+describe('memory pinhole set: compact table at scale', () => {
+  test('thousands of pinholes through index growth and slot reuse: rows read back exactly, lookups equal the reference match', async () => {
+    const set = new MemoryPinholeSet();
+    const specOf = (i: number): PinholeSpec => {
+      const v6 = i % 7 === 0;
+      const host = (n: number): string => (v6 ? `2001:db8:${(n >> 8) & 0xff}::${(n & 0xff).toString(16)}` : `198.18.${(n >> 8) & 0xff}.${n & 0xff}`);
+      const full = v6 ? 128 : 32;
+      const dport = 5000 + (i % 50);
+      return {
+        protocol: i % 3 === 0 ? 6 : 17,
+        src: i % 11 === 0 ? { address: v6 ? '2001:db8::' : '198.18.0.0', length: v6 ? 32 : 16 } : { address: host(i), length: full },
+        // a few wide (prefix) destinations; most hosts, many pinholes sharing one destination
+        dst: i % 13 === 0 ? { address: v6 ? '2001:db8:99::' : '198.19.0.0', length: v6 ? 48 : 16 } : { address: v6 ? `2001:db8:99::${(i % 40).toString(16)}` : `198.19.0.${i % 40}`, length: full },
+        ...(i % 5 === 0 ? {} : { dstPorts: i % 4 === 0 ? { from: dport, to: dport + 9 } : { from: dport, to: dport + (i % 2) } }),
+        ...(i % 6 === 0 ? { srcPorts: { from: 40000 + (i % 100), to: 40000 + (i % 100) } } : {}),
+        action: i % 17 === 0 ? 'deny' : 'allow',
+        owner: `o${i}`,
+        expiresAt: 1e12 + i,
+      };
+    };
+    const ids = new Map<number, string>();
+    const add = async (from: number, to: number): Promise<void> => {
+      const tx = set.begin();
+      for (let i = from; i < to; i++) ids.set(i, tx.add(specOf(i)));
+      await tx.commit(0);
+    };
+    await add(0, 4000);
+    const rm = set.begin();
+    for (let i = 0; i < 4000; i += 2) {
+      rm.remove(ids.get(i)!);
+      ids.delete(i);
+    }
+    await rm.commit(0);
+    await add(4000, 6000); // reuses the freed rows
+    expect(set.size).toBe(4000);
+    for (const [i, id] of ids) expect(set.get(id)).toEqual({ ...normalizeSpec(specOf(i)), id });
+    const all = set.list();
+    expect(all.length).toBe(4000);
+    for (let k = 0; k < 600; k++) {
+      const i = (k * 7919) % 6000;
+      const s = specOf(i);
+      const v6 = s.src.address.includes(':');
+      const pkt = {
+        protocol: k % 4 === 0 ? 6 : s.protocol,
+        src: v6 ? `2001:db8:${(i >> 8) & 0xff}::${(i & 0xff).toString(16)}` : `198.18.${(i >> 8) & 0xff}.${i & 0xff}`,
+        srcPort: 40000 + (k % 100),
+        dst: v6 ? `2001:db8:99::${(k % 41).toString(16)}` : `198.19.0.${k % 41}`,
+        dstPort: 5000 + (k % 61),
+      };
+      const parsed = parsePacket(pkt)!;
+      const want = all.filter((p) => pinholeMatches(p, parsed));
+      const r = set.lookup(pkt);
+      expect(new Set(r.matches.map((m) => m.id))).toEqual(new Set(want.map((p) => p.id)));
+      expect(r.verdict).toBe(want.some((p) => p.action === 'deny') ? 'deny' : want.length > 0 ? 'allow' : 'none');
+    }
+    const gone = await set.expire(1e12 + 4100);
+    expect(gone.pinholes.map((p) => p.expiresAt).every((t) => t <= 1e12 + 4100)).toBe(true);
+    expect(set.size).toBe(4000 - gone.pinholes.length);
+    expect(set.list().every((p) => p.expiresAt > 1e12 + 4100)).toBe(true);
+  });
+});

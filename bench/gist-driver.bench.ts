@@ -14,7 +14,8 @@
  * A handshake counts as completed when the querier has its Response (MessageStatus success for the
  * session's payload, once per session) and the responder holds the routing state, i.e. accepted the
  * Confirm (Confirm required, s6.3 case 3); the clock stops when the last one has. The netns figures
- * need root.
+ * need root. The node processes are started with node's default options; NATFW_BENCH_NODE_OPTIONS
+ * (space-separated, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") adds options to both, for profiling.
  */
 import { join } from 'node:path';
 import type { BenchGroup, BenchLine } from './harness';
@@ -163,12 +164,16 @@ async function netns(emit: (l: BenchLine) => void): Promise<void> {
     lab.addNode({ name: 'Q' });
     lab.addNode({ name: 'S' });
     lab.addLink({ a: 'Q', b: 'S', aAddrs: [`${Q}/24`], bAddrs: [`${S}/24`] });
+    const nodeOptions = (process.env.NATFW_BENCH_NODE_OPTIONS ?? '').split(' ').filter((o) => o !== '');
+    const startMs: Record<string, number> = {};
     const start = async (name: string, address: string): Promise<NodeProcess> => {
-      const c = new NodeProcess(lab.ns(name), script);
+      const c = new NodeProcess(lab.ns(name), script, [], [], nodeOptions);
       kids.push(c);
       await c.waitFor((e) => e.ev === 'ready', 30_000, `${name} ready`);
       // Defaults: UDP/Q-mode port 270, Confirm required (s6.3 case 3), RAO 65 for NSLPID 33.
+      const t0 = performance.now();
       await c.call({ op: 'start', node: { addresses: [address] }, driver: { bindAddresses: [address] }, nslps: [NSLP], quiet: true }, 20_000);
+      startMs[name] = round(performance.now() - t0);
       return c;
     };
     const s = await start('S', S);
@@ -207,6 +212,11 @@ async function netns(emit: (l: BenchLine) => void): Promise<void> {
         // CPU time each process used meanwhile: on a loaded host the wall-clock rate says little alone.
         querierCpuMs: round(Number(qs.cpuMs) - Number(q0.cpuMs)),
         responderCpuMs: round(Number(ss.cpuMs) - Number(s0.cpuMs)),
+        querierSysMs: round(Number(qs.cpuSystemMs) - Number(q0.cpuSystemMs)),
+        responderSysMs: round(Number(ss.cpuSystemMs) - Number(s0.cpuSystemMs)),
+        // How long each node's `start` took (sockets, and the start-up warm-up of gist/driver/warmup.ts).
+        querierStartMs: startMs.Q,
+        responderStartMs: startMs.S,
       });
     }
   } finally {

@@ -8,9 +8,12 @@
  * Commands ({op, id?, ...}; every command is answered {ev:'done'|'error', id}):
  *   start  {node: GistNodeConfig (JSON-able part), driver: RealGistDriverOptions (JSON-able part),
  *           nslps: number[], peering?: 'accept'|'decline', quiet?: boolean, routerAlert?: number}
+ *                                        -> {ports, warmUp}: warmUp is the start-up rehearsal's report
+ *                                           (gist/driver/warmup.ts; driver.warmUp: 0 skips it)
  *   send   {nslpId, sid (hex), mri, data (hex), reliable?, handle?}
  *   state  {nslpId, sid, mri}            -> {state}
- *   stats                                -> {node, driver, interceptor, routingStates, mas, recvCount, cpuMs}
+ *   stats                                -> {node, driver, interceptor, routingStates, mas, recvCount, cpuMs,
+ *                                            cpuUserMs, cpuSystemMs}
  *   handshake-burst {count, nslpId, src, dst, chunk?, timeoutMs?}
  *                                        -> {completed, ms}: new sessions, one Query each; done when the
  *                                           core counts `count` more completed handshakes (or at timeout)
@@ -50,6 +53,12 @@ async function handle(c: Json): Promise<Json | undefined> {
       // JSON cannot carry a function: `routerAlert: <n>` sends every Query with RAO value n
       // (0 for networks whose routers intercept with the IP_ROUTER_ALERT socket fallback).
       const rao = typeof c.routerAlert === 'number' ? c.routerAlert : undefined;
+      const driverOpts = (c.driver as RealGistDriverOptions | undefined) ?? {};
+      // The start-up rehearsal (warmup.ts) before the node exists, as natfwd should do it too.
+      const warm = await RealGistDriver.warmUp({
+        handshakes: driverOpts.warmUp,
+        ipVersions: (driverOpts.bindAddresses ?? cfg.addresses).map((a) => (a.includes(':') ? 6 : 4)),
+      });
       node = createGistNode({ ...cfg, randomBytes: pooledRandomBytes, ...(rao === undefined ? {} : { routerAlertFor: () => rao }) });
       const n = node;
       for (const id of (c.nslps as number[] | undefined) ?? []) n.registerNslp(id);
@@ -81,12 +90,12 @@ async function handle(c: Json): Promise<Json | undefined> {
         if (!quiet) out({ ev: 'note', nslpId: ev.nslpId, kind: ev.notification.kind, sid: ev.sessionId === undefined ? null : hex(ev.sessionId) });
       });
       driver = await RealGistDriver.start(n, {
-        ...((c.driver as RealGistDriverOptions | undefined) ?? {}),
+        ...driverOpts,
         onError: (e) => {
           if (!quiet) out({ ev: 'driver-error', message: e.message });
         },
       });
-      return { ports: driver.ports };
+      return { ports: driver.ports, warmUp: warm ?? null };
     }
     case 'send': {
       const { node: n, driver: d } = need();
@@ -117,6 +126,8 @@ async function handle(c: Json): Promise<Json | undefined> {
         mas: n.maCount,
         recvCount,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        cpuUserMs: cpu.user / 1000,
+        cpuSystemMs: cpu.system / 1000,
       };
     }
     case 'handshake-burst': {

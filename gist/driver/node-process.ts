@@ -17,9 +17,12 @@ export class NodeProcess {
   stderr = '';
   exited = false;
 
-  /** `preload`: modules for node's -r (e.g. a TypeScript require hook in tests). */
-  constructor(netns: string | undefined, script: string, args: string[] = [], preload: string[] = []) {
-    const nodeArgs = [...preload.flatMap((p) => ['-r', p]), script, ...args];
+  /**
+   * `preload`: modules for node's -r (e.g. a TypeScript require hook in tests).
+   * `nodeOptions`: options for node itself, before the script (e.g. `--cpu-prof`).
+   */
+  constructor(netns: string | undefined, script: string, args: string[] = [], preload: string[] = [], nodeOptions: readonly string[] = []) {
+    const nodeArgs = [...nodeOptions, ...preload.flatMap((p) => ['-r', p]), script, ...args];
     this.proc = netns === undefined
       ? spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn('ip', ['netns', 'exec', netns, process.execPath, ...nodeArgs], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -11,7 +11,8 @@
  */
 import { networkInterfaces } from 'node:os';
 import type { GistService } from '../api';
-import type { ConnId, DatagramDisposition, GistDriverFacing, InboundDatagram, Transmit } from '../core/driver-api';
+import type { GistNode } from '../core';
+import type { ConnId, DatagramDisposition, GistDriverFacing, InboundDatagram, Transmit, TransportAddress } from '../core/driver-api';
 import { monotonicNow, type Clock } from './clock';
 import { DriverError } from './errors';
 import {
@@ -25,6 +26,9 @@ import { canonicalAddress } from './ip-address';
 import { GistTcpTransport } from './tcp-transport';
 import { DeadlineTimer } from './timer';
 import { GistUdpSocket } from './udp-socket';
+import { DEFAULT_WARM_UP_HANDSHAKES, warmUpOnce, type RehearsalDriver, type WarmUpReport } from './warmup';
+
+type UdpTransmit = Extract<Transmit, { kind: 'udp' }>;
 
 export type InterceptionMode = 'nfqueue' | 'router-alert-socket' | 'none';
 
@@ -47,6 +51,13 @@ export interface RealGistDriverOptions {
   /** Q-mode candidates per second handed to the core (RFC 5971 s5.3.2.3 rate limiter). Default 100,000. */
   readonly interceptMaxPerSecond?: number;
   readonly clock?: Clock;
+  /**
+   * Handshakes to rehearse in memory before the first driver of this process
+   * starts (warmup.ts: no socket, no traffic, no state kept; it only moves
+   * V8's warm-up out of the first real sessions). Default 2,000; 0 skips it.
+   * Only the first start() in a process ever runs it.
+   */
+  readonly warmUp?: number;
   /** Errors that have no caller to go to (a failed send, a core exception). Default: ignored. */
   readonly onError?: (e: Error) => void;
 }
@@ -99,6 +110,12 @@ export class RealGistDriver {
   private interceptor: QueryInterceptor | undefined;
   private closed = false;
   private readonly onError: (e: Error) => void;
+  /** Rehearsal mode only (warmup.ts): where UDP transmits go instead of a socket. */
+  private rehearsalSink: ((from: RealGistDriver, t: UdpTransmit) => void) | undefined;
+  /** Local endpoint objects handed to the core with each datagram, one per (address, port): no allocation per datagram. */
+  private readonly localEndpoints = new Map<string, Map<number, TransportAddress>>();
+  /** The warm-up this start() ran, if it was the process's first. */
+  warmUpReport: WarmUpReport | undefined;
 
   private constructor(
     readonly core: GistDriverFacing,
@@ -111,7 +128,12 @@ export class RealGistDriver {
 
   /** Binds the sockets the core's `listen` names, starts interception if asked, and arms the timer. */
   static async start(core: GistDriverFacing, opts: RealGistDriverOptions = {}): Promise<RealGistDriver> {
+    const warm = await RealGistDriver.warmUp({
+      handshakes: opts.warmUp,
+      ipVersions: (opts.bindAddresses ?? localAddresses()).map((a) => (a.includes(':') ? 6 : 4)),
+    });
     const d = new RealGistDriver(core, opts);
+    d.warmUpReport = warm;
     try {
       await d.open();
     } catch (e) {
@@ -120,6 +142,17 @@ export class RealGistDriver {
     }
     d.drain();
     return d;
+  }
+
+  /**
+   * The start-up rehearsal of warmup.ts, once per process (later calls resolve
+   * to undefined at once). start() runs it too, but a program that calls it
+   * BEFORE creating its GIST node gets more out of it: objects created before
+   * the rehearsal keep V8 maps that the rehearsal then outgrows, which costs a
+   * deoptimization at their first real use. `handshakes` default 2,000, 0 = none.
+   */
+  static warmUp(o: { handshakes?: number; ipVersions?: readonly (4 | 6)[] } = {}): Promise<WarmUpReport | undefined> {
+    return warmUpOnce(o.handshakes ?? DEFAULT_WARM_UP_HANDSHAKES, o.ipVersions ?? [4], (c, sink) => RealGistDriver.rehearsal(c, sink));
   }
 
   private async open(): Promise<void> {
@@ -133,7 +166,8 @@ export class RealGistDriver {
     for (const address of addrs) {
       for (const port of ports) {
         const s = await GistUdpSocket.open({ address, port });
-        s.onDatagram = (dg) => this.onUdp(s, dg.from.address, dg.from.port, dg.bytes);
+        const local = this.localEndpoint(s.address, s.port);
+        s.onPacket = (fromAddress, fromPort, bytes) => this.onUdp(local, fromAddress, fromPort, bytes);
         s.onError = (e) => this.fail(e);
         this.sockets.push(s);
         let byPort = this.byEndpoint.get(s.address);
@@ -239,6 +273,10 @@ export class RealGistDriver {
   private perform(t: Transmit): void {
     switch (t.kind) {
       case 'udp': {
+        if (this.rehearsalSink !== undefined) {
+          this.rehearsalSink(this, t);
+          return;
+        }
         const s = this.socketFor(t.source.address, t.source.port, t.ipVersion);
         if (s === undefined) {
           this.stats.sendErrors++;
@@ -291,10 +329,39 @@ export class RealGistDriver {
     );
   }
 
-  private onUdp(s: GistUdpSocket, fromAddress: string, fromPort: number, bytes: Uint8Array): void {
+  private localEndpoint(address: string, port: number): TransportAddress {
+    let byPort = this.localEndpoints.get(address);
+    if (byPort === undefined) this.localEndpoints.set(address, (byPort = new Map()));
+    let e = byPort.get(port);
+    if (e === undefined) byPort.set(port, (e = { address, port }));
+    return e;
+  }
+
+  private onUdp(local: TransportAddress, fromAddress: string, fromPort: number, bytes: Uint8Array): void {
     this.stats.udpReceived++;
-    const dg: InboundDatagram = { local: { address: s.address, port: s.port }, remote: { address: fromAddress, port: fromPort }, bytes };
+    const dg: InboundDatagram = { local, remote: { address: fromAddress, port: fromPort }, bytes };
     this.run((now) => this.core.handleDatagram(now, dg));
+  }
+
+  /**
+   * A driver with no sockets whose UDP transmits go to `sink` (warmup.ts).
+   * Everything else (run, drain, the timer, the datagram objects given to
+   * the core) is the real driver's code, which is the point of rehearsing.
+   */
+  private static rehearsal(core: GistNode, sink: (from: RehearsalDriver, t: UdpTransmit) => void): RehearsalDriver {
+    const d = new RealGistDriver(core, {});
+    d.rehearsalSink = sink;
+    d.drain();
+    return d;
+  }
+
+  /** Rehearsal mode: `t` (sent by the peer driver) arrives as the socket would hand it over. */
+  deliverRehearsal(t: UdpTransmit): void {
+    if (this.rehearsalSink === undefined || this.closed) return;
+    // As received: a view into a Node Buffer, like the bytes of a dgram 'message'.
+    const buf = Buffer.allocUnsafe(t.bytes.length);
+    buf.set(t.bytes);
+    this.onUdp(this.localEndpoint(t.destination.address, t.destination.port), t.source.address, t.source.port, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
   }
 
   private onIntercepted(p: InterceptedPacket): InterceptVerdict {

@@ -108,7 +108,16 @@ export class GistUdpSocket {
   /** Datagrams dropped because the EAGAIN queue was full. */
   droppedSends = 0;
   onDatagram: (d: ReceivedDatagram) => void = () => undefined;
+  /**
+   * Every received datagram, source address in canonical text; the default
+   * builds a ReceivedDatagram for `onDatagram`. The driver sets this one (no
+   * object per datagram).
+   */
+  onPacket: (fromAddress: string, fromPort: number, bytes: Uint8Array) => void = (address, port, bytes) =>
+    this.onDatagram({ from: { address, port }, bytes });
   onError: (e: Error) => void = () => undefined;
+  /** rinfo.address text -> canonical text (peers are few; bounded). */
+  private readonly canonical = new Map<string, string>();
 
   private constructor(
     private readonly fd: number,
@@ -121,10 +130,19 @@ export class GistUdpSocket {
     this.sock = sock;
     this.maxQueued = maxQueued;
     sock.on('message', (msg, rinfo) => {
-      const address = canonicalAddress(rinfo.address) ?? rinfo.address;
-      this.onDatagram({ from: { address, port: rinfo.port }, bytes: new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength) });
+      this.onPacket(this.canonicalText(rinfo.address), rinfo.port, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     });
     sock.on('error', (e) => this.onError(e));
+  }
+
+  private canonicalText(text: string): string {
+    let c = this.canonical.get(text);
+    if (c === undefined) {
+      c = canonicalAddress(text) ?? text;
+      if (this.canonical.size >= 1024) this.canonical.clear();
+      this.canonical.set(text, c);
+    }
+    return c;
   }
 
   static async open(o: GistUdpSocketOptions): Promise<GistUdpSocket> {

@@ -19,6 +19,8 @@
  *                                           core counts `count` more completed handshakes (or at timeout)
  *   data-burst {count, nslpId, sid, mri, reliable, size}   sends `count` Data messages on existing state
  *   await-recv {count, timeoutMs?}       -> {recvCount, ms}: resolves when non-Query messages received reach count
+ *   await-states {count, timeoutMs?}     -> {routingStates, ms}: resolves as soon as the node holds `count`
+ *                                           routing states (checked after every drain, no polling)
  *   exit
  * Events (unless quiet): {ev:'recv'|'status'|'note', ...}.
  */
@@ -170,6 +172,25 @@ async function handle(c: Json): Promise<Json | undefined> {
           recvWaiters.push(w);
         });
       return { recvCount, ms: performance.now() - t0 };
+    }
+    case 'await-states': {
+      const { node: n, driver: d } = need();
+      const count = Number(c.count);
+      const timeoutMs = Number(c.timeoutMs ?? 30_000);
+      const t0 = performance.now();
+      if (n.routingStateCount < count)
+        await new Promise<void>((resolve) => {
+          const finish = (): void => {
+            clearTimeout(t);
+            d.onDrained = undefined;
+            resolve();
+          };
+          const t = setTimeout(finish, timeoutMs);
+          d.onDrained = () => {
+            if (n.routingStateCount >= count) finish();
+          };
+        });
+      return { routingStates: n.routingStateCount, ms: performance.now() - t0 };
     }
     case 'exit':
       await driver?.close();

@@ -116,6 +116,8 @@ export class RealGistDriver {
   private readonly localEndpoints = new Map<string, Map<number, TransportAddress>>();
   /** The warm-up this start() ran, if it was the process's first. */
   warmUpReport: WarmUpReport | undefined;
+  /** Called after every drain (every core call the driver made or ran): e.g. to check a condition on the node without polling. */
+  onDrained: (() => void) | undefined;
 
   private constructor(
     readonly core: GistDriverFacing,
@@ -268,6 +270,13 @@ export class RealGistDriver {
       this.perform(t);
     }
     this.timer.set(this.core.nextDeadline());
+    if (this.onDrained !== undefined) {
+      try {
+        this.onDrained();
+      } catch (e) {
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
   }
 
   private perform(t: Transmit): void {

@@ -1,17 +1,17 @@
 /**
  * The real protocol stack in the simulator: on every NSIS node the project's
  * GIST core (gist/core) and NATFW NSLP core (natfw-nslp/core) — the objects the
- * daemon runs — with the memory enforcement backend, on gistcore's virtual
- * network (sim/vnet) routed by the simulator's routing tables.
+ * daemon runs — with the memory enforcement backend, on the simulator's network
+ * for real cores (./net.ts: the topology's routes, link delay, loss and capacity).
  *
- * The driver duties of gist/core/driver-api.ts are vnet's (it drains
+ * The driver duties of gist/core/driver-api.ts are the network's (it drains
  * pollTransmit and arms the GIST timer after every input); this world adds the
  * NATFW core's: run its enforcement jobs as transactions on the node's pinhole
  * set and answer them, and arm its timer on the virtual clock. Nodes touched
  * by an input are marked and settled before the clock moves on.
  */
 import { createGistNode, type GistNode } from '../../gist/core';
-import type { AcceptedStream, ConnId, GistDriverFacing, InboundDatagram, Transmit } from '../../gist/core/driver-api';
+import type { Transmit } from '../../gist/core/driver-api';
 import type { LooseEndMri, PathCoupledMri } from '../../gist/types';
 import { NatfwNode, runEnforcementJob, seededRandom, wireCodec, type MiddleboxConfig, type NatfwNodeConfig } from '../../natfw-nslp';
 import type { NatfwPolicy } from '../../natfw-nslp';
@@ -23,7 +23,7 @@ import type { SessionAuthorizer } from '../../natfw-nslp';
 import { datagramLabel, streamLabels } from '../labels';
 import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
 import type { NodeSpec } from '../scenario/types';
-import { VirtualNetwork } from '../vnet';
+import { RealNetwork } from './net';
 
 interface RealNode {
   readonly index: number;
@@ -109,26 +109,46 @@ function tokenFor(req: FlowRequest, keys: ReadonlyMap<string, Uint8Array>, now: 
 
 export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeConfig> } = {}): SimWorld {
   const topo = ctx.topo;
-  const vnet = new VirtualNetwork({ clock: ctx.clock, seed: ctx.rng.nextU32() });
-  const names = topo.nodes.map((n) => n.id);
-  vnet.setRouting({
-    nextHop: (host, dst) => {
-      const u = topo.index.get(host);
-      if (u === undefined) return undefined;
-      const v = topo.nextHop(u, dst);
-      return v === undefined ? undefined : names[v];
-    },
-  });
-  for (const n of topo.nodes) vnet.addHost(n.id, n.nat !== undefined && n.nat.externalAddress !== n.address ? [n.address, n.nat.externalAddress] : [n.address]);
-  const sync = (): void => {
-    for (const l of topo.links) vnet.link(l.spec.a, l.spec.b, { delayMs: l.spec.delayMs, loss: l.loss, up: l.up && ctx.up(l.a) && ctx.up(l.b) });
-  };
-  sync();
-
   const nodes: Array<RealNode | undefined> = [];
   const dirty = new Set<RealNode>();
   /** Local end of each C-mode connection, to put TCP headers on its bytes in the capture. */
   const conns = new Map<string, { local: { address: string; port: number }; remote: { address: string; port: number } }>();
+
+  const observe = (u: number, t: Transmit): void => {
+    const n = nodes[u];
+    if (n === undefined || !n.alive) return;
+    const now = ctx.clock.now;
+    if (t.kind === 'udp') {
+      const pkt: SimPacket = {
+        src: t.source.address, dst: t.destination.address, transport: 'udp', srcPort: t.source.port, dstPort: t.destination.port,
+        rao: t.qmode !== undefined, payload: t.bytes, label: datagramLabel(t.bytes),
+      };
+      ctx.sent(u, now, pkt);
+    } else if (t.kind === 'tcp-send') {
+      const c = conns.get(`${u}/${t.connId}`);
+      const labels = streamLabels(t.bytes);
+      const first: SimPacket = {
+        src: c?.local.address ?? '0.0.0.0', dst: c?.remote.address ?? '0.0.0.0', transport: 'tcp', srcPort: c?.local.port ?? 0, dstPort: c?.remote.port ?? 0,
+        rao: false, payload: t.bytes, label: labels[0] ?? 'unparsed',
+      };
+      ctx.sent(u, now, first);
+      // Further messages in the same write are counted, but the bytes are in the first record already.
+      for (const l of labels.slice(1)) ctx.sent(u, now, { ...first, payload: new Uint8Array(0), label: l });
+    } else if (t.kind === 'tcp-connect') {
+      const local = { address: t.localAddress ?? topo.nodes[u].address, port: 40000 + (t.connId % 20000) };
+      conns.set(`${u}/${t.connId}`, { local, remote: t.remote });
+    }
+  };
+
+  const net = new RealNetwork(topo, ctx.clock, ctx.rng, {
+    dropped: (reason) => ctx.dropped(reason),
+    touched: (u) => {
+      const n = nodes[u];
+      if (n !== undefined) dirty.add(n);
+    },
+    transmit: observe,
+    accepted: (u, id, info) => conns.set(`${u}/${id}`, { local: info.local, remote: info.remote }),
+  });
 
   const settle = (n: RealNode): void => {
     if (!n.alive) return;
@@ -139,7 +159,7 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
       void runEnforcementJob(n.env.pinholes, job, now).then((res) => {
         if (!n.alive) return;
         n.natfw.enforcementDone(ctx.clock.now, job.jobId, res);
-        vnet.pump(n.name);
+        net.pump(n.index);
         dirty.add(n);
       });
     }
@@ -156,63 +176,9 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
       if (!n.alive || gen !== n.timerGen) return;
       n.timerAt = undefined;
       n.natfw.handleTimeout(ctx.clock.now);
-      vnet.pump(n.name);
+      net.pump(n.index);
       settle(n);
     });
-  };
-
-  const observe = (n: { index: number; name: string }, t: Transmit): void => {
-    const now = ctx.clock.now;
-    if (t.kind === 'udp') {
-      const pkt: SimPacket = {
-        src: t.source.address, dst: t.destination.address, transport: 'udp', srcPort: t.source.port, dstPort: t.destination.port,
-        rao: t.qmode !== undefined, payload: t.bytes, label: datagramLabel(t.bytes),
-      };
-      ctx.sent(n.index, now, pkt);
-    } else if (t.kind === 'tcp-send') {
-      const c = conns.get(`${n.name}/${t.connId}`);
-      const labels = streamLabels(t.bytes);
-      const first: SimPacket = {
-        src: c?.local.address ?? '0.0.0.0', dst: c?.remote.address ?? '0.0.0.0', transport: 'tcp', srcPort: c?.local.port ?? 0, dstPort: c?.remote.port ?? 0,
-        rao: false, payload: t.bytes, label: labels[0] ?? 'unparsed',
-      };
-      ctx.sent(n.index, now, first);
-      // Further messages in the same write are counted, but the bytes are in the first record already.
-      for (const l of labels.slice(1)) ctx.sent(n.index, now, { ...first, payload: new Uint8Array(0), label: l });
-    } else if (t.kind === 'tcp-connect') {
-      const local = { address: t.localAddress ?? topo.nodes[n.index].address, port: 40000 + (t.connId % 20000) };
-      conns.set(`${n.name}/${t.connId}`, { local, remote: t.remote });
-    }
-  };
-
-  /** The GIST node as vnet drives it, with every transmit observed and every input marking the NATFW side for settling. */
-  const proxy = (n: RealNode): GistDriverFacing => {
-    const g = n.gist;
-    const touched = <T>(v: T): T => {
-      dirty.add(n);
-      return v;
-    };
-    return {
-      handleDatagram: (now: number, dg: InboundDatagram) => touched(g.handleDatagram(now, dg)),
-      handleStreamAccepted: (now: number, info: AcceptedStream): ConnId => {
-        const id = g.handleStreamAccepted(now, info);
-        conns.set(`${n.name}/${id}`, { local: info.local, remote: info.remote });
-        return touched(id);
-      },
-      handleStreamOpened: (now: number, id: ConnId) => touched(g.handleStreamOpened(now, id)),
-      handleStreamData: (now: number, id: ConnId, b: Uint8Array) => touched(g.handleStreamData(now, id, b)),
-      handleStreamClosed: (now: number, id: ConnId, reason?: string) => touched(g.handleStreamClosed(now, id, reason)),
-      handleTimeout: (now: number) => touched(g.handleTimeout(now)),
-      pollTransmit: () => {
-        const t = g.pollTransmit();
-        if (t !== undefined && n.alive) observe(n, t);
-        return t;
-      },
-      nextDeadline: () => g.nextDeadline(),
-      get listen() {
-        return g.listen;
-      },
-    };
   };
 
   const world: SimWorld & { settleAll(): void } = {
@@ -248,10 +214,10 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
         const f = n.flows.get(e.key);
         if (f?.flowId !== undefined && (e.role === 'NI' || e.role === 'NI+')) env.events.terminated(f.flowId, e.now, e.reason);
       });
-      vnet.attach(spec.id, proxy(n));
+      net.attach(env.node, gist);
       dirty.add(n);
       const poke = (): void => {
-        vnet.pump(n.name);
+        net.pump(n.index);
         dirty.add(n);
       };
       return {
@@ -322,13 +288,10 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
         dirty.delete(n);
       }
       nodes[node] = undefined;
-      const h = vnet.host(names[node]);
-      h.node = undefined;
-      h.timerGen++;
-      h.timerAt = undefined;
+      net.detach(node);
     },
     linksChanged(): void {
-      sync();
+      net.linksChanged();
     },
     settleAll(): void {
       for (let guard = 0; dirty.size > 0 && guard < 1000; guard++) {

@@ -9,7 +9,7 @@ import { Counter, distribution } from './metrics';
 import { AsyncTracker, ObservedPinholeSet, type PinholeObserver } from './observed-set';
 import { Prng } from './prng';
 import type { AssertionSpec, EventSpec, FlowSpec, GeneratorSpec, NodeSpec, Scenario } from './scenario/types';
-import { VirtualClock, type ScheduledHandle } from './vnet';
+import { SimClock, type ScheduledHandle } from './clock';
 import type { FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, StackEvents, WorldFactory } from './stack';
 import { Topology } from './topology';
 
@@ -104,7 +104,7 @@ const FIREWALL_ROLES = new Set(['firewall', 'nat']);
 const MAX_NODE_SERIES = 40;
 
 export class Simulation implements PinholeObserver {
-  readonly sched = new VirtualClock();
+  readonly sched = new SimClock();
   private executed = 0;
   private handshakesOfGone = 0;
   readonly topo: Topology;
@@ -836,7 +836,7 @@ export class Simulation implements PinholeObserver {
     for (;;) {
       const next = this.sched.peek();
       if (next === undefined || next > until) break;
-      this.executed += this.sched.runUntil(next, Number.MAX_SAFE_INTEGER);
+      this.executed += this.sched.runUntil(next);
       // A macrotask turn runs the whole microtask queue, including what the cores chain after a commit.
       for (let spins = 0; spins < 1000; spins++) {
         this.world.settleAll?.();
@@ -845,7 +845,7 @@ export class Simulation implements PinholeObserver {
         await new Promise((res) => setImmediate(res));
       }
     }
-    this.executed += this.sched.runUntil(until, Number.MAX_SAFE_INTEGER);
+    this.executed += this.sched.runUntil(until);
   }
 }
 

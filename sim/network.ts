@@ -8,7 +8,7 @@
  * the cost of a message does not grow with the number of plain routers it crosses.
  */
 import type { Prng } from './prng';
-import type { VirtualClock } from './vnet';
+import type { SimClock } from './clock';
 import type { SimPacket } from './stack';
 import type { Topology } from './topology';
 
@@ -34,7 +34,7 @@ export class VirtualNetwork {
 
   constructor(
     private readonly topo: Topology,
-    private readonly sched: VirtualClock,
+    private readonly sched: SimClock,
     private readonly rng: Prng,
     private readonly hooks: NetworkHooks,
   ) {}

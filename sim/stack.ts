@@ -6,7 +6,7 @@
 import type { PinholeAction } from '../enforcement/types';
 import type { ObservedPinholeSet } from './observed-set';
 import type { Prng } from './prng';
-import type { ScheduledHandle as EventHandle, VirtualClock } from './vnet';
+import type { ScheduledHandle as EventHandle, SimClock } from './clock';
 import type { NodeSpec } from './scenario/types';
 import type { Topology } from './topology';
 
@@ -94,7 +94,7 @@ export interface NodeStack {
 
 /** What a world needs from the simulation. */
 export interface WorldContext {
-  readonly clock: VirtualClock;
+  readonly clock: SimClock;
   readonly topo: Topology;
   /** The network's own random stream (loss). */
   readonly rng: Prng;

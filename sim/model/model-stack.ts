@@ -11,7 +11,7 @@
  * realistic size).
  */
 import type { PinholeSpec } from '../../enforcement/types';
-import type { ScheduledHandle as EventHandle } from '../vnet';
+import type { ScheduledHandle as EventHandle } from '../clock';
 import { VirtualNetwork } from '../network';
 import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
 

@@ -19,7 +19,7 @@
 import type { AcceptedStream, ConnId, GistDriverFacing, TransportAddress, Transmit } from '../../gist/core/driver-api';
 import type { Prng } from '../prng';
 import type { Topology } from '../topology';
-import type { ScheduledHandle, VirtualClock } from '../vnet';
+import type { ScheduledHandle, SimClock } from '../clock';
 
 /** A datagram on the virtual wire. */
 interface Datagram {
@@ -95,7 +95,7 @@ export class RealNetwork {
 
   constructor(
     private readonly topo: Topology,
-    private readonly clock: VirtualClock,
+    private readonly clock: SimClock,
     private readonly rng: Prng,
     private readonly hooks: RealNetHooks,
   ) {

@@ -35,6 +35,8 @@ interface RealNode {
   timerAt?: number;
   timerGen: number;
   alive: boolean;
+  /** In the list of nodes to settle. */
+  dirty: boolean;
   /** Session key -> flow id (NI) or external id (NI+). */
   readonly flows: Map<string, { flowId?: string; externalId?: string }>;
   readonly keyOfFlow: Map<string, string>;
@@ -110,7 +112,13 @@ function tokenFor(req: FlowRequest, keys: ReadonlyMap<string, Uint8Array>, now: 
 export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeConfig> } = {}): SimWorld {
   const topo = ctx.topo;
   const nodes: Array<RealNode | undefined> = [];
-  const dirty = new Set<RealNode>();
+  /** Nodes touched by an input since they were last settled (each once, in the order they were touched). */
+  let dirty: RealNode[] = [];
+  const mark = (n: RealNode): void => {
+    if (n.dirty) return;
+    n.dirty = true;
+    dirty.push(n);
+  };
   /** Local end of each C-mode connection, to put TCP headers on its bytes in the capture. */
   const conns = new Map<string, { local: { address: string; port: number }; remote: { address: string; port: number } }>();
 
@@ -144,7 +152,7 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
     dropped: (reason) => ctx.dropped(reason),
     touched: (u) => {
       const n = nodes[u];
-      if (n !== undefined) dirty.add(n);
+      if (n !== undefined) mark(n);
     },
     transmit: observe,
     accepted: (u, id, info) => conns.set(`${u}/${id}`, { local: info.local, remote: info.remote }),
@@ -160,7 +168,7 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
         if (!n.alive) return;
         n.natfw.enforcementDone(ctx.clock.now, job.jobId, res);
         net.pump(n.index);
-        dirty.add(n);
+        mark(n);
       });
     }
     armTimer(n);
@@ -194,7 +202,7 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
         authorizer: authorizerFor(spec, env.keys),
         ...extra.natfw,
       });
-      const n: RealNode = { index: env.node, name: spec.id, env, gist, natfw, timerGen: 0, alive: true, flows: new Map(), keyOfFlow: new Map() };
+      const n: RealNode = { index: env.node, name: spec.id, env, gist, natfw, timerGen: 0, alive: true, dirty: false, flows: new Map(), keyOfFlow: new Map() };
       nodes[env.node] = n;
       natfw.events.on('established', (e) => {
         const f = n.flows.get(e.key);
@@ -215,10 +223,10 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
         if (f?.flowId !== undefined && (e.role === 'NI' || e.role === 'NI+')) env.events.terminated(f.flowId, e.now, e.reason);
       });
       net.attach(env.node, gist);
-      dirty.add(n);
+      mark(n);
       const poke = (): void => {
         net.pump(n.index);
-        dirty.add(n);
+        mark(n);
       };
       return {
         create(now: number, req: FlowRequest): void {
@@ -285,7 +293,6 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
       if (n !== undefined) {
         n.alive = false;
         n.timerGen++;
-        dirty.delete(n);
       }
       nodes[node] = undefined;
       net.detach(node);
@@ -294,10 +301,13 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
       net.linksChanged();
     },
     settleAll(): void {
-      for (let guard = 0; dirty.size > 0 && guard < 1000; guard++) {
-        const list = [...dirty];
-        dirty.clear();
-        for (const n of list) settle(n);
+      for (let guard = 0; dirty.length > 0 && guard < 1000; guard++) {
+        const list = dirty;
+        dirty = [];
+        for (const n of list) {
+          n.dirty = false;
+          settle(n);
+        }
       }
     },
   };

@@ -23,7 +23,8 @@ export class VerdictIndex {
   private readonly exactKeys = new Map<string, string[]>();
 
   private keysOf(p: Pinhole): string[] | undefined {
-    if (p.src.length !== 32 || p.dst.length !== 32 || p.src.address.includes(':') || p.dst.address.includes(':')) return undefined;
+    // Host-to-host pinholes only (a /32 or a /128 at both ends), keyed by the addresses' canonical text.
+    if (p.src.length !== (p.src.address.includes(':') ? 128 : 32) || p.dst.length !== (p.dst.address.includes(':') ? 128 : 32)) return undefined;
     if (p.srcPorts !== undefined && p.srcPorts.from !== p.srcPorts.to) return undefined;
     const sp = p.srcPorts === undefined ? '*' : String(p.srcPorts.from);
     const base = `${p.protocol}|${p.src.address}|${sp}|${p.dst.address}|`;

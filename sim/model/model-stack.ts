@@ -13,6 +13,7 @@
 import type { PinholeSpec } from '../../enforcement/types';
 import type { ScheduledHandle as EventHandle } from '../clock';
 import { VirtualNetwork } from '../network';
+import { inPrefix } from '../scenario/values';
 import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
 
 /** The model's stacks see packets as objects: they send through this and are offered what arrives. */
@@ -154,7 +155,7 @@ export class ModelStack implements NodeStack {
 
   external(now: number, req: ExternalRequest): void {
     // The loose-end MRI: data towards this receiver, signalled towards the edge (RFC 5973 s3.7.2).
-    const flow: FlowKey = { src: '0.0.0.0', dst: req.address, protocol: req.protocol, srcPort: 0, dstPort: req.port, subPorts: req.subPorts, action: 'allow' };
+    const flow: FlowKey = { src: req.address.includes(':') ? '::' : '0.0.0.0', dst: req.address, protocol: req.protocol, srcPort: 0, dstPort: req.port, subPorts: req.subPorts, action: 'allow' };
     this.startNi(now, undefined, req.externalId, 'EXTERNAL', flow, req.lifetimeMs, req.key, req.toward);
   }
 
@@ -547,9 +548,9 @@ export class ModelStack implements NodeStack {
 function pinholeFor(f: FlowKey, owner: string, expiresAt: number): PinholeSpec {
   return {
     protocol: f.protocol,
-    src: { address: f.src, length: f.src === '0.0.0.0' ? 0 : 32 },
+    src: { address: f.src, length: f.src === '0.0.0.0' || f.src === '::' ? 0 : hostLength(f.src) },
     srcPorts: f.srcPort === 0 ? undefined : { from: f.srcPort, to: f.srcPort },
-    dst: { address: f.dst, length: 32 },
+    dst: { address: f.dst, length: hostLength(f.dst) },
     dstPorts: f.dstPort === 0 ? undefined : { from: f.dstPort, to: f.dstPort + f.subPorts },
     action: f.action,
     owner,
@@ -569,8 +570,9 @@ function hex(b: Uint8Array): string {
 }
 
 function inPrefixText(addr: string, prefix: string, len: number): boolean {
-  const p = (s: string): number => s.split('.').reduce((a, x) => ((a << 8) | Number(x)) >>> 0, 0);
-  if (len === 0) return true;
-  const mask = len === 32 ? 0xffffffff : (~((1 << (32 - len)) - 1)) >>> 0;
-  return ((p(addr) & mask) >>> 0) === ((p(prefix) & mask) >>> 0);
+  return inPrefix(addr, { address: prefix, length: len });
+}
+
+function hostLength(address: string): number {
+  return address.includes(':') ? 128 : 32;
 }

@@ -89,6 +89,11 @@ function authorizerFor(spec: NodeSpec, keys: ReadonlyMap<string, Uint8Array>): S
   );
 }
 
+/** The prefix length of one host of the address's family. */
+function hostLength(address: string): number {
+  return address.includes(':') ? 128 : 32;
+}
+
 /** The token an NI carries for a flow signed with a scenario key: exactly the flow, valid for the whole run. */
 function tokenFor(req: FlowRequest, keys: ReadonlyMap<string, Uint8Array>, now: number): SessionAuthObject[] {
   if (req.key === undefined) return [];
@@ -98,7 +103,7 @@ function tokenFor(req: FlowRequest, keys: ReadonlyMap<string, Uint8Array>, now: 
   const ports = req.protocol === 6 || req.protocol === 17;
   const raw = issueToken({
     key, keyId: id,
-    src: [{ address: req.src, length: 32 }], dst: [{ address: req.dst, length: 32 }],
+    src: [{ address: req.src, length: hostLength(req.src) }], dst: [{ address: req.dst, length: hostLength(req.dst) }],
     protocol: req.protocol,
     dstPorts: ports && req.dstPort !== 0 ? { from: req.dstPort, to: req.dstPort + req.subPorts } : undefined,
     srcPorts: ports && req.srcPort !== 0 ? { from: req.srcPort, to: req.srcPort } : undefined,
@@ -230,9 +235,9 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
       };
       return {
         create(now: number, req: FlowRequest): void {
-          const full = 32;
+          const full = hostLength(req.src);
           const mri: PathCoupledMri = {
-            mrm: 'path-coupled', ipVersion: 4, sourceAddress: req.src, destinationAddress: req.dst, sourcePrefix: full, destinationPrefix: full,
+            mrm: 'path-coupled', ipVersion: full === 128 ? 6 : 4, sourceAddress: req.src, destinationAddress: req.dst, sourcePrefix: full, destinationPrefix: full,
             protocol: req.protocol, sourcePort: req.srcPort === 0 ? undefined : req.srcPort, destinationPort: req.dstPort === 0 ? undefined : req.dstPort,
             direction: 'downstream',
           };
@@ -253,10 +258,11 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
         },
         external(now: number, req: ExternalRequest): void {
           // RFC 5973 s3.7.2: loose-end MRI from the receiver towards the signalling destination beyond the edge.
-          const mri: LooseEndMri = { mrm: 'loose-end', ipVersion: 4, sourceAddress: req.address, destinationAddress: req.toward, direction: 'towards-edge' };
+          const v6 = req.address.includes(':');
+          const mri: LooseEndMri = { mrm: 'loose-end', ipVersion: v6 ? 6 : 4, sourceAddress: req.address, destinationAddress: req.toward, direction: 'towards-edge' };
           const key = natfw.external(now, {
             mri,
-            dtinfo: { protocol: req.protocol, drPort: req.port, dsPort: 0, senderPrefix: 0, senderAddress: '0.0.0.0' },
+            dtinfo: { protocol: req.protocol, drPort: req.port, dsPort: 0, senderPrefix: 0, senderAddress: v6 ? '::' : '0.0.0.0' },
             subPorts: req.subPorts,
             lifetime: Math.max(1, Math.round(req.lifetimeMs / 1000)),
           });

@@ -6,7 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { err, ok, type Result } from '../../common/result';
 import { fromHex } from '../../common/bytes';
 import type { PinholeAction } from '../../enforcement/types';
-import { formatIpv4, parseIpv4, ScenarioError, Val } from './values';
+import { addressPlus, ScenarioError, Val } from './values';
 import type {
   AssertionSpec,
   CompareOp,
@@ -60,13 +60,15 @@ class Builder {
   private flowIds = new Set<string>();
   private externalIds = new Set<string>();
   private nextAuto = 1;
+  /** The scenario's address family: every node's addresses are of it (a flow's two ends must share one). */
+  private ipVersion: 4 | 6 = 4;
   private usedAddresses = new Map<string, string>();
 
   constructor(private readonly sizeFactor: number) {}
 
   build(root: Val): Scenario {
     const top = root.map([
-      'name', 'description', 'duration', 'seed', 'sample_interval', 'check_interval', 'defaults',
+      'name', 'description', 'duration', 'seed', 'ip_version', 'sample_interval', 'check_interval', 'defaults',
       'topology', 'nodes', 'links', 'keys', 'flows', 'externals', 'generators', 'events', 'assertions',
     ]);
     const get = (k: string): Val => top.get(k) ?? root.absent(k);
@@ -76,6 +78,12 @@ class Builder {
     const durationMs = get('duration').duration(DAY);
     if (durationMs <= 0) get('duration').fail('must be positive');
     const seed = top.has('seed') ? get('seed').int(0, 0xffffffff) : 1;
+    if (top.has('ip_version')) {
+      const ver = get('ip_version');
+      const n = ver.int(4, 6);
+      if (n === 5) ver.fail('must be 4 or 6');
+      this.ipVersion = n as 4 | 6;
+    }
     const sampleIntervalMs = top.has('sample_interval') ? get('sample_interval').duration() : 1000;
     const checkIntervalMs = top.has('check_interval') ? get('check_interval').duration() : 500;
     if (sampleIntervalMs < 10) get('sample_interval').fail('must be at least 10ms');
@@ -119,11 +127,25 @@ class Builder {
     };
   }
 
+  /** The next free address of the documentation/benchmarking ranges (198.18.0.0/15, 2001:db8::/32). */
   private autoAddress(): string {
     for (;;) {
-      const a = formatIpv4((parseIpv4('198.18.0.0') as number) + this.nextAuto++);
-      if (!this.usedAddresses.has(a) && !a.endsWith('.0') && !a.endsWith('.255')) return a;
+      const a = this.ipVersion === 6 ? addressPlus('2001:db8::', this.nextAuto++) : addressPlus('198.18.0.0', this.nextAuto++);
+      if (this.usedAddresses.has(a)) continue;
+      if (this.ipVersion === 4 && (a.endsWith('.0') || a.endsWith('.255'))) continue;
+      return a;
     }
+  }
+
+  private addressOr(v: Val | undefined, fallback?: string): string {
+    return v !== undefined ? this.address(v) : (fallback ?? this.autoAddress());
+  }
+
+  /** An address given in the scenario, of the scenario's family. */
+  private address(v: Val): string {
+    const a = v.ip();
+    if (a.includes(':') !== (this.ipVersion === 6)) v.fail(`${a} is an IPv${a.includes(':') ? 6 : 4} address, but the scenario's ip_version is ${this.ipVersion}`);
+    return a;
   }
 
   private addNode(spec: NodeSpec, where: Val): void {
@@ -162,7 +184,7 @@ class Builder {
     const m = v.map(['id', 'role', 'address', 'policy', 'nat']);
     const id = req(v, m, 'id').id();
     const role = req(v, m, 'role').oneOf(ROLES);
-    const address = m.get('address')?.ipv4() ?? this.autoAddress();
+    const address = this.addressOr(m.get('address'));
     let nat: NatSpec | undefined;
     if (role === 'nat') {
       const nv = req(v, m, 'nat');
@@ -174,7 +196,7 @@ class Builder {
       const to = pl[1].int(from, 65535);
       const inside = req(nv, nm, 'inside').list().map((p) => p.prefix());
       if (inside.length === 0) req(nv, nm, 'inside').fail('needs at least one prefix');
-      nat = { externalAddress: nm.get('external_address')?.ipv4() ?? address, ports: { from, to }, inside };
+      nat = { externalAddress: this.addressOr(nm.get('external_address'), address), ports: { from, to }, inside };
     } else if (m.has('nat')) (m.get('nat') as Val).fail(`only a node with role nat has a nat section (this one is a ${role})`);
     if (m.has('policy') && (role === 'host' || role === 'router')) (m.get('policy') as Val).fail(`only firewalls and NATs have a policy (this one is a ${role})`);
     this.addNode({ id, role, address, policy: this.policy(m.get('policy'), defaults, role), nat, line: v.line }, v);

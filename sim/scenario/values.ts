@@ -5,6 +5,7 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { NatfwError } from '../../common/errors';
 import type { Prefix } from '../../enforcement/types';
+import { formatIpv4 as formatIpv4Bytes, formatIpv6, writeIpv4, writeIpv6 } from '../../gist/codec/addresses';
 
 export class ScenarioError extends NatfwError {
   constructor(
@@ -177,18 +178,23 @@ export class Val {
     return this.fail(`must be a positive rate (e.g. 2/s), got ${this.kindName()}`);
   }
 
-  ipv4(): string {
+  /** An IPv4 or IPv6 address, as canonical text (RFC 5952 for IPv6: the form the cores decode from the wire). */
+  ip(): string {
     const s = this.str();
-    if (parseIpv4(s) === undefined) this.fail(`'${s}' is not an IPv4 address`);
-    return s;
+    const c = canonicalIp(s);
+    if (c === undefined) return this.fail(`'${s}' is not an IPv4 or IPv6 address`);
+    return c;
   }
 
+  /** A prefix of either family (`198.18.0.0/15`, `2001:db8::/32`); a bare address is a host prefix. */
   prefix(): Prefix {
     const s = this.str();
     const [a, l] = s.split('/');
-    const len = l === undefined ? 32 : Number(l);
-    if (parseIpv4(a) === undefined || !Number.isInteger(len) || len < 0 || len > 32) this.fail(`'${s}' is not an IPv4 prefix (e.g. 198.18.0.0/15)`);
-    return { address: a, length: len };
+    const address = canonicalIp(a);
+    const max = address?.includes(':') === true ? 128 : 32;
+    const len = l === undefined ? max : Number(l);
+    if (address === undefined || !Number.isInteger(len) || len < 0 || len > max) this.fail(`'${s}' is not an IPv4 or IPv6 prefix (e.g. 198.18.0.0/15, 2001:db8::/32)`);
+    return { address: address as string, length: len };
   }
 
   port(): number {
@@ -217,11 +223,43 @@ export function formatIpv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
+/** The 4 or 16 bytes of an address given as text, or undefined. */
+export function ipBytes(s: string): Uint8Array | undefined {
+  const v4 = new Uint8Array(4);
+  if (writeIpv4(s, v4, 0)) return v4;
+  const v6 = new Uint8Array(16);
+  if (writeIpv6(s, v6, 0)) return v6;
+  return undefined;
+}
+
+/** Canonical text of an IPv4 or IPv6 address, or undefined. */
+export function canonicalIp(s: string): string | undefined {
+  const b = ipBytes(s);
+  if (b === undefined) return undefined;
+  return b.length === 4 ? formatIpv4Bytes(b, 0) : formatIpv6(b, 0);
+}
+
+/** The address `n` places after `base` (same family), as canonical text. */
+export function addressPlus(base: string, n: number): string {
+  const b = ipBytes(base);
+  if (b === undefined) throw new RangeError(`not an address: ${base}`);
+  let carry = n;
+  for (let i = b.length - 1; i >= 0 && carry > 0; i--) {
+    const v = b[i] + carry;
+    b[i] = v & 0xff;
+    carry = Math.floor(v / 256);
+  }
+  return b.length === 4 ? formatIpv4Bytes(b, 0) : formatIpv6(b, 0);
+}
+
 export function inPrefix(addr: string, p: Prefix): boolean {
-  const a = parseIpv4(addr);
-  const b = parseIpv4(p.address);
-  if (a === undefined || b === undefined) return false;
-  if (p.length === 0) return true;
-  const mask = p.length === 32 ? 0xffffffff : (~((1 << (32 - p.length)) - 1)) >>> 0;
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+  const a = ipBytes(addr);
+  const b = ipBytes(p.address);
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  const full = Math.floor(p.length / 8);
+  for (let i = 0; i < full; i++) if (a[i] !== b[i]) return false;
+  const rest = p.length % 8;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (a[full] & mask) === (b[full] & mask);
 }

@@ -28,6 +28,12 @@ test('a valid file parses', () => {
   }
 });
 
+test('ip_version 6: nodes without an address get theirs from 2001:db8::/32, written as the cores write them (RFC 5952)', () => {
+  const r = parseScenario(base.replace('duration: 10s', 'duration: 10s\nip_version: 6').replace('id: fw, role: firewall', "id: fw, role: firewall, address: '2001:DB8:0:0::00a'"));
+  expect(r.ok).toBe(true);
+  if (r.ok) expect(r.value.nodes.map((n) => n.address)).toEqual(['2001:db8::1', '2001:db8::2', '2001:db8::a']);
+});
+
 test.each([
   ['unknown node in a link', base + '  - { a: a, b: nowhere }\n', 10, "links[2].b: unknown node 'nowhere'"],
   ['unknown key', base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 80, colour: red }\n', 11, "unknown key 'colour'"],
@@ -42,6 +48,10 @@ test.each([
   ['key not declared', base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 80, key: k9 }\n', 11, "unknown key 'k9'"],
   ['assertion on an unknown flow', base + 'assertions:\n  - { kind: established, flow: nope }\n', 11, "unknown flow 'nope'"],
   ['wrong field for the kind', base + 'events:\n  - { at: 2s, kind: crash, node: fw, link: a-fw }\n', 11, "'link' does not apply to a crash event"],
+  ['IPv6 address in an IPv4 scenario', base.replace('id: a, role: host', "id: a, role: host, address: '2001:db8::1'"), 4, "2001:db8::1 is an IPv6 address, but the scenario's ip_version is 4"],
+  ['IPv4 address in an IPv6 scenario', base.replace('duration: 10s', 'duration: 10s\nip_version: 6').replace('id: a, role: host', 'id: a, role: host, address: 198.18.0.9'), 5, "198.18.0.9 is an IPv4 address, but the scenario's ip_version is 6"],
+  ['not an address', base.replace('id: a, role: host', 'id: a, role: host, address: 2001:db8::g'), 4, "'2001:db8::g' is not an IPv4 or IPv6 address"],
+  ['ip_version 5', base.replace('duration: 10s', 'duration: 10s\nip_version: 5'), 3, 'must be 4 or 6'],
   ['YAML syntax', base + 'flows: [ { id: f\n', 11, 'YAML syntax'],
   ['not a mapping', '- just\n- a list\n', 1, 'must be a mapping'],
 ])('%s', (_name, text, line, fragment) => {

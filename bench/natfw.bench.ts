@@ -6,7 +6,11 @@
  *   natfw.refresh.inproc    refresh CREATEs per second processed at one NF that holds 100,000
  *                           sessions (decode, checks, forward, RESPONSE, enforcement refresh)
  *   natfw.session.bytes     heap bytes per session at an NF (GIST + NSLP + pinhole state), at
- *                           100,000 sessions: heap of NI-NF-NR minus heap of NI-NR for the same sessions
+ *                           100,000 sessions: heap of NI-NF-NR minus heap of NI-NR for the same sessions;
+ *                           context: the NSLP share (the NF's NatfwNode alone on a stub GIST, fed fresh
+ *                           MRI / Session ID objects as GIST's decoder makes them), the pinhole share (the
+ *                           memory backend holding the same pinholes) and GIST = the rest
+ * Rates: `value` per CPU second of this process (the machine is shared); `perWallSecond` beside it.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -16,6 +20,7 @@ import { flowMri, NatfwVnetLab } from '../test/natfw-nslp/core/harness';
 import EventEmitter from 'eventemitter3';
 import type { GistService, GistServiceEvents, RecvMessageEvent } from '../gist/api';
 import type { PathCoupledMri } from '../gist/types';
+import type { PinholeSet, Transaction } from '../enforcement/types';
 import { MemoryPinholeSet } from '../enforcement/memory';
 import { NatfwNode } from '../natfw-nslp/core/node';
 import { wireCodec } from '../natfw-nslp/core/codec-adapter';
@@ -99,7 +104,18 @@ export const benches: BenchGroup[] = [
       const N = 10_000;
       const lab = line(3);
       const r = await setup(lab, N, 600);
-      emit({ bench: 'natfw.setup.3nf.inproc', value: round(r.ok / r.cpu), unit: 'sessions/s', perWallSecond: round(r.ok / r.wall), sessions: N, established: r.ok, nfs: 3 });
+      emit({
+        bench: 'natfw.setup.3nf.inproc',
+        value: round(r.ok / r.cpu),
+        unit: 'sessions/s',
+        perCpuSecond: round(r.ok / r.cpu),
+        perWallSecond: round(r.ok / r.wall),
+        cpuMs: round(r.cpu * 1000, 0),
+        wallMs: round(r.wall * 1000, 0),
+        sessions: N,
+        established: r.ok,
+        nfs: 3,
+      });
     },
   },
   {
@@ -126,10 +142,16 @@ export const benches: BenchGroup[] = [
       gc();
       const with1 = process.memoryUsage().heapUsed;
       const nf = lab.get('nf1');
+      const total = (with1 - with0 - baseBytes) / N;
+      const nslp = await nfNslpBytes(N, gc);
+      const pinhole = await pinholeBytes(N, gc);
       emit({
         bench: 'natfw.session.bytes',
-        value: round((with1 - with0 - baseBytes) / N),
+        value: round(total),
         unit: 'bytes/session',
+        nslpBytes: round(nslp),
+        pinholeBytes: round(pinhole),
+        gistBytes: round(total - nslp - pinhole),
         sessions: nf.node.sessionCount,
         established: s.ok,
         gistRoutingStates: nf.gist.routingStateCount,
@@ -148,48 +170,157 @@ export const benches: BenchGroup[] = [
         bench: 'natfw.refresh.inproc',
         value: round(refreshes / t.cpu),
         unit: 'refreshes/s',
+        perCpuSecond: round(refreshes / t.cpu),
         perWallSecond: round(refreshes / t.wall),
+        cpuMs: round(t.cpu * 1000, 0),
+        wallMs: round(t.wall * 1000, 0),
         sessions: nf.node.sessionCount,
         refreshes,
         scope: 'NI-NF-NR in process, GIST included',
-        nfNslpOnlyPerSec: round(nslpOnly),
+        nfNslpOnlyPerCpuSecond: round(nslpOnly.perCpuSecond),
+        nfNslpOnlyPerWallSecond: round(nslpOnly.perWallSecond),
       });
     },
   },
 ];
+
+/** A memory-backend-like stub the NSLP-only figures run against: ids handed out, nothing stored. */
+function nullPinholeSet(ids: readonly string[]): PinholeSet {
+  let next = 0;
+  const tx: Transaction = {
+    add: () => ids[next++ % ids.length],
+    remove: () => undefined,
+    refresh: () => undefined,
+    addBinding: () => ids[next++ % ids.length],
+    removeBinding: () => undefined,
+    refreshBinding: () => undefined,
+    commit: async () => undefined,
+    abort: () => undefined,
+  };
+  return { backend: 'null', begin: () => tx, list: () => [], listBindings: () => [], lookup: () => ({ verdict: 'none', matches: [] }), expire: async () => ({ pinholes: [], bindings: [] }) };
+}
+
+/** A copy of an address string as a decoder makes it (a fresh string, not the interned literal). */
+function freshText(s: string): string {
+  return s.split('').join('');
+}
+
+/**
+ * One NF's NATFW node on a stub GistService, fed what GIST delivers: for
+ * each session a CREATE from upstream (fresh MRI and Session ID objects, as
+ * a decoder makes them) and the successful RESPONSE from downstream, with
+ * the enforcement jobs run in between.
+ */
+class StubNf {
+  readonly events = new EventEmitter<GistServiceEvents>();
+  readonly node: NatfwNode;
+  private readonly sid = new Uint8Array(16);
+  private readonly prebuilt: { down: PathCoupledMri; up: PathCoupledMri; sid: Uint8Array }[] = [];
+
+  /** `prebuiltFor` > 0: MRI and Session ID objects made once per session beforehand (GIST's decoding is not the NSLP's cost). */
+  constructor(
+    private readonly set: PinholeSet,
+    prebuiltFor = 0,
+  ) {
+    for (let i = 0; i < prebuiltFor; i++) this.prebuilt.push({ down: this.mri(i, 'downstream'), up: this.mri(i, 'upstream'), sid: this.sessionId(i) });
+    const gist: GistService = { events: this.events, sendMessage: () => undefined, setStateLifetime: () => undefined, invalidateRoutingState: () => undefined, registerNslp: () => undefined };
+    this.node = new NatfwNode(gist, { addresses: ['198.18.1.1'], middlebox: { kind: 'firewall' }, random: seededRandom(1), codec: wireCodec });
+  }
+
+  static messages(msn: number): { create: Uint8Array; resp: Uint8Array } {
+    return {
+      create: wireCodec.encode({ type: 'CREATE', proxy: false, edgeContinue: false, lifetime: 600, msn, efi: { ruleAction: 1, subPorts: 0 } }),
+      resp: wireCodec.encode({ type: 'RESPONSE', info: { responseClass: 2, responseCode: 1, objectType: 0 }, msn, lifetime: 600 }),
+    };
+  }
+
+  private mri(i: number, direction: 'downstream' | 'upstream'): PathCoupledMri {
+    return { ...flowMri(freshText('198.18.0.1'), freshText('198.18.3.1'), { sourcePort: 1024 + (i % 60000), destinationPort: 2000 + Math.floor(i / 60000) }), direction };
+  }
+
+  private sessionId(i: number): Uint8Array {
+    new DataView(this.sid.buffer).setUint32(0, i + 1);
+    return this.sid.slice();
+  }
+
+  /** CREATE in, CREATE forwarded, RESPONSE in, enforcement committed, RESPONSE forwarded: one session set up or refreshed. */
+  async session(now: number, i: number, m: { create: Uint8Array; resp: Uint8Array }): Promise<void> {
+    const pre = this.prebuilt[i];
+    const ev: RecvMessageEvent = {
+      now,
+      nslpData: m.create,
+      nslpId: 33,
+      sessionId: pre?.sid ?? this.sessionId(i),
+      mri: pre?.down ?? this.mri(i, 'downstream'),
+      routingStateCheck: now === 0,
+      siiHandle: 1,
+      transfer: { reliable: false },
+      ipDistance: 1,
+      gistHopCount: 5,
+    };
+    this.events.emit('recvMessage', ev);
+    this.events.emit('recvMessage', {
+      now,
+      nslpData: m.resp,
+      nslpId: 33,
+      sessionId: pre?.sid ?? this.sessionId(i),
+      mri: pre?.up ?? this.mri(i, 'upstream'),
+      routingStateCheck: false,
+      siiHandle: 2,
+      transfer: { reliable: false },
+      ipDistance: 1,
+      gistHopCount: 5,
+    });
+    for (let job = this.node.pollEnforcement(); job !== undefined; job = this.node.pollEnforcement()) this.node.enforcementDone(now, job.jobId, await runEnforcementJob(this.set, job, now));
+  }
+}
+
+/** Heap bytes per session of one NF's NATFW node alone (pinhole ids and GIST excluded), at `n` sessions. */
+async function nfNslpBytes(n: number, gc: () => void): Promise<number> {
+  const ids = Array.from({ length: n }, (_, i) => `ph-${(i + 1).toString(16)}`);
+  const m = StubNf.messages(1);
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  const nf = new StubNf(nullPinholeSet(ids));
+  for (let i = 0; i < n; i++) await nf.session(0, i, m);
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - h0) / n;
+  if (nf.node.sessionCount !== n) throw new Error(`NSLP-only: ${nf.node.sessionCount} sessions, expected ${n}`);
+  return bytes;
+}
+
+/** Heap bytes per pinhole of the memory backend, for the pinholes an NF installs for `n` sessions. */
+async function pinholeBytes(n: number, gc: () => void): Promise<number> {
+  const owners = Array.from({ length: n }, (_, i) => (i + 1).toString(16).padStart(32, '0'));
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  const set = new MemoryPinholeSet();
+  for (let i = 0; i < n; i += 1000) {
+    const tx = set.begin();
+    for (let j = i; j < Math.min(n, i + 1000); j++) {
+      tx.add({ protocol: 17, src: { address: freshText('198.18.0.1'), length: 32 }, srcPorts: { from: 1024 + (j % 60000), to: 1024 + (j % 60000) }, dst: { address: freshText('198.18.3.1'), length: 32 }, dstPorts: { from: 2000 + Math.floor(j / 60000), to: 2000 + Math.floor(j / 60000) }, action: 'allow', owner: owners[j], expiresAt: 601_000 });
+    }
+    await tx.commit(0);
+  }
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - h0) / n;
+  if (set.list().length !== n) throw new Error('pinhole count');
+  return bytes;
+}
 
 /**
  * The NF's own refresh cost without GIST: a NatfwNode on a stub GistService
  * holding `n` sessions; each refresh = CREATE in, CREATE forwarded, RESPONSE in,
  * enforcement refresh committed on the memory backend, RESPONSE forwarded.
  */
-async function nfOnlyRefreshRate(n: number): Promise<number> {
-  const events = new EventEmitter<GistServiceEvents>();
-  const gist: GistService = { events, sendMessage: () => undefined, setStateLifetime: () => undefined, invalidateRoutingState: () => undefined, registerNslp: () => undefined };
-  const node = new NatfwNode(gist, { addresses: ['198.18.1.1'], middlebox: { kind: 'firewall' }, random: seededRandom(1), codec: wireCodec });
-  const set = new MemoryPinholeSet();
-  const msg = (msn: number): { create: Uint8Array; resp: Uint8Array } => ({
-    create: wireCodec.encode({ type: 'CREATE', proxy: false, edgeContinue: false, lifetime: 600, msn, efi: { ruleAction: 1, subPorts: 0 } }),
-    resp: wireCodec.encode({ type: 'RESPONSE', info: { responseClass: 2, responseCode: 1, objectType: 0 }, msn, lifetime: 600 }),
-  });
-  const sids: Uint8Array[] = [];
-  const mris: PathCoupledMri[] = [];
-  for (let i = 0; i < n; i++) {
-    const sid = new Uint8Array(16);
-    new DataView(sid.buffer).setUint32(0, i + 1);
-    sids.push(sid);
-    mris.push(flowMri('198.18.0.1', '198.18.3.1', { sourcePort: 1024 + (i % 60000), destinationPort: 2000 + Math.floor(i / 60000) }));
-  }
-  const round1 = async (now: number, m: { create: Uint8Array; resp: Uint8Array }): Promise<void> => {
-    for (let i = 0; i < n; i++) {
-      const ev: RecvMessageEvent = { now, nslpData: m.create, nslpId: 33, sessionId: sids[i], mri: mris[i], routingStateCheck: now === 0, siiHandle: 1, transfer: { reliable: false }, ipDistance: 1, gistHopCount: 5 };
-      events.emit('recvMessage', ev);
-      events.emit('recvMessage', { ...ev, nslpData: m.resp, mri: { ...mris[i], direction: 'upstream' }, routingStateCheck: false, siiHandle: 2 });
-      for (let job = node.pollEnforcement(); job !== undefined; job = node.pollEnforcement()) node.enforcementDone(now, job.jobId, await runEnforcementJob(set, job, now));
-    }
-  };
-  await round1(0, msg(1));
+async function nfOnlyRefreshRate(n: number): Promise<{ perCpuSecond: number; perWallSecond: number }> {
+  const nf = new StubNf(new MemoryPinholeSet(), n);
+  for (let i = 0; i < n; i++) await nf.session(0, i, StubNf.messages(1));
+  const m2 = StubNf.messages(2);
   const sw = stopwatch();
-  await round1(1000, msg(2));
-  return n / sw().cpu;
+  for (let i = 0; i < n; i++) await nf.session(1000, i, m2);
+  const t = sw();
+  return { perCpuSecond: n / t.cpu, perWallSecond: n / t.wall };
 }
+
+export const internals = { nfNslpBytes, pinholeBytes, nfOnlyRefreshRate, gcFn };

@@ -27,7 +27,7 @@
 import EventEmitter from 'eventemitter3';
 import type { GistService, MessageStatusEvent, NetworkNotificationEvent, RecvMessageEvent } from '../../gist/api';
 import { invertDirection, sessionIdKey, type LooseEndMri, type Mri, type PathCoupledMri, type SessionId } from '../../gist/types';
-import type { NatBindingSpec, PortRange, Prefix } from '../../enforcement/types';
+import type { PortRange, Prefix } from '../../enforcement/types';
 import type { SessionAuthObject } from '../codec';
 import { isWildcardAddress, prefixContains } from './addr';
 import { acceptAllAuthorizer, type SessionAuthorizer } from './authorizer';
@@ -50,6 +50,7 @@ import type {
 import { msnGreater, msnNext } from './msn';
 import { checkRule, defaultPolicy, grantLifetime, ruleFromMri, sameRule, type NatfwPolicy, type PolicyRule } from './policy';
 import type { NatfwRandom } from './random';
+import { Session, type BindingSpec, type NatReservation } from './session';
 import { TimerHeap } from './timers';
 
 /** IANA NSLPID of the NATFW NSLP (RFC 5973 s7.5). */
@@ -164,79 +165,9 @@ export interface NatfwNodeEvents {
   log: (ev: { now: number; level: 'debug' | 'info' | 'warn'; key?: string; msg: string }) => void;
 }
 
-interface NatReservation {
-  readonly protocol?: number;
-  readonly senderAddress: string;
-  readonly senderPrefix: number;
-  readonly dsPort: number;
-  readonly externalPort: number;
-  readonly internalAddress: string;
-  readonly internalPort: number;
-}
-
-interface Session {
-  /** Hex Session ID; the bytes are derived when sending (sidOf) so that no decoded buffer is retained. */
-  readonly key: string;
-  readonly role: NatfwRole;
-  readonly kind: 'CREATE' | 'EXTERNAL';
-  state: SessionState;
-  /** As received from upstream (NF/NR) or as sent (NI). */
-  mriUp: Mri;
-  /** As forwarded downstream (differs from mriUp at a NAT). */
-  mriDown: Mri;
-  upSii?: number;
-  downSii?: number;
-  /** Last MSN accepted (NF/NR) or sent (NI). */
-  msn: number;
-  /** MSN of the request awaiting its RESPONSE (s3.5: RESPONSE matched to request). */
-  pendingMsn?: number;
-  /** Lifetime this node accepted for the pending request (s3.4). */
-  acceptLt: number;
-  /** s3.7.1 "remembered" rule, installed on the successful RESPONSE. */
-  pendingRule?: PolicyRule;
-  pendingBinding?: Omit<NatBindingSpec, 'owner' | 'expiresAt'>;
-  /**
-   * The installed rule when it cannot be derived (EXTERNAL: from NATFW_DTINFO). A CREATE's installed
-   * rule is derived from `installedMri` + `installedEfi` instead, to keep per-session memory small.
-   */
-  rule?: PolicyRule;
-  installedMri?: Mri;
-  /** ruleAction * 2 + subPorts of the installed CREATE rule; 0 = none. */
-  installedEfi: number;
-  binding?: Omit<NatBindingSpec, 'owner' | 'expiresAt'>;
-  pinholeIds: readonly string[];
-  bindingIds: readonly string[];
-  /** TimerHeap generation (timers.ts). */
-  timerGen: number;
-  lifetime: number;
-  expiresAt: number;
-  /** Transitory hold end (s3.2.8). */
-  holdUntil?: number;
-  /** NI: when the next refresh goes out. */
-  refreshAt?: number;
-  /** NI / NF: when an outstanding request is given up. */
-  requestDeadline?: number;
-  jobBusy: boolean;
-  deleteAfterJob: boolean;
-  /** Terminating NF (edge answering EXTERNAL, proxy NR): does not forward. */
-  terminating: boolean;
-  proxy: boolean;
-  nonce?: number;
-  params?: CreateParams | ExternalParams;
-  everEstablished: boolean;
-  /** s3.7.6.1: the CREATE an edge sends for an EXTERNAL-PROXY session (fate-shared), and back. */
-  proxyChild?: string;
-  proxyParent?: string;
-  reservation?: NatReservation;
-  externalIp?: ExternalAddress;
-  handle?: number;
-}
-
 type JobContinuation = (now: number, result: EnforcementResult) => void;
 
 const DEFAULT_LIFETIME = 120;
-/** Shared empty id list (most sessions own no NAT binding). */
-const NONE: readonly string[] = Object.freeze([]);
 
 export class NatfwNode {
   readonly events = new EventEmitter<NatfwNodeEvents>();
@@ -376,29 +307,10 @@ export class NatfwNode {
       sessionId = this.config.random.bytes(16);
       key = sessionIdKey(sessionId);
     }
-    const s: Session = {
-      key,
-      role,
-      kind,
-      state: 'pending',
-      mriUp: mri,
-      mriDown: mri,
-      // s3.5: the initial MSN is random
-      msn: this.config.random.u32(),
-      acceptLt: 0,
-      pinholeIds: NONE,
-      bindingIds: NONE,
-      timerGen: 0,
-      installedEfi: 0,
-      lifetime: 0,
-      expiresAt: now,
-      jobBusy: false,
-      deleteAfterJob: false,
-      terminating: false,
-      proxy: false,
-      params,
-      everEstablished: false,
-    };
+    const s = new Session(key, role, kind, mri, now);
+    // s3.5: the initial MSN is random
+    s.msn = this.config.random.u32();
+    s.params = params;
     this.sessions.set(key, s);
     return s;
   }
@@ -483,6 +395,12 @@ export class NatfwNode {
     if (ev.nslpId !== NATFW_NSLPID) return;
     const now = ev.now;
     const key = sessionIdKey(ev.sessionId);
+    if (ev.nslpData.length === 0) {
+      // No NSLP payload: a GIST Query that only refreshes routing state (RFC 5971 s4.3.2, NSLP-Data is
+      // optional). There is no NATFW message to answer (s3.2.7); only the peering decision is ours.
+      if (ev.routingStateCheck) ev.peering = { accept: this.wouldTakePart(key, ev.mri) };
+      return;
+    }
     const dec = this.config.codec.decode(ev.nslpData);
     if (!dec.ok) {
       // s3.3: syntax errors on requests answer 3/xx; RESPONSE and NOTIFY are never answered (s3.2.7).
@@ -607,8 +525,8 @@ export class NatfwNode {
       if (auth !== undefined) return refuse(auth.name, auth.detail);
     }
     const s = existing ?? this.newSession(key, 'NR', 'CREATE', mri);
-    s.mriUp = mri;
-    s.mriDown = mri;
+    if (!sameMri(s.mriUp, mri)) s.mriUp = mri;
+    s.mriDown = s.mriUp;
     s.upSii = ev.siiHandle;
     s.msn = msg.msn;
     s.nonce = msg.nonce;
@@ -658,14 +576,16 @@ export class NatfwNode {
     s.terminating = terminating;
     s.proxy = msg.proxy;
     if (msg.nonce !== undefined || s.nonce !== undefined) s.nonce = msg.nonce;
-    s.mriUp = mriUp;
-    s.mriDown = mriDown;
+    // A refresh names the same flow: keep the MRI objects the session holds (the new ones are garbage at once).
+    if (existing === undefined || !sameMri(s.mriUp, mriUp)) s.mriUp = mriUp;
+    s.mriDown = mriDown === mriUp ? s.mriUp : existing !== undefined && sameMri(s.mriDown, mriDown) ? s.mriDown : mriDown;
     s.upSii = ev.siiHandle;
     // s3.5: store the MSN once the security checks passed.
     s.msn = msg.msn;
     s.pendingMsn = msg.msn;
     s.acceptLt = lt.value;
-    s.pendingRule = ruleRes.value;
+    // s3.7.1: the rule is remembered as the EFI; it is made again from mriDown when installed.
+    s.pendingEfi = msg.efi.ruleAction * 2 + msg.efi.subPorts;
     if (nat.value.binding !== undefined || s.pendingBinding !== undefined) s.pendingBinding = nat.value.binding;
     if (nat.value.allocatedPort !== undefined) this.usedPorts.add(nat.value.allocatedPort);
     if (terminating) {
@@ -704,7 +624,7 @@ export class NatfwNode {
   private natForCreate(
     mri: PathCoupledMri,
     existing: Session | undefined,
-  ): { ok: true; value: { mriDown: PathCoupledMri; binding?: Omit<NatBindingSpec, 'owner' | 'expiresAt'>; allocatedPort?: number } } | { ok: false; name: ResponseName; detail: string } {
+  ): { ok: true; value: { mriDown: PathCoupledMri; binding?: BindingSpec; allocatedPort?: number } } | { ok: false; name: ResponseName; detail: string } {
     const nat = this.config.middlebox?.kind === 'nat' ? this.config.middlebox.nat : undefined;
     if (nat === undefined) return { ok: true, value: { mriDown: mri } };
     const proto = mri.protocol ?? 0;
@@ -973,9 +893,9 @@ export class NatfwNode {
     }
     s.downSii = ev.siiHandle;
     // The request is answered: its GIST message handle is of no more use.
-    if (s.handle !== undefined) {
+    if (s.handle !== 0) {
       this.handles.delete(s.handle);
-      s.handle = undefined;
+      s.handle = 0;
     }
     if (s.role === 'NI' || s.role === 'NI+') {
       this.responseAtInitiator(now, s, msg);
@@ -1033,15 +953,26 @@ export class NatfwNode {
   private commitPending(now: number, s: Session, lt: number, k: (ok: boolean, errInfo?: InfoCode) => void): void {
     const expiresAt = now + lt * 1000;
     const pinExpiry = expiresAt + (this.config.pinholeGraceMs ?? 1000);
-    const current = installedRule(s);
-    const rule = s.pendingRule ?? current;
+    const pendingEfi = s.pendingEfi;
+    const hasPinholes = s.pinholeId !== undefined || s.pinholeIds.length > 0;
+    let rule: PolicyRule | undefined;
+    let reuse: boolean;
+    if (pendingEfi !== 0 && pendingEfi === s.installedEfi && s.rule === undefined && s.installedMri === s.mriDown) {
+      // A refresh of the CREATE rule installed from this very MRI: nothing to build or compare.
+      reuse = hasPinholes;
+    } else {
+      const current = installedRule(s);
+      rule = pendingRuleOf(s) ?? current;
+      reuse = sameRule(rule, current) && hasPinholes;
+    }
     const binding = s.pendingBinding ?? s.binding;
     const ops: EnforcementOp[] = [];
-    const reuse = sameRule(rule, current) && s.pinholeIds.length > 0;
     if (reuse) {
-      for (const id of s.pinholeIds) ops.push({ op: 'refresh', id, expiresAt: pinExpiry });
+      if (s.pinholeId !== undefined) ops.push({ op: 'refresh', id: s.pinholeId, expiresAt: pinExpiry });
+      else for (const id of s.pinholeIds) ops.push({ op: 'refresh', id, expiresAt: pinExpiry });
     } else {
       for (const id of s.pinholeIds) ops.push({ op: 'remove', id });
+      rule ??= pendingRuleOf(s) ?? installedRule(s);
       if (rule !== undefined) ops.push({ op: 'add', spec: { ...rule, owner: s.key, expiresAt: pinExpiry } });
     }
     const reuseBinding = binding !== undefined && s.binding !== undefined && sameBinding(binding, s.binding) && s.bindingIds.length > 0;
@@ -1071,18 +1002,24 @@ export class NatfwNode {
         this.killSession(doneAt, s);
         return;
       }
-      if (!reuse) s.pinholeIds = result.pinholeIds.length > 0 ? result.pinholeIds : NONE;
-      if (!reuseBinding) s.bindingIds = result.bindingIds.length > 0 ? result.bindingIds : NONE;
-      const derived = rule !== undefined && s.kind === 'CREATE' ? ruleFromMri(s.mriDown, efiOf(rule)) : undefined;
-      if (rule !== undefined && derived !== undefined && derived.ok && sameRule(derived.value, rule)) {
-        s.installedMri = s.mriDown;
-        s.installedEfi = efiOf(rule).ruleAction * 2 + efiOf(rule).subPorts;
+      if (!reuse) s.pinholeIds = result.pinholeIds;
+      if (!reuseBinding) s.bindingIds = result.bindingIds;
+      if (pendingEfi !== 0 && s.kind === 'CREATE') {
+        // Made from mriDown + EFI: kept as just that (installedRule derives it again).
+        s.setInstalled(s.mriDown, pendingEfi);
         if (s.rule !== undefined) s.rule = undefined;
-      } else {
-        s.rule = rule;
+      } else if (rule !== undefined) {
+        const derived = s.kind === 'CREATE' ? ruleFromMri(s.mriDown, efiOf(rule)) : undefined;
+        if (derived !== undefined && derived.ok && sameRule(derived.value, rule)) {
+          s.setInstalled(s.mriDown, efiOf(rule).ruleAction * 2 + efiOf(rule).subPorts);
+          if (s.rule !== undefined) s.rule = undefined;
+        } else {
+          s.rule = rule;
+        }
       }
       if (binding !== undefined || s.binding !== undefined) s.binding = binding;
-      s.pendingRule = undefined;
+      s.pendingEfi = 0;
+      if (s.pendingRule !== undefined) s.pendingRule = undefined;
       if (s.pendingBinding !== undefined) s.pendingBinding = undefined;
       s.state = 'established';
       s.everEstablished = true;
@@ -1090,9 +1027,13 @@ export class NatfwNode {
       s.lifetime = lt;
       s.expiresAt = expiresAt;
       this.arm(s);
-      this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriUp, sidOf(s), lt * 1000);
-      if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriDown, sidOf(s), lt * 1000);
-      if (rule !== undefined) this.events.emit('installed', { now: doneAt, key: s.key, rule, pinholeIds: s.pinholeIds });
+      const sid = sidOf(s);
+      this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriUp, sid, lt * 1000);
+      if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriDown, sid, lt * 1000);
+      if (this.events.listenerCount('installed') > 0) {
+        const installed = rule ?? installedRule(s);
+        if (installed !== undefined) this.events.emit('installed', { now: doneAt, key: s.key, rule: installed, pinholeIds: s.pinholeIds });
+      }
       k(true);
     });
   }
@@ -1289,27 +1230,7 @@ export class NatfwNode {
   // ---------------------------------------------------------------- helpers
 
   private newSession(key: string, role: NatfwRole, kind: 'CREATE' | 'EXTERNAL', mri: Mri): Session {
-    const s: Session = {
-      key,
-      role,
-      kind,
-      state: 'pending',
-      mriUp: mri,
-      mriDown: mri,
-      msn: 0,
-      acceptLt: 0,
-      pinholeIds: NONE,
-      bindingIds: NONE,
-      timerGen: 0,
-      installedEfi: 0,
-      lifetime: 0,
-      expiresAt: 0,
-      jobBusy: false,
-      deleteAfterJob: false,
-      terminating: false,
-      proxy: false,
-      everEstablished: false,
-    };
+    const s = new Session(key, role, kind, mri, 0);
     this.sessions.set(key, s);
     return s;
   }
@@ -1326,7 +1247,7 @@ export class NatfwNode {
     }
     this.sessions.delete(s.key);
     this.timers.cancel(s);
-    if (s.handle !== undefined) this.handles.delete(s.handle);
+    if (s.handle !== 0) this.handles.delete(s.handle);
     if (s.reservation !== undefined && s.reservation.externalPort !== 0) this.usedPorts.delete(s.reservation.externalPort);
     this.reservations.delete(s);
     const b = s.binding ?? s.pendingBinding;
@@ -1425,7 +1346,7 @@ export class NatfwNode {
   private sendDown(now: number, s: Session, msg: NatfwMsg): void {
     const handle = this.nextHandle++;
     if (this.nextHandle > 0x7fffffff) this.nextHandle = 1;
-    if (s.handle !== undefined) this.handles.delete(s.handle);
+    if (s.handle !== 0) this.handles.delete(s.handle);
     s.handle = handle;
     this.handles.set(handle, s.key);
     this.gist.sendMessage(now, {
@@ -1451,7 +1372,7 @@ function checkInitiatorParams(p: CreateParams | ExternalParams): void {
   }
 }
 
-function sameBinding(a: Omit<NatBindingSpec, 'owner' | 'expiresAt'>, b: Omit<NatBindingSpec, 'owner' | 'expiresAt'>): boolean {
+function sameBinding(a: BindingSpec, b: BindingSpec): boolean {
   return (
     a.protocol === b.protocol &&
     a.external.address === b.external.address &&
@@ -1461,12 +1382,43 @@ function sameBinding(a: Omit<NatBindingSpec, 'owner' | 'expiresAt'>, b: Omit<Nat
   );
 }
 
+/** Field-by-field MRI equality (RFC 5971 A.3.1: every field is part of the flow's identity). */
+function sameMri(a: Mri, b: Mri): boolean {
+  if (a === b) return true;
+  if (a.mrm === 'loose-end' || b.mrm === 'loose-end') {
+    return a.mrm === b.mrm && a.ipVersion === b.ipVersion && a.sourceAddress === b.sourceAddress && a.destinationAddress === b.destinationAddress && a.direction === b.direction && a.nFlag === b.nFlag;
+  }
+  return (
+    a.ipVersion === b.ipVersion &&
+    a.sourceAddress === b.sourceAddress &&
+    a.destinationAddress === b.destinationAddress &&
+    a.sourcePrefix === b.sourcePrefix &&
+    a.destinationPrefix === b.destinationPrefix &&
+    a.protocol === b.protocol &&
+    a.sourcePort === b.sourcePort &&
+    a.destinationPort === b.destinationPort &&
+    a.direction === b.direction &&
+    a.dsField === b.dsField &&
+    a.flowLabel === b.flowLabel &&
+    a.spi === b.spi &&
+    a.nFlag === b.nFlag
+  );
+}
+
 function efiOf(r: PolicyRule): Efi {
   return { ruleAction: r.action === 'allow' ? 1 : 2, subPorts: r.dstPorts !== undefined ? r.dstPorts.to - r.dstPorts.from : 0 };
 }
 
+/** The rule a session will install on its successful RESPONSE (s3.7.1 "remembered"): a CREATE's from mriDown + EFI. */
+function pendingRuleOf(s: Session): PolicyRule | undefined {
+  const efi = s.pendingEfi;
+  if (efi === 0) return s.pendingRule;
+  const r = ruleFromMri(s.mriDown, { ruleAction: efi >> 1, subPorts: efi & 1 });
+  return r.ok ? r.value : undefined;
+}
+
 /** The rule installed for a session (stored, or derived from the MRI it was installed for). */
-function installedRule(s: { readonly rule?: PolicyRule; readonly installedMri?: Mri; readonly installedEfi: number }): PolicyRule | undefined {
+function installedRule(s: Session): PolicyRule | undefined {
   if (s.rule !== undefined) return s.rule;
   if (s.installedMri === undefined || s.installedEfi === 0) return undefined;
   const r = ruleFromMri(s.installedMri, { ruleAction: s.installedEfi >> 1, subPorts: s.installedEfi & 1 });

@@ -40,8 +40,8 @@ describe('prefixes', () => {
 
 describe('timer heap', () => {
   test('pops in deadline order; re-arming and cancelling leave no ghost', () => {
-    const h = new TimerHeap<{ timerGen: number; n: number }>();
-    const items = [5, 1, 9, 3].map((n) => ({ timerGen: 0, n }));
+    const h = new TimerHeap<{ timerIdx: number; n: number }>();
+    const items = [5, 1, 9, 3].map((n) => ({ timerIdx: -1, n }));
     for (const it of items) h.set(it, it.n * 10);
     h.set(items[2], 5); // 9 moves first
     h.cancel(items[0]);

@@ -7,9 +7,10 @@
  *                           sessions (decode, checks, forward, RESPONSE, enforcement refresh)
  *   natfw.session.bytes     heap bytes per session at an NF (GIST + NSLP + pinhole state), at
  *                           100,000 sessions: heap of NI-NF-NR minus heap of NI-NR for the same sessions;
- *                           context: the NSLP share (the NF's NatfwNode alone on a stub GIST, fed fresh
- *                           MRI / Session ID objects as GIST's decoder makes them), the pinhole share (the
- *                           memory backend holding the same pinholes) and GIST = the rest
+ *                           context: the NSLP share (heap freed when the lab lets go of the NF's NATFW
+ *                           node), the pinhole share (then of its memory pinhole set), GIST = the rest;
+ *                           nslpAloneBytes: the NF's NatfwNode on a stub GIST fed fresh MRI / Session ID
+ *                           objects (nothing shared with GIST)
  * Rates: `value` per CPU second of this process (the machine is shared); `perWallSecond` beside it.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -143,21 +144,9 @@ export const benches: BenchGroup[] = [
       const with1 = process.memoryUsage().heapUsed;
       const nf = lab.get('nf1');
       const total = (with1 - with0 - baseBytes) / N;
-      const nslp = await nfNslpBytes(N, gc);
-      const pinhole = await pinholeBytes(N, gc);
-      emit({
-        bench: 'natfw.session.bytes',
-        value: round(total),
-        unit: 'bytes/session',
-        nslpBytes: round(nslp),
-        pinholeBytes: round(pinhole),
-        gistBytes: round(total - nslp - pinhole),
-        sessions: nf.node.sessionCount,
-        established: s.ok,
-        gistRoutingStates: nf.gist.routingStateCount,
-        pinholes: nf.pinholes.list().length,
-        method: 'heap(NI-NF-NR) - heap(NI-NR), same sessions',
-      });
+      const sessions = nf.node.sessionCount;
+      const gistRoutingStates = nf.gist.routingStateCount;
+      const pinholes = nf.pinholes.list().length;
       // Refresh: run the whole in-process path through one refresh window (virtual 1.5 R) and count
       // the refreshes the NF completed (RESPONSE back, pinhole refreshed).
       let refreshes = 0;
@@ -165,6 +154,36 @@ export const benches: BenchGroup[] = [
       const sw = stopwatch();
       await lab.runFor(Math.ceil((1.5 * LT * 1000) / 5.25) + 200);
       const t = sw();
+      const refreshedSessions = nf.node.sessionCount;
+      // Breakdown at the NF: the heap given back when the lab lets go of its NATFW node (NSLP), then of
+      // its pinhole set (pinholes); what they share with GIST stays with GIST, which is the rest.
+      await lab.runFor(1000);
+      gc();
+      const b0 = process.memoryUsage().heapUsed;
+      const atBreakdown = nf.node.sessionCount;
+      lab.releaseNatfw('nf1');
+      gc();
+      const b1 = process.memoryUsage().heapUsed;
+      lab.releasePinholes('nf1');
+      gc();
+      const b2 = process.memoryUsage().heapUsed;
+      const nslp = (b0 - b1) / atBreakdown;
+      const pinhole = (b1 - b2) / atBreakdown;
+      const nslpAlone = await nfNslpBytes(N, gc);
+      emit({
+        bench: 'natfw.session.bytes',
+        value: round(total),
+        unit: 'bytes/session',
+        nslpBytes: round(nslp),
+        pinholeBytes: round(pinhole),
+        gistBytes: round(total - nslp - pinhole),
+        nslpAloneBytes: round(nslpAlone),
+        sessions,
+        established: s.ok,
+        gistRoutingStates,
+        pinholes,
+        method: 'heap(NI-NF-NR) - heap(NI-NR), same sessions; nslp/pinhole: heap freed by releasing the NF\'s NATFW node / pinhole set; nslpAlone: the NF NATFW node on a stub GIST, nothing shared',
+      });
       const nslpOnly = await nfOnlyRefreshRate(N);
       emit({
         bench: 'natfw.refresh.inproc',
@@ -174,7 +193,7 @@ export const benches: BenchGroup[] = [
         perWallSecond: round(refreshes / t.wall),
         cpuMs: round(t.cpu * 1000, 0),
         wallMs: round(t.wall * 1000, 0),
-        sessions: nf.node.sessionCount,
+        sessions: refreshedSessions,
         refreshes,
         scope: 'NI-NF-NR in process, GIST included',
         nfNslpOnlyPerCpuSecond: round(nslpOnly.perCpuSecond),
@@ -289,25 +308,6 @@ async function nfNslpBytes(n: number, gc: () => void): Promise<number> {
   return bytes;
 }
 
-/** Heap bytes per pinhole of the memory backend, for the pinholes an NF installs for `n` sessions. */
-async function pinholeBytes(n: number, gc: () => void): Promise<number> {
-  const owners = Array.from({ length: n }, (_, i) => (i + 1).toString(16).padStart(32, '0'));
-  gc();
-  const h0 = process.memoryUsage().heapUsed;
-  const set = new MemoryPinholeSet();
-  for (let i = 0; i < n; i += 1000) {
-    const tx = set.begin();
-    for (let j = i; j < Math.min(n, i + 1000); j++) {
-      tx.add({ protocol: 17, src: { address: freshText('198.18.0.1'), length: 32 }, srcPorts: { from: 1024 + (j % 60000), to: 1024 + (j % 60000) }, dst: { address: freshText('198.18.3.1'), length: 32 }, dstPorts: { from: 2000 + Math.floor(j / 60000), to: 2000 + Math.floor(j / 60000) }, action: 'allow', owner: owners[j], expiresAt: 601_000 });
-    }
-    await tx.commit(0);
-  }
-  gc();
-  const bytes = (process.memoryUsage().heapUsed - h0) / n;
-  if (set.list().length !== n) throw new Error('pinhole count');
-  return bytes;
-}
-
 /**
  * The NF's own refresh cost without GIST: a NatfwNode on a stub GistService
  * holding `n` sessions; each refresh = CREATE in, CREATE forwarded, RESPONSE in,
@@ -323,4 +323,4 @@ async function nfOnlyRefreshRate(n: number): Promise<{ perCpuSecond: number; per
   return { perCpuSecond: n / t.cpu, perWallSecond: n / t.wall };
 }
 
-export const internals = { nfNslpBytes, pinholeBytes, nfOnlyRefreshRate, gcFn };
+export const internals = { nfNslpBytes, nfOnlyRefreshRate, gcFn, StubNf, nullPinholeSet };

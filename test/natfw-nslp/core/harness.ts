@@ -21,13 +21,17 @@ import { wireCodec } from '../../../natfw-nslp/core/codec-adapter';
 import { seededRandom } from '../../../natfw-nslp/core/random';
 import { SeededRandom, VirtualNetwork, type LinkOptions } from '../../../sim/vnet';
 import { NatfwClient } from '../../../natfw-nslp';
+import EventEmitter from 'eventemitter3';
+import type { GistService, GistServiceEvents } from '../../../gist/api';
 
 export interface SimNatfwNode {
   readonly name: string;
   readonly addresses: readonly string[];
   readonly gist: GistNode;
-  readonly node: NatfwNode;
-  readonly pinholes: MemoryPinholeSet;
+  /** Replaced only by `releaseNatfw` (benchmarks). */
+  node: NatfwNode;
+  /** Replaced only by `releasePinholes` (benchmarks). */
+  pinholes: MemoryPinholeSet;
   /** The set the jobs run against (pinholes, unless a test wraps it). */
   enforcement: PinholeSet;
   /** Test hook: make this node's next enforcement jobs fail. */
@@ -74,6 +78,27 @@ export class NatfwVnetLab {
     this.nodes.set(name, n);
     this.net.attach(name, gist);
     return n;
+  }
+
+  /**
+   * Benchmark hook: lets go of a node's NATFW node (its GIST listeners and the
+   * lab's references), leaving an idle one on a detached stub in its place, so
+   * that what the heap gives back is what the NSLP held alone (what it shares
+   * with GIST or the pinhole set stays with them).
+   */
+  releaseNatfw(name: string): void {
+    const n = this.get(name);
+    for (const e of ['recvMessage', 'messageStatus', 'networkNotification'] as const) n.gist.events.removeAllListeners(e);
+    const stub: GistService = { events: new EventEmitter<GistServiceEvents>(), sendMessage: () => undefined, setStateLifetime: () => undefined, invalidateRoutingState: () => undefined, registerNslp: () => undefined };
+    n.node = new NatfwNode(stub, { addresses: n.addresses, random: seededRandom(1), codec: wireCodec });
+    this.timers.delete(name);
+  }
+
+  /** Benchmark hook: lets go of a node's pinhole set (an empty one takes its place). */
+  releasePinholes(name: string): void {
+    const n = this.get(name);
+    n.pinholes = new MemoryPinholeSet();
+    n.enforcement = n.pinholes;
   }
 
   link(a: string, b: string, opts: LinkOptions = { delayMs: 1 }): void {

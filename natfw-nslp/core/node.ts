@@ -395,6 +395,7 @@ export class NatfwNode {
     if (ev.nslpId !== NATFW_NSLPID) return;
     const now = ev.now;
     const key = sessionIdKey(ev.sessionId);
+    rememberSid(key, ev.sessionId);
     if (ev.nslpData.length === 0) {
       // No NSLP payload: a GIST Query that only refreshes routing state (RFC 5971 s4.3.2, NSLP-Data is
       // optional). There is no NATFW message to answer (s3.2.7); only the peering decision is ours.
@@ -456,6 +457,12 @@ export class NatfwNode {
 
   // ---------------------------------------------------------------- CREATE
 
+  /** A CREATE is refused: the error RESPONSE goes back over the reverse routing state (s3.7.1), nothing is kept. */
+  private refuseCreate(ev: RecvMessageEvent, key: string, msn: number, name: ResponseName, detail: string, lifetime?: number): void {
+    this.log(ev.now, 'info', `CREATE refused: ${name} (${detail})`, key);
+    this.sendResponseUp(ev.now, ev.sessionId, ev.mri, ev.siiHandle, { type: 'RESPONSE', info: info(name), msn, lifetime });
+  }
+
   private onCreate(ev: RecvMessageEvent, key: string, msg: CreateMsg): void {
     const now = ev.now;
     const existing = this.sessions.get(key);
@@ -491,19 +498,15 @@ export class NatfwNode {
       return;
     }
     if (ev.routingStateCheck) ev.peering = { accept: true };
-    const refuse = (name: ResponseName, detail: string, lifetime?: number): void => {
-      this.log(now, 'info', `CREATE refused: ${name} (${detail})`, key);
-      this.sendResponseUp(now, ev.sessionId, ev.mri, ev.siiHandle, { type: 'RESPONSE', info: info(name), msn: msg.msn, lifetime });
-    };
-    if (msg.proxy && msg.nonce === undefined) return refuse('MANDATORY_OBJECT_MISSING', 'CREATE-PROXY without NATFW_NONCE (s4.3.1)');
+    if (msg.proxy && msg.nonce === undefined) return this.refuseCreate(ev, key, msg.msn, 'MANDATORY_OBJECT_MISSING', 'CREATE-PROXY without NATFW_NONCE (s4.3.1)');
     if (ev.mri.mrm !== 'path-coupled' || ev.mri.direction !== 'downstream') {
-      return refuse('UNKNOWN_FIELD_VALUE', 'CREATE must use the path-coupled MRM, downstream (s4.3.1)');
+      return this.refuseCreate(ev, key, msg.msn, 'UNKNOWN_FIELD_VALUE', 'CREATE must use the path-coupled MRM, downstream (s4.3.1)');
     }
     if (role === 'NR') {
-      this.createAtResponder(ev, key, existing, msg, refuse);
+      this.createAtResponder(ev, key, existing, msg);
       return;
     }
-    this.createAtForwarder(ev, key, existing, msg, terminating, refuse);
+    this.createAtForwarder(ev, key, existing, msg, terminating);
   }
 
   private createAtResponder(
@@ -511,18 +514,17 @@ export class NatfwNode {
     key: string,
     existing: Session | undefined,
     msg: CreateMsg,
-    refuse: (name: ResponseName, detail: string, lifetime?: number) => void,
   ): void {
     const now = ev.now;
     const mri = ev.mri as PathCoupledMri;
-    if (msg.efi.ruleAction !== 1 && msg.efi.ruleAction !== 2) return refuse('UNKNOWN_RULE_ACTION', `rule action ${msg.efi.ruleAction}`);
-    if (msg.efi.subPorts !== 0 && msg.efi.subPorts !== 1) return refuse('SUB_PORTS_NOT_PERMITTED', `sub_ports ${msg.efi.subPorts}`);
+    if (msg.efi.ruleAction !== 1 && msg.efi.ruleAction !== 2) return this.refuseCreate(ev, key, msg.msn, 'UNKNOWN_RULE_ACTION', `rule action ${msg.efi.ruleAction}`);
+    if (msg.efi.subPorts !== 0 && msg.efi.subPorts !== 1) return this.refuseCreate(ev, key, msg.msn, 'SUB_PORTS_NOT_PERMITTED', `sub_ports ${msg.efi.subPorts}`);
     const maxLt = this.config.nrMaxLifetime ?? 3600;
     const lt = Math.min(msg.lifetime, maxLt);
     const rule = ruleFromMri(mri, msg.efi);
     if (rule.ok) {
       const auth = this.authorize(now, 'CREATE', ev, mri, rule.value, msg.carried);
-      if (auth !== undefined) return refuse(auth.name, auth.detail);
+      if (auth !== undefined) return this.refuseCreate(ev, key, msg.msn, auth.name, auth.detail);
     }
     const s = existing ?? this.newSession(key, 'NR', 'CREATE', mri);
     if (!sameMri(s.mriUp, mri)) s.mriUp = mri;
@@ -545,7 +547,6 @@ export class NatfwNode {
     existing: Session | undefined,
     msg: CreateMsg,
     terminating: boolean,
-    refuse: (name: ResponseName, detail: string, lifetime?: number) => void,
   ): void {
     const now = ev.now;
     const mriUp = ev.mri as PathCoupledMri;
@@ -555,22 +556,22 @@ export class NatfwNode {
       return;
     }
     const efiCheck = ruleFromMri(mriUp, msg.efi);
-    if (!efiCheck.ok) return refuse(efiCheck.name, efiCheck.detail);
+    if (!efiCheck.ok) return this.refuseCreate(ev, key, msg.msn, efiCheck.name, efiCheck.detail);
     // NAT: rewrite the MRI as the CREATE crosses the NAT (s3.7.1, s3.8).
     const nat = this.natForCreate(mriUp, existing);
-    if (!nat.ok) return refuse(nat.name, nat.detail);
+    if (!nat.ok) return this.refuseCreate(ev, key, msg.msn, nat.name, nat.detail);
     const mriDown = nat.value.mriDown;
     const ruleRes = ruleFromMri(mriDown, msg.efi);
-    if (!ruleRes.ok) return refuse(ruleRes.name, ruleRes.detail);
+    if (!ruleRes.ok) return this.refuseCreate(ev, key, msg.msn, ruleRes.name, ruleRes.detail);
     const checked = checkRule(this.policy, ruleRes.value, msg.icmpTypes);
-    if (!checked.ok) return refuse(checked.name, checked.detail);
+    if (!checked.ok) return this.refuseCreate(ev, key, msg.msn, checked.name, checked.detail);
     const lt = grantLifetime(this.policy, msg.lifetime);
-    if (!lt.ok) return refuse(lt.name, lt.detail, lt.name === 'LIFETIME_TOO_BIG' ? this.policy.maxLifetime : this.policy.minLifetime);
+    if (!lt.ok) return this.refuseCreate(ev, key, msg.msn, lt.name, lt.detail, lt.name === 'LIFETIME_TOO_BIG' ? this.policy.maxLifetime : this.policy.minLifetime);
     if (existing === undefined && this.policy.maxSessions !== undefined && this.sessions.size >= this.policy.maxSessions) {
-      return refuse('RESOURCES_UNAVAILABLE', `session limit ${this.policy.maxSessions}`);
+      return this.refuseCreate(ev, key, msg.msn, 'RESOURCES_UNAVAILABLE', `session limit ${this.policy.maxSessions}`);
     }
     const auth = this.authorize(now, 'CREATE', ev, mriUp, ruleRes.value, msg.carried);
-    if (auth !== undefined) return refuse(auth.name, auth.detail);
+    if (auth !== undefined) return this.refuseCreate(ev, key, msg.msn, auth.name, auth.detail);
 
     const s = existing ?? this.newSession(key, 'NF', 'CREATE', mriUp);
     s.terminating = terminating;
@@ -1425,8 +1426,26 @@ function installedRule(s: Session): PolicyRule | undefined {
   return r.ok ? r.value : undefined;
 }
 
+/**
+ * The Session ID bytes of a session, derived from its key (sessions keep no
+ * buffer). One entry is remembered: a message's handling sends and sets state
+ * lifetimes for one session several times, and onRecv seeds it with the bytes
+ * GIST delivered. Nobody writes into a Session ID, so sharing one is safe.
+ */
+let lastSidKey = '';
+let lastSid: SessionId = new Uint8Array(16);
+
 function sidOf(s: { readonly key: string }): SessionId {
-  return Buffer.from(s.key, 'hex');
+  if (s.key !== lastSidKey) {
+    lastSid = Buffer.from(s.key, 'hex');
+    lastSidKey = s.key;
+  }
+  return lastSid;
+}
+
+function rememberSid(key: string, sid: SessionId): void {
+  lastSidKey = key;
+  lastSid = sid;
 }
 
 /** s3.7.6.1 nonce of an EXTERNAL-PROXY session: the first 32 bits of its SID (rfc-traps.md). */

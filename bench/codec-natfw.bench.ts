@@ -1,6 +1,7 @@
 /** NATFW NSLP codec throughput: a typical CREATE (LT, EFI, MSN) with a HMAC_SIGNED SESSION_AUTH. */
 import { decodeNatfwMessage, encodeNatfwMessage, type NatfwCreate } from '../natfw-nslp/codec';
-import { opsPerSecond, round, type BenchGroup } from './harness';
+import { round, type BenchGroup } from './harness';
+import { rates } from './rate';
 
 const create: NatfwCreate = {
   type: 'CREATE',
@@ -31,15 +32,16 @@ export const benches: BenchGroup[] = [
     run(emit) {
       const bytes = encodeNatfwMessage(create);
       let sink = 0;
-      const dec = opsPerSecond(() => {
+      const dec = rates(() => {
         const r = decodeNatfwMessage(bytes);
         if (r.ok) sink += r.value.type.length;
       });
-      emit({ bench: 'codec.natfw.create.decode', value: round(dec.opsPerSec, 0), unit: 'messages/s', bytes: bytes.length, withSessionAuth: true });
-      const enc = opsPerSecond(() => {
+      const ctx = (r: ReturnType<typeof rates>): { perCpuSecond: number; perWallSecond: number } => ({ perCpuSecond: round(r.perCpuSecond, 0), perWallSecond: round(r.perWallSecond, 0) });
+      emit({ bench: 'codec.natfw.create.decode', value: round(dec.perCpuSecond, 0), unit: 'messages/s', ...ctx(dec), bytes: bytes.length, withSessionAuth: true });
+      const enc = rates(() => {
         sink += encodeNatfwMessage(create).length;
       });
-      emit({ bench: 'codec.natfw.create.encode', value: round(enc.opsPerSec, 0), unit: 'messages/s', bytes: bytes.length, withSessionAuth: true });
+      emit({ bench: 'codec.natfw.create.encode', value: round(enc.perCpuSecond, 0), unit: 'messages/s', ...ctx(enc), bytes: bytes.length, withSessionAuth: true });
       if (sink === -1) emit({ bench: 'never', value: 0, unit: '' });
     },
   },

@@ -99,12 +99,15 @@ export function requestFlows(req: AuthorizationRequest): FlowQuery[] {
 export class HmacSessionAuthorizer implements SessionAuthorizer {
   private keys: KeyStore;
   private policy: AuthorizationPolicy;
+  /** verifyToken's options for `policy`, made when the policy is set rather than per check. */
+  private opts: VerifyOptions;
   private readonly bindings = new Map<string, Binding>();
   private calls = 0;
 
   constructor(policy: AuthorizationPolicy, keys: KeyStore = new MemoryKeyStore()) {
     this.policy = policy;
     this.keys = keys;
+    this.opts = verifyOptions(policy);
   }
 
   /** Replaces the key store at once (a reload); tokens bound so far stay bound. */
@@ -114,6 +117,7 @@ export class HmacSessionAuthorizer implements SessionAuthorizer {
 
   setPolicy(policy: AuthorizationPolicy): void {
     this.policy = policy;
+    this.opts = verifyOptions(policy);
   }
 
   get keyStore(): KeyStore {
@@ -123,18 +127,6 @@ export class HmacSessionAuthorizer implements SessionAuthorizer {
   /** Number of tokens currently bound to a session. */
   get boundTokens(): number {
     return this.bindings.size;
-  }
-
-  private verifyOptions(): VerifyOptions {
-    const p = this.policy;
-    return {
-      coverage: p.coverage ?? DEFAULT_COVERAGE,
-      clockSkewMs: p.clockSkewMs ?? 30_000,
-      requireEndTime: p.requireEndTime ?? true,
-      allowedTransforms: p.allowedTransforms ?? DEFAULT_ALLOWED_TRANSFORMS,
-      ...(p.trustedKeyIds !== undefined ? { trustedKeyIds: p.trustedKeyIds } : {}),
-      ...(p.trustedEntityIds !== undefined ? { trustedEntityIds: p.trustedEntityIds } : {}),
-    };
   }
 
   private refuse(reason: AuthFailureReason, message: string): AuthorizationResult {
@@ -162,7 +154,7 @@ export class HmacSessionAuthorizer implements SessionAuthorizer {
       if (broken !== undefined && !broken.ok) return this.refuse('malformed', broken.error.message);
       return this.refuse('missing', `${req.messageType} carries no HMAC_SIGNED SESSION_AUTH${raws.length > 0 ? ' (other SESSION_AUTH kinds are not supported)' : ''}`);
     }
-    const opts = this.verifyOptions();
+    const opts = this.opts;
     const coverage = opts.coverage;
     const ctx = coverage.message ? messageContext(req) : undefined;
     const flows = requestFlows(req);
@@ -204,6 +196,17 @@ export class HmacSessionAuthorizer implements SessionAuthorizer {
     this.bindings.set(tokenKey, { sessionKey, until });
     return undefined;
   }
+}
+
+function verifyOptions(p: AuthorizationPolicy): VerifyOptions {
+  return {
+    coverage: p.coverage ?? DEFAULT_COVERAGE,
+    clockSkewMs: p.clockSkewMs ?? 30_000,
+    requireEndTime: p.requireEndTime ?? true,
+    allowedTransforms: p.allowedTransforms ?? DEFAULT_ALLOWED_TRANSFORMS,
+    ...(p.trustedKeyIds !== undefined ? { trustedKeyIds: p.trustedKeyIds } : {}),
+    ...(p.trustedEntityIds !== undefined ? { trustedEntityIds: p.trustedEntityIds } : {}),
+  };
 }
 
 /** RFC 5981 s3.2.7 context from a request: Session ID, NSLPID 33, the MRI value (RFC 5971 A.3.1). */

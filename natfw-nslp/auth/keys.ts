@@ -25,7 +25,8 @@ export interface KeyStore {
 
 export class MemoryKeyStore implements KeyStore {
   private readonly keys = new Map<number, HmacKey>();
-  private readonly cache = new Map<string, PreparedHmac>();
+  /** By keyId * 65536 + transform ID (both numbers, no key text per check). */
+  private readonly cache = new Map<number, PreparedHmac>();
 
   constructor(keys: Iterable<HmacKey> = []) {
     for (const k of keys) {
@@ -50,7 +51,7 @@ export class MemoryKeyStore implements KeyStore {
   prepared(keyId: number, transform: HmacTransform): PreparedHmac | undefined {
     const k = this.keys.get(keyId);
     if (k === undefined) return undefined;
-    const ck = `${keyId}/${transform.id}`;
+    const ck = keyId * 65536 + transform.id;
     let p = this.cache.get(ck);
     if (p === undefined) {
       p = new PreparedHmac(transform, k.key);

@@ -46,6 +46,16 @@ const fail = (reason: AuthFailureReason, message: string, token?: TokenView): Ve
 
 /** True if `inner` lies within `outer` (same family, at least as long, same leading bits). */
 export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
+  const o4 = Number.isInteger(outer.length) ? ipv4Number(outer.address) : -1;
+  if (o4 >= 0) {
+    // IPv4 (every token and flow of an IPv4 network): compared as numbers, nothing allocated.
+    const i4 = ipv4Number(inner.address);
+    if (i4 < 0 || inner.length < outer.length) return false;
+    const bits = Math.min(32, outer.length);
+    if (bits <= 0) return true;
+    const shift = 32 - bits;
+    return Math.floor(o4 / 2 ** shift) === Math.floor(i4 / 2 ** shift);
+  }
   const o = parseIp(outer.address);
   const i = parseIp(inner.address);
   if (o === undefined || i === undefined || o.version !== i.version) return false;
@@ -56,6 +66,32 @@ export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
     if ((o.bytes[k] & mask) !== (i.bytes[k] & mask)) return false;
   }
   return true;
+}
+
+/** A dotted-quad IPv4 address (no leading zeros, as parseIp accepts it) as a 32-bit number, or -1. */
+export function ipv4Number(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return v * 256 + part;
 }
 
 function portsCovered(grant: PortGrant, protocol: number | undefined, want: PortRange | 'any' | undefined, side: string): string | undefined {

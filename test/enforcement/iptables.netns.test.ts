@@ -3,7 +3,8 @@
  * A – R – B, the backend's chains in R, standalone mode. The nftables tests
  * that apply to it: blocked by default, pinhole delivers, sub_ports, deny
  * beats allow, removal cuts a running flow, a later deny cuts a flow, IPv6,
- * reconcile. (No kernel timeouts here: expiry with the daemon gone does not apply.)
+ * reconcile, NAT bindings, and expiry with the daemon gone (rules carry an
+ * xt_time datestop: iptables cannot time a rule out, but it stops matching).
  */
 import { IptablesPinholeSet } from '../../enforcement/iptables';
 import type { PinholeSpec } from '../../enforcement';
@@ -11,7 +12,7 @@ import { LINE, NetnsLab } from '../../testbed/netns';
 import { describeNetns } from '../helpers/netns';
 import { echoServer, flow, killAll, probe, sleep } from './helpers/traffic';
 
-const { A4, B4, A6, B6 } = LINE;
+const { A4, B4, A6, B6, R4b, R6b } = LINE;
 
 function spec(over: Partial<PinholeSpec> = {}): PinholeSpec {
   return {
@@ -36,7 +37,7 @@ describeNetns(
     beforeAll(async () => {
       lab = NetnsLab.line('ipt');
       await IptablesPinholeSet.setup({ netns: lab.ns('R') });
-      set = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now() });
+      set = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), graceMs: 500 });
       for (const [proto, port] of [
         ['udp', 5000],
         ['udp', 5001],
@@ -113,6 +114,90 @@ describeNetns(
         tx.remove(allow);
         for (const p of set.list()) if (p.action === 'deny') tx.remove(p.id);
       });
+    }, 30_000);
+
+    test('a NAT binding (DNAT/SNAT rules in its own nat chains) carries UDP and TCP both ways, and its removal cuts the flow', async () => {
+      const stopsA = [(await echoServer(lab, 'A', 'udp', A4, 6000)).stop, (await echoServer(lab, 'A', 'tcp', A4, 6000)).stop];
+      try {
+        let ids: string[] = [];
+        await commit((tx) => {
+          ids = [17, 6].map((protocol) =>
+            tx.addBinding({ protocol, external: { address: R4b, port: 30000 }, internal: { address: A4, port: 6000 }, owner: 'nat', expiresAt: Date.now() + 60_000 }),
+          );
+          ids.push(tx.addBinding({ protocol: 17, external: { address: R4b, port: 31000 }, internal: { address: A4, port: 47000 }, owner: 'nat', expiresAt: Date.now() + 60_000 }));
+        });
+        expect(lab.exec('R', 'iptables', ['-t', 'nat', '-S', 'NATFW_PRE'])).toMatch(/-j DNAT --to-destination 198\.18\.1\.1:6000/);
+        // Inbound: B -> R's external address:30000 reaches A:6000 and the answer comes back.
+        expect(await probe(lab, 'B', 'udp', B4, 46000, R4b, 30000)).toBe(true);
+        expect(await probe(lab, 'B', 'tcp', B4, 46001, R4b, 30000)).toBe(true);
+        expect(await probe(lab, 'B', 'udp', B4, 46002, R4b, 30001)).toBe(false);
+        // Outbound: A:47000 -> B leaves as R's external address:31000 (B's echo answers it, the reply is un-NATed).
+        expect(await probe(lab, 'A', 'udp', A4, 47000, B4, 5000)).toBe(true);
+        expect(await probe(lab, 'A', 'udp', A4, 47001, B4, 5000)).toBe(false);
+        const ct = lab.tryExec('R', 'conntrack', ['-L', '-p', 'udp', '--orig-port-src', '47000']);
+        if (ct.status === 0) expect(ct.stdout + ct.stderr).toMatch(new RegExp(`dst=${R4b.replace(/\./g, '\\.')} sport=5000 dport=31000`));
+        // A reader with no daemon state rebuilds the bindings from the rules.
+        const again = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now() });
+        expect(again.listBindings().map((b) => `${b.id} ${b.protocol} ${b.external.address}:${b.external.port}>${b.internal.address}:${b.internal.port}`).sort()).toEqual(
+          set.listBindings().map((b) => `${b.id} ${b.protocol} ${b.external.address}:${b.external.port}>${b.internal.address}:${b.internal.port}`).sort(),
+        );
+        const f = flow(lab, 'B', 'udp', B4, 46003, R4b, 30000);
+        try {
+          expect(await f.more(10, 10_000)).toBe(true);
+          await commit((tx) => ids.forEach((id) => tx.removeBinding(id)));
+          await sleep(500);
+          expect(await f.more(1, 1000)).toBe(false);
+        } finally {
+          f.stop();
+        }
+        expect(await probe(lab, 'B', 'udp', B4, 46004, R4b, 30000)).toBe(false);
+        expect(lab.exec('R', 'iptables', ['-t', 'nat', '-S'])).not.toMatch(/natfw nb-/);
+        expect(lab.exec('R', 'iptables', ['-S', 'NATFW_ALLOW'])).not.toMatch(/natfw nb-/);
+      } finally {
+        stopsA.forEach((s) => s());
+      }
+    }, 60_000);
+
+    test('an IPv6 NAT binding carries UDP to the internal host and back; removal closes it', async () => {
+      const stop = (await echoServer(lab, 'A', 'udp', A6, 6100)).stop;
+      try {
+        let id = '';
+        await commit((tx) => {
+          id = tx.addBinding({ protocol: 17, external: { address: R6b, port: 30100 }, internal: { address: A6, port: 6100 }, owner: 'nat6', expiresAt: Date.now() + 60_000 });
+        });
+        expect(await probe(lab, 'B', 'udp', B6, 46100, R6b, 30100)).toBe(true);
+        await commit((tx) => tx.removeBinding(id));
+        expect(await probe(lab, 'B', 'udp', B6, 46101, R6b, 30100)).toBe(false);
+      } finally {
+        stop();
+      }
+    }, 30_000);
+
+    test('with the daemon gone, the datestop closes the pinhole to new flows; a refresh moves the datestop', async () => {
+      // A second instance stands for a daemon that installs and dies: nobody calls expire or remove.
+      const other = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), graceMs: 500 });
+      const t0 = Date.now();
+      const tx = other.begin();
+      const id = tx.add(spec({ srcPorts: { from: 45000, to: 45010 }, expiresAt: t0 + 2000 }));
+      await tx.commit(t0);
+      const rule = (): string => lab.exec('R', 'iptables', ['-S', 'NATFW_ALLOW']).split('\n').find((l) => l.includes(`natfw ${id} `)) ?? '';
+      const stop0 = /--datestop (\S+)/.exec(rule())?.[1];
+      expect(stop0).toBeDefined();
+      expect(Math.abs(Date.parse(`${stop0}Z`) - (t0 + 2500))).toBeLessThanOrEqual(1000);
+      // A refresh rewrites the rule with a later datestop (and never drops it).
+      const r = other.begin();
+      r.refresh(id, t0 + 3000);
+      await r.commit(Date.now());
+      const stop1 = /--datestop (\S+)/.exec(rule())?.[1];
+      expect(Date.parse(`${stop1}Z`) - Date.parse(`${stop0}Z`)).toBeGreaterThanOrEqual(1000);
+      expect(await probe(lab, 'A', 'udp', A4, 45000, B4, 5000, 1500)).toBe(true);
+      // Datestop = 3 s + 0.5 s grace from t0 (whole seconds, rounded up); nobody removes the rule.
+      await sleep(Math.max(0, Date.parse(`${stop1}Z`) + 1100 - Date.now()));
+      expect(await probe(lab, 'A', 'udp', A4, 45001, B4, 5000, 1000)).toBe(false);
+      // The next start removes the expired rule.
+      const next = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now() });
+      expect(next.get(id)).toBeUndefined();
+      expect(rule()).toBe('');
     }, 30_000);
 
     test('reconcile: a new instance reads the rules back; with an empty desired state it removes them', async () => {

@@ -118,7 +118,8 @@ describeNetns(
       expect(a.status).toBe(0);
       const id = a.stdout.trim();
       const rules = lab.exec('R', 'iptables', ['-S', 'NATFW_ALLOW']);
-      expect(rules).toContain(`--dport 5000:5001 -m comment --comment "natfw ${id} o1 `);
+      // The rule stops matching at expiry + grace (xt_time datestop), then carries the pinhole's metadata.
+      expect(rules).toMatch(new RegExp(`--dport 5000:5001 -m time --datestop \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d -m comment --comment "natfw ${id} o1 `));
       const l = natfw('pinhole', 'list', '--backend', 'iptables', '--json');
       expect(JSON.parse(l.stdout)).toMatchObject({ id, owner: 'o1', dstPorts: { from: 5000, to: 5001 } });
       const e = natfw('explain', '--backend', 'iptables', '--proto', 'udp', '--src', '198.18.1.1', '--sport', '9', '--dst', '198.18.2.2', '--dport', '5001');

@@ -14,17 +14,63 @@ for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, '0'));
 const DEC: string[] = [];
 for (let i = 0; i < 256; i++) DEC.push(String(i));
 
+/**
+ * Recently formatted addresses, direct-mapped by a hash of the address
+ * bytes. Signalling mostly repeats a few addresses (flow endpoints, peers),
+ * so decoding then allocates no text, and every decoded MRI or NLI naming
+ * an address shares one string (less memory where an NSLP keeps MRIs).
+ */
+const CACHE_SLOTS = 1024;
+const v4Keys = new Int32Array(CACHE_SLOTS);
+const v4Text: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+const v6Keys = new Int32Array(CACHE_SLOTS * 4);
+const v6Text: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) & (CACHE_SLOTS - 1);
+}
+
 /** Callers guarantee 4 bytes at `off`. */
 export function formatIpv4(b: Uint8Array, off: number): string {
-  return DEC[b[off]] + '.' + DEC[b[off + 1]] + '.' + DEC[b[off + 2]] + '.' + DEC[b[off + 3]];
+  const v = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+  const slot = mix(v);
+  const hit = v4Text[slot];
+  if (hit !== undefined && v4Keys[slot] === v) return hit;
+  const s = DEC[b[off]] + '.' + DEC[b[off + 1]] + '.' + DEC[b[off + 2]] + '.' + DEC[b[off + 3]];
+  v4Keys[slot] = v;
+  v4Text[slot] = s;
+  return s;
 }
 
 function group(hi: number, lo: number): string {
   return hi === 0 ? HEX[lo] : HEX[hi] + HEX2[lo];
 }
 
+function word(b: Uint8Array, o: number): number {
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+}
+
 /** Callers guarantee 16 bytes at `off`. */
 export function formatIpv6(b: Uint8Array, off: number): string {
+  const w0 = word(b, off);
+  const w1 = word(b, off + 4);
+  const w2 = word(b, off + 8);
+  const w3 = word(b, off + 12);
+  const slot = mix(w0 ^ Math.imul(w1, 31) ^ Math.imul(w2, 961) ^ Math.imul(w3, 29791));
+  const hit = v6Text[slot];
+  const k = slot * 4;
+  if (hit !== undefined && v6Keys[k] === w0 && v6Keys[k + 1] === w1 && v6Keys[k + 2] === w2 && v6Keys[k + 3] === w3) return hit;
+  const s = formatIpv6Text(b, off);
+  v6Keys[k] = w0;
+  v6Keys[k + 1] = w1;
+  v6Keys[k + 2] = w2;
+  v6Keys[k + 3] = w3;
+  v6Text[slot] = s;
+  return s;
+}
+
+function formatIpv6Text(b: Uint8Array, off: number): string {
   // Longest run of zero 16-bit groups (length >= 2), first on a tie.
   let bestBase = -1;
   let bestLen = 0;

@@ -17,6 +17,7 @@
  * counter, so every retransmitted Query carries a different cookie (s5.3.3)
  * and a reply to any of them is matched.
  */
+import { writeIpv4 } from '../codec';
 import { HmacSha256 } from './hmac-sha256';
 
 const MAC_BYTES = 16;
@@ -44,7 +45,7 @@ export class ResponderCookieJar {
   private macA: HmacSha256 | undefined;
   private genB = -1;
   private macB: HmacSha256 | undefined;
-  /** The MAC input, written in place: key | maOffered | interface address text | 0 | Peer-Identity. */
+  /** The MAC input, written in place: key | flags | interface address (4 bytes, or text + NUL) | Peer-Identity. */
   private readonly scratch = new Uint8Array(MAX_BINDING);
   private readonly out = new Uint8Array(MAC_BYTES);
 
@@ -78,15 +79,21 @@ export class ResponderCookieJar {
     const k = b.stateKey;
     const a = b.interfaceAddress;
     const pi = b.peerIdentity;
-    const n = k.length + 1 + a.length + 1 + pi.length;
-    if (n > s.length) return false;
+    if (k.length + 1 + a.length + 1 + pi.length > s.length) return false;
     let o = 0;
     for (let i = 0; i < k.length; i++) s[o++] = k.charCodeAt(i);
-    s[o++] = b.maOffered ? 1 : 0;
-    for (let i = 0; i < a.length; i++) s[o++] = a.charCodeAt(i) & 0xff;
-    s[o++] = 0;
-    s.set(pi, o);
-    this.keyed(gen).macInto(s, n, out, outOff, MAC_BYTES);
+    // An IPv4 interface address as its 4 bytes (with a typical key and Peer-Identity the
+    // input then fits one SHA-256 block: 55 bytes); anything else as its text, NUL-ended.
+    if (writeIpv4(a, s, o + 1)) {
+      s[o] = b.maOffered ? 1 : 0;
+      o += 5;
+    } else {
+      s[o++] = b.maOffered ? 3 : 2;
+      for (let i = 0; i < a.length; i++) s[o++] = a.charCodeAt(i) & 0xff;
+      s[o++] = 0;
+    }
+    for (let i = 0; i < pi.length; i++) s[o++] = pi[i];
+    this.keyed(gen).macInto(s, o, out, outOff, MAC_BYTES);
     return true;
   }
 

@@ -100,3 +100,69 @@ export function keyMri(key: string): Mri {
   if (m instanceof ObjectFail) throw new Error(`routing state key holds an undecodable MRI: ${m.detail}`);
   return m;
 }
+
+/**
+ * The same key as `stateKey(nslpId, sid, mri, invert)` for the message in
+ * datagram `b` (magic number first) that decoded successfully, built from
+ * its bytes: the MRI is copied in canonical form (what encodeMriValue writes
+ * for the decoded value: reserved bits, unused port halves, the protocol
+ * and DS bytes without their flags and the flow label's top bits zero), so
+ * no address text is parsed. undefined if the bytes hold no MRI and SID.
+ */
+export function stateKeyFromDatagram(b: Uint8Array, invert: boolean): string | undefined {
+  const end = b.length;
+  let pos = 12;
+  let mri = -1;
+  let mriLen = 0;
+  let sid = -1;
+  while (pos + 4 <= end && (mri < 0 || sid < 0)) {
+    const type = ((b[pos] & 0x0f) << 8) | b[pos + 1];
+    const len = (((b[pos + 2] & 0x0f) << 8) | b[pos + 3]) << 2;
+    if (type === 0) {
+      mri = pos + 4;
+      mriLen = len;
+    } else if (type === 1) sid = pos + 4;
+    pos += 4 + len;
+  }
+  if (mri < 0 || sid < 0 || mriLen < 4 || mriLen > MAX_MRI_BYTES || mri + mriLen > end || sid + 16 > end) return undefined;
+  const k = scratch;
+  k[0] = b[8];
+  k[1] = b[9];
+  for (let i = 0; i < 16; i++) k[KEY_SID_OFFSET + i] = b[sid + i];
+  const o = KEY_MRI_OFFSET;
+  for (let i = 0; i < mriLen; i++) k[o + i] = b[mri + i];
+  k[o + 1] = 0;
+  if (k[o] === 1) {
+    // Loose-end (A.3.1.2): IP-Ver and D only.
+    k[o + 2] &= 0xf8;
+    k[o + 3] = 0;
+    if (invert) k[o + 2] ^= 0x08;
+  } else {
+    // Path-coupled (A.3.1.1).
+    const f1 = k[o + 2];
+    const f2 = k[o + 3] & 0xe0;
+    k[o + 3] = f2;
+    let p = o + 4 + ((f1 >>> 4) === 6 ? 32 : 8);
+    if ((f1 & 0x08) === 0) k[p + 2] = 0;
+    k[p + 3] = (f1 & 0x04) !== 0 ? k[p + 3] & 0xfc : 0;
+    p += 4;
+    if ((f1 & 0x02) !== 0) {
+      k[p] = 0;
+      k[p + 1] &= 0x0f;
+      p += 4;
+    }
+    if ((f1 & 0x01) !== 0) p += 4;
+    if ((f2 & 0xc0) !== 0) {
+      if ((f2 & 0x80) === 0) {
+        k[p] = 0;
+        k[p + 1] = 0;
+      }
+      if ((f2 & 0x40) === 0) {
+        k[p + 2] = 0;
+        k[p + 3] = 0;
+      }
+    }
+    if (invert) k[o + 3] ^= 0x20;
+  }
+  return scratchBuf.toString('latin1', 0, o + mriLen);
+}

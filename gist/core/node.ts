@@ -64,7 +64,7 @@ import type {
   Transmit,
   TransportAddress,
 } from './driver-api';
-import { keyIpVersion, keyIsDownstream, keyMri, keyNslpId, keySid, mriKeyPart, nslpKeyPart, stateKey } from './keys';
+import { keyIpVersion, keyIsDownstream, keyMri, keyNslpId, keySid, mriKeyPart, nslpKeyPart, stateKey, stateKeyFromDatagram } from './keys';
 import { due, earliest, MaPhase, MessagingAssociation, NEVER, Peer, Phase, Role, RoutingState, type Pending } from './state';
 import { TimerHeap } from './timers';
 import { dataLength, queryLength, writeConfirm, writeData, writeQuery, writeResponse } from './wire';
@@ -157,6 +157,8 @@ export class GistNode implements GistService, GistDriverFacing {
   private readonly timers = new TimerHeap<Target>();
   private readonly out: Transmit[] = [];
   private outHead = 0;
+  /** End of the queued transmits in `out` (the array is reused, not shrunk, between drains). */
+  private outTail = 0;
   private readonly cookies: ResponderCookieJar;
   private nextHandle = 1;
   private nextConnId = 1;
@@ -214,7 +216,7 @@ export class GistNode implements GistService, GistDriverFacing {
       mas: this.mas.size,
       timerEntries: this.timers.size,
       queued,
-      outbound: this.out.length - this.outHead,
+      outbound: this.outTail - this.outHead,
       handshakesInProgress: this.handshakesInProgress,
       handshakesWaiting: waiting,
     };
@@ -246,11 +248,17 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ driver side
 
+  private transmit(t: Transmit): void {
+    this.out[this.outTail++] = t;
+  }
+
   pollTransmit(): Transmit | undefined {
-    if (this.outHead >= this.out.length) {
-      if (this.out.length > 0) {
-        this.out.length = 0;
+    if (this.outHead >= this.outTail) {
+      if (this.outTail > 0) {
         this.outHead = 0;
+        this.outTail = 0;
+        // Give back the memory of a large burst.
+        if (this.out.length > 1024) this.out.length = 0;
       }
       return undefined;
     }
@@ -323,7 +331,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
       return { kind: 'consume' };
     }
-    this.rxMessage(now, msg, ctx);
+    this.rxMessage(now, msg, ctx, bytes);
     return { kind: 'consume' };
   }
 
@@ -342,7 +350,7 @@ export class GistNode implements GistService, GistDriverFacing {
     ma.lastRxAt = now;
     const q = ma.outQueue;
     ma.outQueue = undefined;
-    if (q !== undefined) for (const b of q) this.out.push({ kind: 'tcp-send', connId, bytes: b });
+    if (q !== undefined) for (const b of q) this.transmit({ kind: 'tcp-send', connId, bytes: b });
     ma.lastTxAt = now;
     this.armMa(now, ma);
     const done = ma.pendingStatus;
@@ -564,10 +572,21 @@ export class GistNode implements GistService, GistDriverFacing {
     return rs;
   }
 
+  /** Random bytes drawn 64 at a time (one call into the injected source per 16 values). */
+  private randomPool: Uint8Array = EMPTY;
+  private randomUsed = 0;
+
   /** A random 32-bit value as int32 (a Smi: no heap number in the state). */
   private randomI32(): number {
-    const b = this.config.randomBytes(4);
-    return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+    if (this.randomUsed + 4 > this.randomPool.length) {
+      this.randomPool = this.config.randomBytes(64);
+      this.randomUsed = 0;
+      if (this.randomPool.length < 4) throw new RangeError('GistNodeConfig.randomBytes returned fewer bytes than asked for');
+    }
+    const b = this.randomPool;
+    const i = this.randomUsed;
+    this.randomUsed = i + 4;
+    return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
   }
 
   /** Starts (or restarts) a Query exchange with new cookies (s5.3.3). */
@@ -720,7 +739,7 @@ export class GistNode implements GistService, GistDriverFacing {
     const m = mri ?? keyMri(key);
     const dscp = m.mrm === 'path-coupled' ? m.dsField : undefined;
     const flowLabel = m.mrm === 'path-coupled' ? m.flowLabel : undefined;
-    this.out.push({
+    this.transmit({
       kind: 'udp',
       source: flowSource ? { address: m.sourceAddress, port: this.config.udpPort } : this.source(v),
       // s5.8.1.2 / s5.8.2.2: Q-mode goes to the flow (MRI) destination, port 270.
@@ -769,8 +788,13 @@ export class GistNode implements GistService, GistDriverFacing {
     this.sendQuery(now, rs, rs.inQuery);
   }
 
-  private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext): void {
-    const key = stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true);
+  /** The key of the state a received message belongs to: its MRI inverted (s5.1). */
+  private rxKey(msg: ResponseMessage | ConfirmMessage | DataMessage | QueryMessage, raw: Uint8Array | undefined): string {
+    return (raw !== undefined ? stateKeyFromDatagram(raw, true) : undefined) ?? stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true);
+  }
+
+  private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext, raw?: Uint8Array): void {
+    const key = this.rxKey(msg, raw);
     const rs = this.states.get(key);
     // s4.4.6: a Response nobody asked for is dropped without an error.
     if (rs === undefined || rs.role !== Role.Querier) {
@@ -959,7 +983,7 @@ export class GistNode implements GistService, GistDriverFacing {
     // Peering: answer with a Response (s4.4.1). With delayed state installation nothing is stored here
     // (an established state stays usable until its expiry; the Confirm refreshes it, s6.3).
     // The reply direction's key: the Response carries the Query's MRI inverted (s5.1).
-    const key = stateKey(msg.header.nslpId, msg.sessionId, mri, true);
+    const key = this.rxKey(msg, raw);
     const wantsMa = msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined;
     const reuse = wantsMa ? this.liveMaTo(msg.nli.peerIdentity, msg.nli.interfaceAddress) : undefined;
     const offerMa = wantsMa && reuse === undefined;
@@ -1018,7 +1042,7 @@ export class GistNode implements GistService, GistDriverFacing {
     return rs;
   }
 
-  private rxConfirm(now: number, msg: ConfirmMessage, ctx: RxContext): void {
+  private rxConfirm(now: number, msg: ConfirmMessage, ctx: RxContext, raw?: Uint8Array): void {
     const ma = ctx.via === 'ma' ? ctx.ma : undefined;
     if (ma === undefined && msg.stackProposal !== undefined) {
       // A.4.4.3: the Confirm of a handshake that sets up an MA arrived in D-mode.
@@ -1026,7 +1050,7 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     // The Confirm carries the Query's MRI (s5.1): our reply direction is its inverse.
-    const key = stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true);
+    const key = this.rxKey(msg, raw);
     const rs = this.states.get(key);
     if (msg.responderCookie === undefined) {
       // Only valid when we did not ask for a Confirm cookie (case 1) and hold the state already.
@@ -1077,7 +1101,8 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ Data, Error, MA-Hello
 
-  private rxMessage(now: number, msg: GistMessage, ctx: RxContext): void {
+  /** `raw`: the datagram the message was decoded from (D-mode), for building its state key from bytes. */
+  private rxMessage(now: number, msg: GistMessage, ctx: RxContext, raw?: Uint8Array): void {
     if (ctx.via === 'ma') {
       // Only signalling traffic counts as use; MA-Hellos alone must let both ends go idle (s6.4 tg_MAIdle).
       if (msg.type !== 'MA-Hello') ctx.ma.lastUseAt = now;
@@ -1090,13 +1115,13 @@ export class GistNode implements GistService, GistDriverFacing {
       case 'Query':
         return; // handled in handleDatagram
       case 'Response':
-        this.rxResponse(now, msg, ctx);
+        this.rxResponse(now, msg, ctx, raw);
         return;
       case 'Confirm':
-        this.rxConfirm(now, msg, ctx);
+        this.rxConfirm(now, msg, ctx, raw);
         return;
       case 'Data':
-        this.rxData(now, msg, ctx);
+        this.rxData(now, msg, ctx, raw);
         return;
       case 'Error':
         this.rxError(now, msg, ctx);
@@ -1107,14 +1132,14 @@ export class GistNode implements GistService, GistDriverFacing {
     }
   }
 
-  private rxData(now: number, msg: DataMessage, ctx: RxContext): void {
+  private rxData(now: number, msg: DataMessage, ctx: RxContext, raw?: Uint8Array): void {
     this.stats.dataReceived++;
     if (!this.nslps.has(msg.header.nslpId)) {
       // s4.3.4 case 4: directly addressed to a node without the NSLP.
       this.replyError(now, ctx, msg, ErrorCode.UnknownNslpid, 0, []);
       return;
     }
-    const rs = this.states.get(stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true));
+    const rs = this.states.get(this.rxKey(msg, raw));
     // s4.3.2 validation, in order.
     if (msg.header.eFlag || (msg.header.cFlag && ctx.via === 'udp' && ctx.qmode)) {
       this.deliver(now, msg, ctx, rs, true);
@@ -1354,7 +1379,7 @@ export class GistNode implements GistService, GistDriverFacing {
 
   private sendDmodeTo(to: TransportAddress, v: IpVersion, bytes: Uint8Array): void {
     const tv = this.ipVersionOf(to.address);
-    this.out.push({ kind: 'udp', source: this.source(tv), destination: to, ipVersion: tv ?? v, bytes });
+    this.transmit({ kind: 'udp', source: this.source(tv), destination: to, ipVersion: tv ?? v, bytes });
   }
 
   private sendOnMa(now: number, ma: MessagingAssociation, bytes: Uint8Array): void {
@@ -1365,7 +1390,7 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     ma.lastTxAt = now;
-    this.out.push({ kind: 'tcp-send', connId: ma.connId, bytes });
+    this.transmit({ kind: 'tcp-send', connId: ma.connId, bytes });
     this.armMa(now, ma);
   }
 
@@ -1559,7 +1584,7 @@ export class GistNode implements GistService, GistDriverFacing {
     const ma = new MessagingAssociation(id, true, remote, new GistStreamDecoder(), now, peerHoldMs, Math.max(5000, 8 * this.config.t1Ms));
     this.mas.set(id, ma);
     this.attachMaToPeer(ma, peer);
-    this.out.push({ kind: 'tcp-connect', connId: id, remote, localAddress: this.ownAddress(this.ipVersionOf(remote.address)) });
+    this.transmit({ kind: 'tcp-connect', connId: id, remote, localAddress: this.ownAddress(this.ipVersionOf(remote.address)) });
     this.armMa(now, ma);
     return ma;
   }
@@ -1630,7 +1655,7 @@ export class GistNode implements GistService, GistDriverFacing {
     ma.phase = MaPhase.Closed;
     this.mas.delete(ma.connId);
     this.timers.arm(ma, undefined);
-    this.out.push({ kind: 'tcp-close', connId: ma.connId, abort });
+    this.transmit({ kind: 'tcp-close', connId: ma.connId, abort });
     this.detachMa(now, ma, false);
   }
 
@@ -1641,7 +1666,7 @@ export class GistNode implements GistService, GistDriverFacing {
     ma.phase = MaPhase.Closed;
     this.mas.delete(ma.connId);
     this.timers.arm(ma, undefined);
-    if (close) this.out.push({ kind: 'tcp-close', connId: ma.connId, abort: true });
+    if (close) this.transmit({ kind: 'tcp-close', connId: ma.connId, abort: true });
     const lost = ma.pendingStatus;
     ma.pendingStatus = undefined;
     if (lost !== undefined) for (const p of lost) this.status(now, p, 'transport-failure', reason);

@@ -4,6 +4,9 @@
  * - gist.handshake.inproc: completed Query/Response/Confirm handshakes per
  *   second (counted at the responder: Confirms accepted and state installed),
  *   D-mode, delayed state installation with Responder-Cookie HMACs.
+ * - gist.data.inproc: D-mode Data messages per second over established
+ *   routing state (1,000 sessions, both directions: the querier's and the
+ *   responder's state), each delivered to the receiver's NSLP listener.
  * - gist.routingstate.bytes: heap bytes per routing-state entry at 100,000
  *   entries (the querier's established states, with their peer, timers and
  *   keys). Needs global.gc: measured in a child `node --expose-gc` unless
@@ -94,6 +97,48 @@ function measureHandshakes(): { perSec: number; total: number; perCpuSec: number
   return { perSec: total / (Number(ns) / 1e9), total, perCpuSec: total / (cpuUs / 1e6) };
 }
 
+const DATA_SESSIONS = 1000;
+
+function measureData(): { perSec: number; total: number; perCpuSec: number } {
+  const rnd = new SeededRandom(11);
+  const { a, b } = nodes(21);
+  let delivered = 0;
+  a.events.on('recvMessage', () => delivered++);
+  b.events.on('recvMessage', () => delivered++);
+  const sids: Uint8Array[] = [];
+  for (let i = 0; i < DATA_SESSIONS; i++) {
+    const sid = rnd.bytes(16);
+    sids.push(sid);
+    a.sendMessage(0, { nslpId: NSLP, sessionId: sid, mri: flowMri(i), nslpData: payload });
+    drain(a, b, 0);
+    drain(b, a, 0);
+    drain(a, b, 0);
+  }
+  const down = Array.from({ length: DATA_SESSIONS }, (_, i) => flowMri(i));
+  const up: PathCoupledMri[] = down.map((m) => ({ ...m, direction: 'upstream' }));
+  const round = (): void => {
+    for (let i = 0; i < DATA_SESSIONS; i++) {
+      a.sendMessage(1, { nslpId: NSLP, sessionId: sids[i], mri: down[i], nslpData: payload });
+      drain(a, b, 1);
+      b.sendMessage(1, { nslpId: NSLP, sessionId: sids[i], mri: up[i], nslpData: payload });
+      drain(b, a, 1);
+    }
+  };
+  for (let w = 0; w < 5; w++) round();
+  delivered = 0;
+  let ns = 0n;
+  let cpuUs = 0;
+  for (let r = 0; r < 200 && ns < 1_500_000_000n; r++) {
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    round();
+    ns += process.hrtime.bigint() - t0;
+    const c = process.cpuUsage(c0);
+    cpuUs += c.user + c.system;
+  }
+  return { perSec: delivered / (Number(ns) / 1e9), total: delivered, perCpuSec: delivered / (cpuUs / 1e6) };
+}
+
 const ENTRIES = 100_000;
 
 /**
@@ -149,6 +194,13 @@ export const benches: BenchGroup[] = [
     run(emit) {
       const h = measureHandshakes();
       emit({ bench: 'gist.handshake.inproc', value: round(h.perSec, 0), unit: 'handshakes/s', handshakes: h.total, perCpuSecond: round(h.perCpuSec, 0), mode: 'D', confirm: true });
+    },
+  },
+  {
+    names: ['gist.data.inproc'],
+    run(emit) {
+      const d = measureData();
+      emit({ bench: 'gist.data.inproc', value: round(d.perSec, 0), unit: 'msgs/s', messages: d.total, perCpuSecond: round(d.perCpuSec, 0), mode: 'D', payloadBytes: payload.length });
     },
   },
   {

@@ -543,7 +543,7 @@ export class GistNode implements GistService, GistDriverFacing {
         this.removeState(now, rs, 'timeout');
         continue;
       }
-      (rs.extra ??= { queue: undefined, recent: undefined, lifetimeMs: undefined }).lifetimeMs = lifetimeMs;
+      rs.ext().lifetimeMs = lifetimeMs;
       if (rs.role === Role.Querier) rs.inactiveAt = now + lifetimeMs;
       this.armState(rs);
     }

@@ -80,6 +80,8 @@ export function due(at: number, now: number): boolean {
 
 /** Rarely used parts of a routing state, allocated on demand. */
 export interface RoutingStateExtra {
+  /** The MA carrying this state's messages (C-mode), if any. */
+  ma: MessagingAssociation | undefined;
   /** Messages waiting for the handshake / MA. */
   queue: Pending[] | undefined;
   /** D-mode Data sent in the last 4*T1 (at most 16), re-sent if the peer answers No Routing State (s4.4.6). */
@@ -111,7 +113,6 @@ export class RoutingState implements TimerTarget {
   heapIndex = -1;
   private bits: number;
   peer: Peer | undefined = undefined;
-  ma: MessagingAssociation | undefined = undefined;
   /** s4.4.4: the state is purged at this time unless refreshed. */
   expireAt = NEVER;
   /**
@@ -193,13 +194,28 @@ export class RoutingState implements TimerTarget {
     this.bits = (this.bits & ~HOPS_MASK) | ((n & 0xff) << HOPS_SHIFT);
   }
 
+  /** The extra part, allocated on first use. */
+  ext(): RoutingStateExtra {
+    return (this.extra ??= { ma: undefined, queue: undefined, recent: undefined, lifetimeMs: undefined });
+  }
+
+  /** The MA carrying this state's messages (C-mode), if any (most states use D-mode: kept in `extra`). */
+  get ma(): MessagingAssociation | undefined {
+    return this.extra?.ma;
+  }
+
+  set ma(m: MessagingAssociation | undefined) {
+    if (m === undefined && this.extra === undefined) return;
+    this.ext().ma = m;
+  }
+
   get queue(): Pending[] | undefined {
     return this.extra?.queue;
   }
 
   set queue(q: Pending[] | undefined) {
     if (q === undefined && this.extra === undefined) return;
-    (this.extra ??= { queue: undefined, recent: undefined, lifetimeMs: undefined }).queue = q;
+    this.ext().queue = q;
   }
 
   get recent(): { readonly p: Pending; readonly at: number }[] | undefined {
@@ -208,7 +224,7 @@ export class RoutingState implements TimerTarget {
 
   set recent(r: { readonly p: Pending; readonly at: number }[] | undefined) {
     if (r === undefined && this.extra === undefined) return;
-    (this.extra ??= { queue: undefined, recent: undefined, lifetimeMs: undefined }).recent = r;
+    this.ext().recent = r;
   }
 }
 

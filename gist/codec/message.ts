@@ -54,6 +54,8 @@ interface Decoded {
   natTraversal?: NatTraversal;
 }
 
+const VALS: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+
 /** `shift` = where the message starts in `b`; offsets are already positions in `b`. */
 function fail(
   shift: number,
@@ -170,8 +172,10 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
 
   const rule = MESSAGE_RULES[typeName];
   const slotOf = rule.slotOf;
-  const vals: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
-  const decoded: Decoded = {};
+  // One scratch table for every decode (decoding never re-enters itself); its values move into the message.
+  const vals = VALS;
+  for (let i = 0; i < vals.length; i++) vals[i] = undefined;
+  const decoded: Decoded = { sessionId: undefined, mri: undefined, natTraversal: undefined };
   let unknown: UnknownObject[] | undefined;
   let known = 0;
   let nextSlot = 0;

@@ -17,7 +17,7 @@
  * counter, so every retransmitted Query carries a different cookie (s5.3.3)
  * and a reply to any of them is matched.
  */
-import { writeIpv4 } from '../codec';
+import { writeIpv4 } from '../codec/addresses';
 import { HmacSha256 } from './hmac-sha256';
 
 const MAC_BYTES = 16;

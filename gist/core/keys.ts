@@ -13,8 +13,8 @@
  * scratch buffer and one latin1 string: no per-field text, no arrays.
  */
 import { UsageError } from '../../common/errors';
-import { decodeMriValue, ObjectFail } from '../codec';
-import { encodeMriValue } from '../codec';
+import { ObjectFail } from '../codec/errors';
+import { decodeMriValue, encodeMriValue } from '../codec/objects/mri';
 import type { IpVersion, Mri, NslpId, SessionId } from '../types';
 
 export const KEY_SID_OFFSET = 2;

@@ -21,36 +21,32 @@ import type {
   RecvMessageEvent,
   SendMessageRequest,
 } from '../api';
-import {
-  decodeGistDatagram,
-  encodeGistDatagram,
-  encodeGistMessage,
-  encodeObject,
-  ErrorCode,
-  GistDecodeError,
-  GistStreamDecoder,
-  MaProtocolId,
-  nliCodec,
-  stackConfigurationDataCodec,
-  stackProposalCodec,
-  MessageType,
-  ObjectType,
-  type AdditionalInfo,
-  type ConfirmMessage,
-  type DataMessage,
-  type ErrorMessage,
-  type GistCommonHeader,
-  type GistErrorObject,
-  type GistMessage,
-  type MaHelloMessage,
-  type NetworkLayerInformation,
-  type OriginalCommonHeader,
-  type QueryMessage,
-  type ResponseMessage,
-  type StackConfigurationData,
-  type StackProposal,
-  unknownObjectsToForward,
-} from '../codec';
+// Imported from the defining modules, not the codec's index: its re-exports compile to
+// getter properties, and these names are used on every message.
+import { decodeGistDatagram, encodeGistDatagram, encodeGistMessage, unknownObjectsToForward } from '../codec/index';
+import { ErrorCode, MaProtocolId, MessageType, ObjectType } from '../codec/constants';
+import { GistDecodeError } from '../codec/errors';
+import { GistStreamDecoder } from '../codec/stream';
+import { encodeObject } from '../codec/objects/codec';
+import { nliCodec } from '../codec/objects/nli';
+import { stackConfigurationDataCodec } from '../codec/objects/stack-configuration-data';
+import { stackProposalCodec } from '../codec/objects/stack-proposal';
+import type {
+  AdditionalInfo,
+  ConfirmMessage,
+  DataMessage,
+  ErrorMessage,
+  GistCommonHeader,
+  GistErrorObject,
+  GistMessage,
+  MaHelloMessage,
+  NetworkLayerInformation,
+  OriginalCommonHeader,
+  QueryMessage,
+  ResponseMessage,
+  StackConfigurationData,
+  StackProposal,
+} from '../codec/types';
 import type { IpVersion, Mri, NslpId, SessionId } from '../types';
 import { resolveConfig, type GistNodeConfig, type ResolvedConfig } from './config';
 import { matchQueryCookie, ResponderCookieJar, type CookieBinding } from './cookies';

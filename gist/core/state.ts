@@ -6,7 +6,7 @@
  * copying its NLI, holds its MRI and Session ID only inside its binary key,
  * and allocates its queues only when something is queued.
  */
-import type { GistStreamDecoder } from '../codec';
+import type { GistStreamDecoder } from '../codec/stream';
 import type { ConnId, TransportAddress } from './driver-api';
 import type { TimerTarget } from './timers';
 

@@ -10,7 +10,7 @@
  * decodes and re-encodes every message the core sends to check it).
  * Errors and MA-Hellos are rare and still go through the codec.
  */
-import { COMMON_HEADER_LENGTH, MessageType, ObjectType } from '../codec';
+import { COMMON_HEADER_LENGTH, MessageType, ObjectType } from '../codec/constants';
 import { copyKeyBytes, KEY_MRI_OFFSET, KEY_SID_OFFSET, keyNslpId } from './keys';
 
 const MAGIC_BYTES = 4;

@@ -26,6 +26,7 @@ export class DriverError extends NatfwError {
 export const EPERM = 1;
 export const EACCES = 13;
 export const EAGAIN = 11;
+export const EINVAL = 22;
 export const EMSGSIZE = 90;
 
 export function privilegeHint(errno: number | undefined): string {

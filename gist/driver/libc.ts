@@ -33,6 +33,8 @@ export const IPV6_UNICAST_HOPS = 16;
 export const IPV6_V6ONLY = 26;
 export const IPV6_MTU_DISCOVER = 23;
 export const IPV6_HOPOPTS = 54;
+export const IPV6_FLOWLABEL_MGR = 32;
+export const IPV6_FLOWINFO_SEND = 33;
 export const IPV6_TCLASS = 67;
 
 interface LibcFns {

@@ -297,7 +297,10 @@ export class RealGistDriver {
           t.destination.address,
           t.destination.port,
           t.bytes,
-          q === undefined ? undefined : { rao: q.routerAlert, ttl: q.ipTtl, tos: q.dscp === undefined ? undefined : (q.dscp & 0x3f) << 2, dontFragment: q.dontFragment },
+          q === undefined
+            ? undefined
+            : // RFC 5971 s5.8.1.2: the Query mimics the flow: its DS field and (IPv6) flow label from the MRI.
+              { rao: q.routerAlert, ttl: q.ipTtl, tos: q.dscp === undefined ? undefined : (q.dscp & 0x3f) << 2, dontFragment: q.dontFragment, flowLabel: q.flowLabel },
         );
         if (!r.ok) {
           this.stats.sendErrors++;

@@ -18,7 +18,7 @@
  */
 import dgram from 'node:dgram';
 import { err, ok, type Result } from '../../common/result';
-import { DriverError, EAGAIN, EPERM, privilegeHint } from './errors';
+import { DriverError, EAGAIN, EINVAL, EPERM, privilegeHint } from './errors';
 import { canonicalAddress, ipVersionOf } from './ip-address';
 import {
   AF_INET,
@@ -30,6 +30,8 @@ import {
   IP_TTL,
   IPPROTO_IP,
   IPPROTO_IPV6,
+  IPV6_FLOWINFO_SEND,
+  IPV6_FLOWLABEL_MGR,
   IPV6_HOPOPTS,
   IPV6_MTU_DISCOVER,
   IPV6_TCLASS,
@@ -58,6 +60,12 @@ export interface UdpSendOptions {
   readonly tos?: number;
   /** Don't Fragment; default: set exactly for Q-mode packets (those with `rao`). */
   readonly dontFragment?: boolean;
+  /**
+   * IPv6 flow label (20 bits) to put in the header; ignored on IPv4. RFC 5971 s5.8.1.2: a Q-mode
+   * Query SHOULD carry the flow label of the MRI so that it takes the flow's path. Undefined = the
+   * kernel's choice (automatic flow labels), as for every other packet.
+   */
+  readonly flowLabel?: number;
 }
 
 export interface UdpEndpoint {
@@ -104,6 +112,10 @@ export class GistUdpSocket {
   private curTtl = -1;
   private curTos = 0;
   private curDf = false;
+  /** IPV6_FLOWINFO_SEND is on (set at the first packet with a flow label; sin6_flowinfo 0 keeps the kernel's label). */
+  private flowInfoSend = false;
+  /** Flow labels leased with IPV6_FLOWLABEL_MGR (needed only while some socket holds a label exclusively). */
+  private readonly leasedLabels = new Set<number>();
   private readonly maxQueued: number;
   /** Datagrams dropped because the EAGAIN queue was full. */
   droppedSends = 0;
@@ -203,6 +215,21 @@ export class GistUdpSocket {
       byPort.set(toPort, to);
       this.addrCacheSize++;
     }
+    if (this.ipVersion === 6 && opts?.flowLabel !== undefined) {
+      const label = opts.flowLabel;
+      if (!Number.isInteger(label) || label < 0 || label > 0xfffff) return err(new DriverError('DRIVER_BAD_ADDRESS', `not a 20-bit IPv6 flow label: ${label}`));
+      if (!this.flowInfoSend) {
+        if (libc().setsockopt(this.fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, int32(1), 4) !== 0) {
+          const e = libc().errno();
+          return err(new DriverError('DRIVER_SOCKET', `setsockopt(IPV6_FLOWINFO_SEND) failed: errno ${e}${privilegeHint(e)}`, e));
+        }
+        this.flowInfoSend = true;
+      }
+      // sin6_flowinfo (bytes 4..7, network order) carries the label; a copy, the cached sockaddr keeps 0.
+      const labelled = to.slice();
+      new DataView(labelled.buffer).setUint32(4, label);
+      to = labelled;
+    }
     if (this.queue.length > 0) return this.enqueue({ to, bytes, opts });
     const r = this.trySend(to, bytes, opts);
     if (r === 'again') return this.enqueue({ to, bytes, opts });
@@ -252,7 +279,33 @@ export class GistUdpSocket {
     if (n >= 0) return ok(undefined);
     const e = c.errno();
     if (e === EAGAIN) return 'again';
+    if (e === EINVAL && this.ipVersion === 6 && opts?.flowLabel !== undefined && opts.flowLabel !== 0 && this.leaseLabel(opts.flowLabel, to)) {
+      // Linux refuses an unleased label only while some socket holds a label exclusively: lease it, once.
+      if (c.sendto(this.fd, bytes, bytes.length, 0, to, to.length) >= 0) return ok(undefined);
+      const e2 = c.errno();
+      if (e2 === EAGAIN) return 'again';
+      return err(new DriverError('DRIVER_SEND', `sendto failed: errno ${e2}${privilegeHint(e2)}`, e2));
+    }
     return err(new DriverError('DRIVER_SEND', `sendto failed: errno ${e}${privilegeHint(e)}`, e));
+  }
+
+  /**
+   * IPV6_FLOWLABEL_MGR, action GET with CREATE, shared with anyone (struct in6_flowlabel_req,
+   * <linux/in6.h>): lets this socket send `label` to the address in `to`. false when refused.
+   */
+  private leaseLabel(label: number, to: Uint8Array): boolean {
+    if (this.leasedLabels.has(label)) return false; // leased already: the EINVAL is something else
+    if (this.leasedLabels.size >= 1024) return false;
+    const req = new Uint8Array(32);
+    req.set(to.subarray(8, 24), 0); // flr_dst
+    const v = new DataView(req.buffer);
+    v.setUint32(16, label); // flr_label, network order
+    req[20] = 0; // flr_action IPV6_FL_A_GET
+    req[21] = 255; // flr_share IPV6_FL_S_ANY
+    v.setUint16(22, 1, true); // flr_flags IPV6_FL_F_CREATE
+    if (libc().setsockopt(this.fd, IPPROTO_IPV6, IPV6_FLOWLABEL_MGR, req, req.length) !== 0) return false;
+    this.leasedLabels.add(label);
+    return true;
   }
 
   /** Brings the socket options to what this packet needs, touching only what differs. */

@@ -164,15 +164,24 @@ describeNetns(
       expect(qb.gistHopCount).toBeLessThan(64 - 1);
     }, 90_000);
 
-    it('IPv6: the Query (Hop-by-Hop RAO 68) is intercepted at R; Data A-R in D-mode and C-mode', async () => {
+    it('IPv6: the Query (Hop-by-Hop RAO 68, the MRI flow label and DS field) is intercepted at R; Data A-R in D-mode and C-mode', async () => {
       await Promise.all(kids.splice(0).map((k) => k.stop()));
       const a = await startNode(lab, 'A', [LINE.A6], [NSLP], 'none', kids);
       const r = await startNode(lab, 'R', [LINE.R6a, LINE.R6b], [NSLP], 'nfqueue', kids, [6]);
       const b = await startNode(lab, 'B', [LINE.B6], [NSLP], 'none', kids);
       const s = sid(3);
-      const m = mri(LINE.A6, LINE.B6);
+      // RFC 5971 s5.8.1.2: "GIST SHOULD set the Diffserv codepoint and (for IPv6) flow label to match the values in the MRI."
+      const m = { ...mri(LINE.A6, LINE.B6), flowLabel: 0x5a5a5, dsField: 10 };
+      const cap = new TsharkCapture(lab.ns('R'), 'ip6', ['ipv6.flow', 'ipv6.tclass.dscp', 'ipv6.opt.router_alert', 'udp.dstport']);
+      await cap.started();
       await a.call({ op: 'send', nslpId: NSLP, sid: s, mri: m, data: data('create6') });
       expect(await r.waitFor(recvOf(r, s, 'create6'), 10_000, 'the IPv6 Query at R')).toMatchObject({ routingStateCheck: true });
+      const queries = (await cap.stop()).filter((p) => p['ipv6.opt.router_alert'] === '68' && p['udp.dstport'] === '270');
+      expect(queries.length).toBeGreaterThanOrEqual(1);
+      for (const q of queries) {
+        expect(Number(q['ipv6.flow'])).toBe(0x5a5a5);
+        expect(Number(q['ipv6.tclass.dscp'])).toBe(10);
+      }
       expect(await established(a, s, m)).toMatchObject({ peerAddress: LINE.R6a });
       await a.call({ op: 'send', nslpId: NSLP, sid: s, mri: m, data: data('dmode6') });
       expect(await r.waitFor(recvOf(r, s, 'dmode6'), 10_000, 'IPv6 D-mode Data at R')).toMatchObject({ reliable: false });

@@ -92,7 +92,7 @@ describeNetns(
       await b.waitFor((e) => e.ev === 'udp' && e.hex === queryLike(33) + '00000000', 5000, 'Query at B after the interceptor closed');
     }, 60_000);
 
-    it('IPv6: Hop-by-Hop Router Alert on the wire, NFQUEUE (ip6tables hbh match) consumes 33 and passes 34', async () => {
+    it('IPv6: Hop-by-Hop Router Alert on the wire (with the flow label and traffic class asked for), NFQUEUE (ip6tables hbh match) consumes 33 and passes 34', async () => {
       await a.call({ op: 'udp-open', address: LINE.A6, port: 270 });
       await b.call({ op: 'udp-open', address: LINE.B6, port: 270 });
       const r6 = new FixtureChild(lab.ns('R'), HARNESS);
@@ -101,11 +101,12 @@ describeNetns(
       await r6.call({ op: 'intercept', mode: 'nfqueue', consumeNslpIds: [33], gistPort: 270, queueNum: 8, ipVersions: [6] });
       expect(lab.exec('R', 'ip6tables', ['-t', 'mangle', '-S', 'PREROUTING'])).toContain('natfw-gist-q8');
       const cap = new TsharkCapture(lab.ns('R'), 'ip6', // BPF's `udp` does not look past a Hop-by-Hop header
-        ['ipv6.src', 'ipv6.opt.type', 'ipv6.opt.router_alert', 'udp.payload']);
+        ['ipv6.src', 'ipv6.opt.type', 'ipv6.opt.router_alert', 'ipv6.flow', 'ipv6.tclass.dscp', 'udp.payload']);
       await cap.started();
       const p33 = queryLike(33) + '66666666';
       const p34 = queryLike(34) + '66666666';
-      await a.call({ op: 'udp-send', from: 270, to: LINE.B6, port: 270, hex: p33, rao: 68 });
+      // RFC 5971 s5.8.1.2: a Query carries the flow label (and DS field) of its MRI.
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B6, port: 270, hex: p33, rao: 68, flowLabel: 0xbeef5, tos: 46 << 2 });
       expect(await r6.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 33, 5000, 'IPv6 interception of 33')).toMatchObject({ src: LINE.A6, dst: LINE.B6, rao: 68, take: true });
       await a.call({ op: 'udp-send', from: 270, to: LINE.B6, port: 270, hex: p34, rao: 68 });
       expect(await b.waitFor((e) => e.ev === 'udp' && e.hex === p34, 5000, 'passed IPv6 Query at B')).toMatchObject({ from: LINE.A6 });
@@ -117,6 +118,11 @@ describeNetns(
         expect(p['ipv6.opt.type'].split(',')).toContain('0x05'); // RFC 2711 Router Alert (then PadN 0x01)
         expect(p['ipv6.opt.router_alert']).toBe('68');
       }
+      const labelled = pkts.find((p) => p['udp.payload'] === p33);
+      expect(Number(labelled?.['ipv6.flow'])).toBe(0xbeef5);
+      expect(Number(labelled?.['ipv6.tclass.dscp'])).toBe(46);
+      // Without a label asked for, the kernel's own (automatic) label, never the previous packet's.
+      expect(Number(pkts.find((p) => p['udp.payload'] === p34)?.['ipv6.flow'])).not.toBe(0xbeef5);
       await r6.call({ op: 'intercept-close' });
       expect(lab.exec('R', 'ip6tables', ['-t', 'mangle', '-S', 'PREROUTING'])).not.toContain('natfw-gist');
       await r6.stop();

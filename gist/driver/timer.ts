@@ -11,7 +11,10 @@ const MAX_DELAY_MS = 0x7fffffff; // setTimeout's limit
 
 export class DeadlineTimer {
   private handle: NodeJS.Timeout | undefined;
-  private armedFor: number | undefined;
+  /** When the pending Node timer was set to fire (it may be earlier than `want`). */
+  private timerAt: number | undefined;
+  /** The deadline asked for. */
+  private want: number | undefined;
   private closed = false;
 
   constructor(
@@ -21,39 +24,59 @@ export class DeadlineTimer {
 
   /** The deadline currently armed, if any. */
   get deadline(): number | undefined {
-    return this.armedFor;
+    return this.want;
   }
 
-  /** Arms for `deadline` (replacing any earlier arming); undefined disarms. */
+  /**
+   * Arms for `deadline` (replacing any earlier arming); undefined disarms.
+   * A later deadline than the pending Node timer's keeps that timer: it fires
+   * early, finds nothing due and re-arms once (a busy core moves its earliest
+   * deadline later after nearly every message; clearTimeout + setTimeout each
+   * time showed up in handshake profiles).
+   */
   set(deadline: number | undefined): void {
-    if (this.closed || deadline === this.armedFor) return;
+    if (this.closed) return;
+    this.want = deadline;
+    if (deadline === undefined) {
+      this.clear();
+      return;
+    }
+    if (this.handle !== undefined && this.timerAt !== undefined && this.timerAt <= deadline) return;
+    this.clear();
+    this.arm(deadline);
+  }
+
+  private arm(at: number): void {
+    this.timerAt = at;
+    const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(at - this.clock())));
+    this.handle = setTimeout(() => this.expire(), delay);
+  }
+
+  private clear(): void {
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
-    this.armedFor = deadline;
-    if (deadline === undefined) return;
-    const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(deadline - this.clock())));
-    this.handle = setTimeout(() => this.expire(), delay);
+    this.timerAt = undefined;
   }
 
   private expire(): void {
     this.handle = undefined;
-    const due = this.armedFor;
+    this.timerAt = undefined;
+    const due = this.want;
     if (due === undefined || this.closed) return;
     const now = this.clock();
     if (now < due) {
-      // setTimeout may fire a fraction of a millisecond early, or we were clamped.
-      this.armedFor = undefined;
-      this.set(due);
+      // Armed for an earlier deadline than the one now wanted, or setTimeout fired a fraction of
+      // a millisecond early, or the delay was clamped: sleep again until the deadline.
+      this.arm(due);
       return;
     }
-    this.armedFor = undefined;
+    this.want = undefined;
     this.onDue(now);
   }
 
   close(): void {
     this.closed = true;
-    if (this.handle !== undefined) clearTimeout(this.handle);
-    this.handle = undefined;
-    this.armedFor = undefined;
+    this.clear();
+    this.want = undefined;
   }
 }

@@ -194,4 +194,35 @@ describe('DeadlineTimer', () => {
     await sleep(40);
     expect(fired).toHaveLength(2);
   });
+
+  it('a later deadline keeps the pending Node timer (no clearTimeout/setTimeout per move); an earlier one re-arms', async () => {
+    const fired: number[] = [];
+    const t = new DeadlineTimer(monotonicNow, (now) => fired.push(now));
+    const spy = jest.spyOn(global, 'setTimeout');
+    try {
+      const d0 = monotonicNow() + 20;
+      t.set(d0);
+      expect(spy).toHaveBeenCalledTimes(1);
+      // A busy core: the earliest deadline moves later after every message.
+      for (let i = 1; i <= 50; i++) t.set(d0 + i);
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(t.deadline).toBe(d0 + 50);
+      await sleep(120);
+      // Fired once, at the deadline finally asked for, not at the first one.
+      expect(fired).toHaveLength(1);
+      expect(fired[0]).toBeGreaterThanOrEqual(d0 + 50);
+      const far = monotonicNow() + 10_000;
+      t.set(far);
+      const calls = spy.mock.calls.length;
+      const near = monotonicNow() + 15;
+      t.set(near); // earlier than the pending timer: must re-arm
+      expect(spy.mock.calls.length).toBe(calls + 1);
+      await sleep(60);
+      expect(fired).toHaveLength(2);
+      expect(fired[1]).toBeGreaterThanOrEqual(near);
+    } finally {
+      spy.mockRestore();
+      t.close();
+    }
+  });
 });

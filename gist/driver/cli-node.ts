@@ -122,7 +122,7 @@ async function handle(c: Json): Promise<Json | undefined> {
       const cpu = process.cpuUsage();
       return {
         node: n.stats,
-        driver: d.stats,
+        driver: { ...d.stats, optionCalls: d.optionCalls },
         interceptor: d.interceptorStats ?? null,
         routingStates: n.routingStateCount,
         mas: n.maCount,

@@ -41,6 +41,8 @@ interface LibcFns {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Uint8Array, len: number): number;
   setsockopt(fd: number, level: number, name: number, val: Uint8Array | null, len: number): number;
+  /** `len`: a 4-byte buffer holding the size of `val` (in) and the size written (out), host order. */
+  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
   close(fd: number): number;
   errno(): number;
@@ -56,12 +58,14 @@ export function libc(): LibcFns {
   const socket = lib.func('int socket(int domain, int type, int protocol)');
   const bind = lib.func('int bind(int fd, const void *addr, uint32_t len)');
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)');
+  const getsockopt = lib.func('int getsockopt(int fd, int level, int name, void *val, void *len)');
   const sendto = lib.func('intptr_t sendto(int fd, const void *buf, uintptr_t len, int flags, const void *addr, uint32_t alen)');
   const close = lib.func('int close(int fd)');
   cached = {
     socket: (d, t, p) => Number(socket(d, t, p)),
     bind: (fd, a, l) => Number(bind(fd, a, l)),
     setsockopt: (fd, lv, n, v, l) => Number(setsockopt(fd, lv, n, v, l)),
+    getsockopt: (fd, lv, n, v, l) => Number(getsockopt(fd, lv, n, v, l)),
     sendto: (fd, b, l, f, a, al) => Number(sendto(fd, b, l, f, a, al)),
     close: (fd) => Number(close(fd)),
     errno: () => koffi.errno(),
@@ -94,6 +98,15 @@ export function int32(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, v, true);
   return b;
+}
+
+/** getsockopt of an int option; undefined when it fails. */
+export function getIntOption(fd: number, level: number, name: number): number | undefined {
+  const v = new Uint8Array(4);
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, 4, true);
+  if (libc().getsockopt(fd, level, name, v, len) !== 0) return undefined;
+  return new DataView(v.buffer).getInt32(0, true);
 }
 
 /** setsockopt with an int value; throws DriverError on failure. */

@@ -215,6 +215,13 @@ export class RealGistDriver {
     return { udp: find(udpPort), qmode: find(qmodePort), tcp: this.tcp?.port ?? 0 };
   }
 
+  /** setsockopt() calls made between sends to change per-packet options, over all UDP sockets. */
+  get optionCalls(): number {
+    let n = 0;
+    for (const s of this.sockets) n += s.optionCalls;
+    return n;
+  }
+
   get interceptorStats(): QueryInterceptor['stats'] | undefined {
     return this.interceptor?.stats;
   }

@@ -43,6 +43,7 @@ import {
   SOL_SOCKET,
   SO_RCVBUF,
   SO_SNDBUF,
+  getIntOption,
   int32,
   libc,
   setIntOption,
@@ -58,7 +59,13 @@ export interface UdpSendOptions {
   readonly ttl?: number;
   /** The whole IPv4 TOS / IPv6 Traffic Class byte (DS field << 2); undefined = 0. */
   readonly tos?: number;
-  /** Don't Fragment; default: set exactly for Q-mode packets (those with `rao`). */
+  /**
+   * Don't Fragment (IPv4 DF / IPv6: no local fragmentation, EMSGSIZE instead). Default: set, for
+   * every packet. Q-mode MUST have it (RFC 5971 s5.3.2.1); a D-mode message may not exceed the path
+   * MTU either (s5.3.1: larger ones go over C-mode), so it never needs fragments, and Linux sets
+   * DF on such packets anyway (IP_PMTUDISC_WANT). One setting for all: no setsockopt between a
+   * Query and a Confirm.
+   */
   readonly dontFragment?: boolean;
   /**
    * IPv6 flow label (20 bits) to put in the header; ignored on IPv4. RFC 5971 s5.8.1.2: a Q-mode
@@ -89,6 +96,9 @@ export interface GistUdpSocketOptions {
   readonly maxQueuedPackets?: number;
 }
 
+/** The one success value (no object per packet). */
+const SENT: Result<void, DriverError> = ok(undefined);
+
 const SO_RCVBUFFORCE = 33;
 const SO_SNDBUFFORCE = 32;
 const PMTUDISC_WANT = 1;
@@ -110,8 +120,10 @@ export class GistUdpSocket {
   /** What the socket's options are now (-1 = system default / none). */
   private curRao = -1;
   private curTtl = -1;
+  /** The TTL / hop limit the kernel uses when none is set (read at open): asking for it is no change. */
+  private readonly defaultTtl: number;
   private curTos = 0;
-  private curDf = false;
+  private curDf = true;
   /** IPV6_FLOWINFO_SEND is on (set at the first packet with a flow label; sin6_flowinfo 0 keeps the kernel's label). */
   private flowInfoSend = false;
   /** Flow labels leased with IPV6_FLOWLABEL_MGR (needed only while some socket holds a label exclusively). */
@@ -119,6 +131,8 @@ export class GistUdpSocket {
   private readonly maxQueued: number;
   /** Datagrams dropped because the EAGAIN queue was full. */
   droppedSends = 0;
+  /** setsockopt() calls made to change per-packet options (RAO, DF, TTL, TOS) between sends. */
+  optionCalls = 0;
   onDatagram: (d: ReceivedDatagram) => void = () => undefined;
   /**
    * Every received datagram, source address in canonical text; the default
@@ -141,6 +155,8 @@ export class GistUdpSocket {
   ) {
     this.sock = sock;
     this.maxQueued = maxQueued;
+    this.defaultTtl = getIntOption(fd, ipVersion === 4 ? IPPROTO_IP : IPPROTO_IPV6, ipVersion === 4 ? IP_TTL : IPV6_UNICAST_HOPS) ?? -1;
+    this.curTtl = this.defaultTtl;
     sock.on('message', (msg, rinfo) => {
       this.onPacket(this.canonicalText(rinfo.address), rinfo.port, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     });
@@ -173,6 +189,8 @@ export class GistUdpSocket {
       const rcv = o.receiveBufferBytes ?? 16 * 1024 * 1024;
       if (c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(rcv), 4) !== 0) c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, int32(rcv), 4);
       if (c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, int32(rcv), 4) !== 0) c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, int32(rcv), 4);
+      // DF for every packet (UdpSendOptions.dontFragment), set once.
+      setIntOption(fd, v === 4 ? IPPROTO_IP : IPPROTO_IPV6, v === 4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, IP_PMTUDISC_DO, 'MTU_DISCOVER');
       if (c.bind(fd, sa, sa.length) !== 0) {
         const e = c.errno();
         const code = e === EPERM || e === 13 ? 'DRIVER_NEEDS_PRIVILEGE' : 'DRIVER_SOCKET';
@@ -273,10 +291,10 @@ export class GistUdpSocket {
 
   private trySend(to: Uint8Array, bytes: Uint8Array, opts: UdpSendOptions | undefined): Result<void, DriverError> | 'again' {
     const o = this.applyOptions(opts);
-    if (!o.ok) return o;
+    if (o !== undefined) return o;
     const c = libc();
     const n = c.sendto(this.fd, bytes, bytes.length, 0, to, to.length);
-    if (n >= 0) return ok(undefined);
+    if (n >= 0) return SENT;
     const e = c.errno();
     if (e === EAGAIN) return 'again';
     if (e === EINVAL && this.ipVersion === 6 && opts?.flowLabel !== undefined && opts.flowLabel !== 0 && this.leaseLabel(opts.flowLabel, to)) {
@@ -308,44 +326,54 @@ export class GistUdpSocket {
     return true;
   }
 
-  /** Brings the socket options to what this packet needs, touching only what differs. */
-  private applyOptions(opts: UdpSendOptions | undefined): Result<void, DriverError> {
-    const c = libc();
+  /**
+   * Brings the socket options to what this packet needs, touching only what differs. The TTL
+   * asked for by default is the kernel's default, read at open (so a Query at the default TTL and
+   * a Confirm without one need no setsockopt between them).
+   */
+  private applyOptions(opts: UdpSendOptions | undefined): Result<void, DriverError> | undefined {
     const rao = opts?.rao ?? -1;
-    const ttl = opts?.ttl ?? -1;
+    const ttl = opts?.ttl ?? this.defaultTtl;
     const tos = opts?.tos ?? 0;
-    const df = opts?.dontFragment ?? rao >= 0;
+    const df = opts?.dontFragment ?? true;
+    if (rao === this.curRao && ttl === this.curTtl && tos === this.curTos && df === this.curDf) return undefined;
+    const c = libc();
     const v4 = this.ipVersion === 4;
-    const fail = (what: string): Result<void, DriverError> => {
-      const e = c.errno();
-      const code = e === EPERM ? 'DRIVER_NEEDS_PRIVILEGE' : 'DRIVER_SOCKET';
-      return err(new DriverError(code, `setsockopt(${what}) failed: errno ${e}${privilegeHint(e)}`, e));
-    };
     if (rao !== this.curRao) {
+      this.optionCalls++;
       let rc: number;
       if (rao < 0) rc = c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_OPTIONS : IPV6_HOPOPTS, null, 0);
       else {
         const b = v4 ? ipv4RouterAlertOption(rao) : ipv6HopByHopRouterAlert(rao);
         rc = c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_OPTIONS : IPV6_HOPOPTS, b, b.length);
       }
-      if (rc !== 0) return fail(v4 ? 'IP_OPTIONS' : 'IPV6_HOPOPTS');
+      if (rc !== 0) return this.optionFailure(v4 ? 'IP_OPTIONS' : 'IPV6_HOPOPTS');
       this.curRao = rao;
     }
     if (df !== this.curDf) {
+      this.optionCalls++;
       // RFC 5971 s5.3.2.1: Q-mode packets are sent with DF, since fragments cannot be intercepted.
       const val = df ? IP_PMTUDISC_DO : PMTUDISC_WANT;
-      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, int32(val), 4) !== 0) return fail('MTU_DISCOVER');
+      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, int32(val), 4) !== 0) return this.optionFailure('MTU_DISCOVER');
       this.curDf = df;
     }
     if (ttl !== this.curTtl) {
-      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, int32(ttl), 4) !== 0) return fail('TTL');
+      this.optionCalls++;
+      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, int32(ttl), 4) !== 0) return this.optionFailure('TTL');
       this.curTtl = ttl;
     }
     if (tos !== this.curTos) {
-      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, int32(tos), 4) !== 0) return fail('TOS');
+      this.optionCalls++;
+      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, int32(tos), 4) !== 0) return this.optionFailure('TOS');
       this.curTos = tos;
     }
-    return ok(undefined);
+    return undefined;
+  }
+
+  private optionFailure(what: string): Result<void, DriverError> {
+    const e = libc().errno();
+    const code = e === EPERM ? 'DRIVER_NEEDS_PRIVILEGE' : 'DRIVER_SOCKET';
+    return err(new DriverError(code, `setsockopt(${what}) failed: errno ${e}${privilegeHint(e)}`, e));
   }
 
   close(): Promise<void> {

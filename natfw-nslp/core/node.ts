@@ -169,6 +169,14 @@ type JobContinuation = (now: number, result: EnforcementResult) => void;
 
 const DEFAULT_LIFETIME = 120;
 
+/** What a CREATE becomes downstream of this node (s3.7.1, s3.8); mriDown undefined = as received. */
+type NatForCreate =
+  | { readonly ok: true; readonly value: { readonly mriDown?: PathCoupledMri; readonly binding?: BindingSpec; readonly allocatedPort?: number } }
+  | { readonly ok: false; readonly name: ResponseName; readonly detail: string };
+
+/** A firewall changes nothing in a CREATE it forwards. */
+const FIREWALL_PASS: NatForCreate = { ok: true, value: {} };
+
 export class NatfwNode {
   readonly events = new EventEmitter<NatfwNodeEvents>();
   private readonly sessions = new Map<string, Session>();
@@ -558,10 +566,11 @@ export class NatfwNode {
     const efiCheck = ruleFromMri(mriUp, msg.efi);
     if (!efiCheck.ok) return this.refuseCreate(ev, key, msg.msn, efiCheck.name, efiCheck.detail);
     // NAT: rewrite the MRI as the CREATE crosses the NAT (s3.7.1, s3.8).
-    const nat = this.natForCreate(mriUp, existing);
+    const nat = this.config.middlebox?.kind === 'nat' ? this.natForCreate(mriUp, existing) : FIREWALL_PASS;
     if (!nat.ok) return this.refuseCreate(ev, key, msg.msn, nat.name, nat.detail);
-    const mriDown = nat.value.mriDown;
-    const ruleRes = ruleFromMri(mriDown, msg.efi);
+    const mriDown = nat.value.mriDown ?? mriUp;
+    // A firewall forwards the MRI as received: the rule is the one just made.
+    const ruleRes = mriDown === mriUp ? efiCheck : ruleFromMri(mriDown, msg.efi);
     if (!ruleRes.ok) return this.refuseCreate(ev, key, msg.msn, ruleRes.name, ruleRes.detail);
     const checked = checkRule(this.policy, ruleRes.value, msg.icmpTypes);
     if (!checked.ok) return this.refuseCreate(ev, key, msg.msn, checked.name, checked.detail);
@@ -596,7 +605,7 @@ export class NatfwNode {
         this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt.value });
       });
       // s3.7.6.3: with E set the edge also sends it on toward the NR.
-      if (msg.edgeContinue) this.sendDown(now, s, { ...msg, lifetime: lt.value });
+      if (msg.edgeContinue) this.sendDown(now, s, lt.value === msg.lifetime ? msg : { ...msg, lifetime: lt.value });
       s.pendingMsn = undefined;
       return;
     }
@@ -605,7 +614,7 @@ export class NatfwNode {
       s.requestDeadline = now + lt.value * 1000;
       this.arm(s);
     }
-    this.sendDown(now, s, { ...msg, lifetime: lt.value });
+    this.sendDown(now, s, lt.value === msg.lifetime ? msg : { ...msg, lifetime: lt.value });
   }
 
   /** s3.7.4: lifetime 0 deletes the session here at once and goes on to the NR; no RESPONSE. */
@@ -625,7 +634,7 @@ export class NatfwNode {
   private natForCreate(
     mri: PathCoupledMri,
     existing: Session | undefined,
-  ): { ok: true; value: { mriDown: PathCoupledMri; binding?: BindingSpec; allocatedPort?: number } } | { ok: false; name: ResponseName; detail: string } {
+  ): NatForCreate {
     const nat = this.config.middlebox?.kind === 'nat' ? this.config.middlebox.nat : undefined;
     if (nat === undefined) return { ok: true, value: { mriDown: mri } };
     const proto = mri.protocol ?? 0;

@@ -1298,6 +1298,8 @@ export class NatfwNode {
     rule: PolicyRule,
     carried: Carried | undefined,
   ): { name: ResponseName; detail: string } | undefined {
+    // Without an authorizer configured there is nothing to ask (and no request object to build).
+    if (this.authorizer === acceptAllAuthorizer) return undefined;
     const r = this.authorizer.authorize(now, {
       messageType,
       sessionId: ev.sessionId,

@@ -42,6 +42,12 @@ function unknown(what: string, id: string): EnforcementError {
 }
 
 export class PinholeTable {
+  /**
+   * @param indexLookups false: no destination index, `lookup` scans every pinhole. For the kernel
+   * backends, where lookups are rare (`natfw explain`) and the index only cost memory and time per change.
+   */
+  constructor(private readonly indexLookups = true) {}
+
   private readonly pinholes = new Map<string, Pinhole>();
   private readonly bindings = new Map<string, NatBinding>();
   /** Host-destination pinholes by protocol and destination address; the rest are scanned. */
@@ -85,6 +91,7 @@ export class PinholeTable {
 
   insert(ph: Pinhole): void {
     this.pinholes.set(ph.id, ph);
+    if (!this.indexLookups) return;
     const k = this.dstKey(ph);
     if (k === undefined) this.wide.add(ph);
     else {
@@ -98,6 +105,7 @@ export class PinholeTable {
     const ph = this.pinholes.get(id);
     if (ph === undefined) return undefined;
     this.pinholes.delete(id);
+    if (!this.indexLookups) return ph;
     const k = this.dstKey(ph);
     if (k === undefined) this.wide.delete(ph);
     else {
@@ -122,9 +130,13 @@ export class PinholeTable {
     const pkt = parsePacket(packet);
     if (pkt === undefined) return { verdict: 'none', matches: [] };
     const found: Pinhole[] = [];
-    const bucket = this.byDst.get(`${pkt.protocol}|${formatAddress(pkt.dst)}`);
-    if (bucket !== undefined) for (const ph of bucket) if (pinholeMatches(ph, pkt)) found.push(ph);
-    for (const ph of this.wide) if (pinholeMatches(ph, pkt)) found.push(ph);
+    if (!this.indexLookups) {
+      for (const ph of this.pinholes.values()) if (pinholeMatches(ph, pkt)) found.push(ph);
+    } else {
+      const bucket = this.byDst.get(`${pkt.protocol}|${formatAddress(pkt.dst)}`);
+      if (bucket !== undefined) for (const ph of bucket) if (pinholeMatches(ph, pkt)) found.push(ph);
+      for (const ph of this.wide) if (pinholeMatches(ph, pkt)) found.push(ph);
+    }
     const denies = found.filter((p) => p.action === 'deny');
     const allows = found.filter((p) => p.action === 'allow');
     return { verdict: denies.length > 0 ? 'deny' : allows.length > 0 ? 'allow' : 'none', matches: [...denies, ...allows] };
@@ -201,8 +213,10 @@ export class PinholeTable {
     for (const p of plan.removed) this.delete(p.id);
     for (const p of plan.added) this.insert(p);
     for (const r of plan.refreshed) {
-      this.delete(r.before.id);
-      this.insert(r.after);
+      if (this.indexLookups) {
+        this.delete(r.before.id);
+        this.insert(r.after);
+      } else this.pinholes.set(r.after.id, r.after); // same rule, new expiry: nothing to re-index
     }
     for (const b of plan.removedBindings) this.deleteBinding(b.id);
     for (const b of plan.addedBindings) this.insertBinding(b);

@@ -158,7 +158,8 @@ export class NftPinholeSet implements PinholeSet {
   readonly options: LayoutOptions;
   readonly graceMs: number;
   readonly netns: string | undefined;
-  private readonly table = new PinholeTable();
+  /** The exact record of what is installed; no lookup index (the kernel does the lookups; `explain` scans). */
+  private readonly table = new PinholeTable(false);
   private readonly installed = new Map<string, Installed>();
   private readonly installedB = new Map<string, InstalledBinding>();
   private readonly hashOcc = new Map<string, Map<string, number>>();

@@ -350,9 +350,9 @@ export class Simulation implements PinholeObserver {
   /** A firewall's verdict for the flow's packets (both ports with sub_ports=1: RTP and RTCP). */
   private verdict(u: number, f: FlowRun, dst: string, dstPort: number): 'allow' | 'deny' | 'none' {
     const base: PacketKey = { protocol: f.req.protocol, src: f.req.src, srcPort: f.req.srcPort === 0 ? 40000 : f.req.srcPort, dst, dstPort };
-    const v1 = this.sets[u].verdicts.verdict(base);
+    const v1 = this.sets[u].verdict(base);
     if (f.req.subPorts === 0 || v1 !== 'allow') return v1;
-    return this.sets[u].verdicts.verdict({ ...base, dstPort: dstPort + 1 });
+    return this.sets[u].verdict({ ...base, dstPort: dstPort + 1 });
   }
 
   private refreshPath(f: FlowRun): void {

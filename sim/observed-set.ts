@@ -5,7 +5,6 @@
  * (the run loop lets them settle before the clock moves on).
  */
 import { MemoryPinholeSet } from '../enforcement/memory';
-import { VerdictIndex } from './verdicts';
 import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSet, PinholeSpec, Transaction } from '../enforcement/types';
 
 export interface PinholeObserver {
@@ -30,8 +29,6 @@ export class AsyncTracker {
 export class ObservedPinholeSet implements PinholeSet {
   readonly backend = 'memory';
   private inner = new MemoryPinholeSet();
-  /** The simulator's fast view of the same pinholes, for data-plane checks. */
-  readonly verdicts = new VerdictIndex();
 
   constructor(
     readonly node: number,
@@ -39,8 +36,14 @@ export class ObservedPinholeSet implements PinholeSet {
     private readonly tracker: AsyncTracker,
   ) {}
 
+  /** Pinholes installed now (the backend counts them without building them). */
   get size(): number {
-    return this.inner.list().length;
+    return this.inner.size;
+  }
+
+  /** What the data plane does with a packet here, as the backend answers it (deny wins over allow). */
+  verdict(packet: PacketKey): 'allow' | 'deny' | 'none' {
+    return this.inner.lookup(packet).verdict;
   }
 
   begin(): Transaction {
@@ -69,13 +72,11 @@ export class ObservedPinholeSet implements PinholeSet {
           tx.commit(now).then(() => {
             for (const p of before) {
               if (set.inner.get(p.id) !== undefined) continue;
-              set.verdicts.remove(p);
               set.observer.removed(set.node, now, p);
             }
             for (const id of adds) {
               const p = set.inner.get(id);
               if (p === undefined) continue;
-              set.verdicts.add(p);
               set.observer.added(set.node, now, p);
             }
           }),
@@ -100,7 +101,6 @@ export class ObservedPinholeSet implements PinholeSet {
     return this.tracker.track(
       this.inner.expire(now).then((gone) => {
         for (const p of gone.pinholes) {
-          this.verdicts.remove(p);
           this.observer.removed(this.node, now, p);
         }
         return gone;
@@ -112,6 +112,5 @@ export class ObservedPinholeSet implements PinholeSet {
   wipe(now: number): void {
     for (const p of this.inner.list()) this.observer.removed(this.node, now, p);
     this.inner = new MemoryPinholeSet();
-    this.verdicts.clear();
   }
 }

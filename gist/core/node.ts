@@ -1315,6 +1315,7 @@ export class GistNode implements GistService, GistDriverFacing {
       if (drop > 0) kept.splice(0, drop);
       if (kept.length >= 16) kept.shift();
       kept.push({ p, at: now });
+      this.armState(rs);
     }
     this.status(now, p, undefined);
   }
@@ -1707,6 +1708,9 @@ export class GistNode implements GistService, GistDriverFacing {
     if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined) at = earliest(at, p.giveUpAt);
     const iq = rs.inQuery?.giveUpAt;
     if (iq !== undefined) at = earliest(at, iq);
+    // Data kept for a No-Routing-State re-send (s4.4.6) is let go once the newest is 4*T1 old.
+    const r = rs.recent;
+    if (r !== undefined && r.length > 0) at = earliest(at, r[r.length - 1].at + 4 * this.config.t1Ms);
     this.timers.arm(rs, at === NEVER ? undefined : at);
   }
 
@@ -1750,6 +1754,8 @@ export class GistNode implements GistService, GistDriverFacing {
         return;
       }
     }
+    const r = rs.recent;
+    if (r !== undefined && (r.length === 0 || now >= r[r.length - 1].at + 4 * this.config.t1Ms)) rs.recent = undefined;
     const phase = rs.phase;
     if (due(rs.nextQueryAt, now)) {
       if (phase === Phase.AwaitingResponse || phase === Phase.AwaitingRefresh) this.onQueryTimeout(now, rs);

@@ -207,6 +207,13 @@ export class RoutingState implements TimerTarget {
   set ma(m: MessagingAssociation | undefined) {
     if (m === undefined && this.extra === undefined) return;
     this.ext().ma = m;
+    if (m === undefined) this.trimExtra();
+  }
+
+  /** Drops the extra part once nothing is in it (a queue flushed, an MA unbound): most states live without one. */
+  private trimExtra(): void {
+    const x = this.extra;
+    if (x !== undefined && x.ma === undefined && x.queue === undefined && x.recent === undefined && x.lifetimeMs === undefined) this.extra = undefined;
   }
 
   get queue(): Pending[] | undefined {
@@ -216,6 +223,7 @@ export class RoutingState implements TimerTarget {
   set queue(q: Pending[] | undefined) {
     if (q === undefined && this.extra === undefined) return;
     this.ext().queue = q;
+    if (q === undefined) this.trimExtra();
   }
 
   get recent(): { readonly p: Pending; readonly at: number }[] | undefined {
@@ -225,6 +233,7 @@ export class RoutingState implements TimerTarget {
   set recent(r: { readonly p: Pending; readonly at: number }[] | undefined) {
     if (r === undefined && this.extra === undefined) return;
     this.ext().recent = r;
+    if (r === undefined) this.trimExtra();
   }
 }
 

@@ -44,6 +44,8 @@ interface LibcFns {
   /** `len`: a 4-byte buffer holding the size of `val` (in) and the size written (out), host order. */
   getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
+  /** sendmsg() with a struct msghdr that lives in `nativeArena()` memory (pass the arena's `ptr`). */
+  sendmsg(fd: number, msg: unknown, flags: number): number;
   close(fd: number): number;
   errno(): number;
 }
@@ -60,6 +62,7 @@ export function libc(): LibcFns {
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)');
   const getsockopt = lib.func('int getsockopt(int fd, int level, int name, void *val, void *len)');
   const sendto = lib.func('intptr_t sendto(int fd, const void *buf, uintptr_t len, int flags, const void *addr, uint32_t alen)');
+  const sendmsg = lib.func('intptr_t sendmsg(int fd, void *msg, int flags)');
   const close = lib.func('int close(int fd)');
   cached = {
     socket: (d, t, p) => Number(socket(d, t, p)),
@@ -67,10 +70,32 @@ export function libc(): LibcFns {
     setsockopt: (fd, lv, n, v, l) => Number(setsockopt(fd, lv, n, v, l)),
     getsockopt: (fd, lv, n, v, l) => Number(getsockopt(fd, lv, n, v, l)),
     sendto: (fd, b, l, f, a, al) => Number(sendto(fd, b, l, f, a, al)),
+    sendmsg: (fd, m, f) => Number(sendmsg(fd, m, f)),
     close: (fd) => Number(close(fd)),
     errno: () => koffi.errno(),
   };
   return cached;
+}
+
+/**
+ * A block of C memory with a JS view of it: for structures that hold
+ * pointers (struct msghdr, iovec), which JS memory cannot (it moves).
+ * `base` is its address, for writing pointers into it.
+ */
+export interface NativeArena {
+  readonly ptr: unknown;
+  readonly base: bigint;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+}
+
+/** Allocates `size` bytes of C memory for the life of the process (never freed: one per process). */
+export function nativeArena(size: number): NativeArena {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const koffi = require('koffi') as typeof import('koffi');
+  const ptr = koffi.alloc('uint8_t', size);
+  const ab = koffi.view(ptr, size);
+  return { ptr, base: BigInt(koffi.address(ptr)), bytes: new Uint8Array(ab), view: new DataView(ab) };
 }
 
 /** struct sockaddr_in / sockaddr_in6 for an address literal and port; undefined for a bad literal. */

@@ -3,14 +3,15 @@
  * over UDP: Q-mode (RFC 5971 s5.3.2: Router Alert Option, DF set, optionally
  * TTL 255 and the flow's DS field) and normal D-mode encapsulation (s5.3.1).
  *
- * Why one socket and synchronous sendto(): Q-mode needs IP options per packet
+ * Why one socket and synchronous sends: Q-mode needs IP options per packet
  * and Node's dgram has no per-packet options and sends asynchronously (after a
- * lookup tick), so toggling socket options around dgram.send() would race with
- * other sends. Here every send is a synchronous sendto() through koffi, and
- * the socket options are set lazily to what the next packet needs, so no
- * packet can ever leave with another packet's options. Node's dgram wraps the
- * same fd only to receive. The Query's source port is therefore the port on
- * which the node receives replies (s5.3.2.3).
+ * lookup tick). Here every send is a synchronous call through koffi: sendto()
+ * for a packet without options of its own, sendmsg() with the RAO, TTL and
+ * DS field as ancillary data for one with (ancillary.ts), so the socket's
+ * options never change between packets and no packet can leave with another
+ * packet's options. Node's dgram wraps the same fd only to receive. The
+ * Query's source port is therefore the port on which the node receives
+ * replies (s5.3.2.3).
  *
  * Sending IPv4 RAO needs no capability (the kernel checks CAP_NET_RAW only
  * for unknown options); IPv6 IPV6_HOPOPTS needs CAP_NET_RAW
@@ -24,18 +25,12 @@ import {
   AF_INET,
   AF_INET6,
   IP_MTU_DISCOVER,
-  IP_OPTIONS,
   IP_PMTUDISC_DO,
-  IP_TOS,
-  IP_TTL,
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPV6_FLOWINFO_SEND,
   IPV6_FLOWLABEL_MGR,
-  IPV6_HOPOPTS,
   IPV6_MTU_DISCOVER,
-  IPV6_TCLASS,
-  IPV6_UNICAST_HOPS,
   IPV6_V6ONLY,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
@@ -43,13 +38,12 @@ import {
   SOL_SOCKET,
   SO_RCVBUF,
   SO_SNDBUF,
-  getIntOption,
   int32,
   libc,
   setIntOption,
   sockaddr,
 } from './libc';
-import { ipv4RouterAlertOption, ipv6HopByHopRouterAlert } from './router-alert';
+import { sendWithOptions } from './ancillary';
 
 /** Per-packet IP-level attributes. */
 export interface UdpSendOptions {
@@ -117,12 +111,7 @@ export class GistUdpSocket {
   /** address -> port -> struct sockaddr, so a send builds no key string. */
   private readonly addrCache = new Map<string, Map<number, Uint8Array>>();
   private addrCacheSize = 0;
-  /** What the socket's options are now (-1 = system default / none). */
-  private curRao = -1;
-  private curTtl = -1;
-  /** The TTL / hop limit the kernel uses when none is set (read at open): asking for it is no change. */
-  private readonly defaultTtl: number;
-  private curTos = 0;
+  /** DF as set on the socket now (set at open; changed only for a packet that asks for no DF). */
   private curDf = true;
   /** IPV6_FLOWINFO_SEND is on (set at the first packet with a flow label; sin6_flowinfo 0 keeps the kernel's label). */
   private flowInfoSend = false;
@@ -131,8 +120,10 @@ export class GistUdpSocket {
   private readonly maxQueued: number;
   /** Datagrams dropped because the EAGAIN queue was full. */
   droppedSends = 0;
-  /** setsockopt() calls made to change per-packet options (RAO, DF, TTL, TOS) between sends. */
+  /** setsockopt() calls made between sends (only for a packet that asks for no DF). */
   optionCalls = 0;
+  /** Packets sent with sendmsg() and their RAO / TTL / DS field as ancillary data (ancillary.ts). */
+  ancillarySends = 0;
   onDatagram: (d: ReceivedDatagram) => void = () => undefined;
   /**
    * Every received datagram, source address in canonical text; the default
@@ -155,8 +146,6 @@ export class GistUdpSocket {
   ) {
     this.sock = sock;
     this.maxQueued = maxQueued;
-    this.defaultTtl = getIntOption(fd, ipVersion === 4 ? IPPROTO_IP : IPPROTO_IPV6, ipVersion === 4 ? IP_TTL : IPV6_UNICAST_HOPS) ?? -1;
-    this.curTtl = this.defaultTtl;
     sock.on('message', (msg, rinfo) => {
       this.onPacket(this.canonicalText(rinfo.address), rinfo.port, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     });
@@ -290,21 +279,33 @@ export class GistUdpSocket {
   }
 
   private trySend(to: Uint8Array, bytes: Uint8Array, opts: UdpSendOptions | undefined): Result<void, DriverError> | 'again' {
-    const o = this.applyOptions(opts);
+    const o = this.applyDf(opts?.dontFragment ?? true);
     if (o !== undefined) return o;
-    const c = libc();
-    const n = c.sendto(this.fd, bytes, bytes.length, 0, to, to.length);
+    const n = this.sendOnce(to, bytes, opts);
     if (n >= 0) return SENT;
+    const c = libc();
     const e = c.errno();
     if (e === EAGAIN) return 'again';
     if (e === EINVAL && this.ipVersion === 6 && opts?.flowLabel !== undefined && opts.flowLabel !== 0 && this.leaseLabel(opts.flowLabel, to)) {
       // Linux refuses an unleased label only while some socket holds a label exclusively: lease it, once.
-      if (c.sendto(this.fd, bytes, bytes.length, 0, to, to.length) >= 0) return ok(undefined);
+      if (this.sendOnce(to, bytes, opts) >= 0) return SENT;
       const e2 = c.errno();
       if (e2 === EAGAIN) return 'again';
-      return err(new DriverError('DRIVER_SEND', `sendto failed: errno ${e2}${privilegeHint(e2)}`, e2));
+      return err(new DriverError('DRIVER_SEND', `sendmsg failed: errno ${e2}${privilegeHint(e2)}`, e2));
     }
-    return err(new DriverError('DRIVER_SEND', `sendto failed: errno ${e}${privilegeHint(e)}`, e));
+    const code = e === EPERM ? 'DRIVER_NEEDS_PRIVILEGE' : 'DRIVER_SEND';
+    return err(new DriverError(code, `send failed: errno ${e}${privilegeHint(e)}`, e));
+  }
+
+  /**
+   * sendto(), or for a packet with its own RAO / TTL / DS field sendmsg() with them as ancillary
+   * data (ancillary.ts): the socket's options stay as they are, whatever the packets in between.
+   */
+  private sendOnce(to: Uint8Array, bytes: Uint8Array, opts: UdpSendOptions | undefined): number {
+    if (opts === undefined || (opts.rao === undefined && opts.ttl === undefined && opts.tos === undefined))
+      return libc().sendto(this.fd, bytes, bytes.length, 0, to, to.length);
+    this.ancillarySends++;
+    return sendWithOptions(this.fd, this.ipVersion, to, bytes, { rao: opts.rao ?? -1, ttl: opts.ttl ?? -1, tos: opts.tos ?? -1 });
   }
 
   /**
@@ -326,47 +327,15 @@ export class GistUdpSocket {
     return true;
   }
 
-  /**
-   * Brings the socket options to what this packet needs, touching only what differs. The TTL
-   * asked for by default is the kernel's default, read at open (so a Query at the default TTL and
-   * a Confirm without one need no setsockopt between them).
-   */
-  private applyOptions(opts: UdpSendOptions | undefined): Result<void, DriverError> | undefined {
-    const rao = opts?.rao ?? -1;
-    const ttl = opts?.ttl ?? this.defaultTtl;
-    const tos = opts?.tos ?? 0;
-    const df = opts?.dontFragment ?? true;
-    if (rao === this.curRao && ttl === this.curTtl && tos === this.curTos && df === this.curDf) return undefined;
-    const c = libc();
+  /** DF: set on the socket at open; only a packet that asks for no DF changes it (and the next one back). */
+  private applyDf(df: boolean): Result<void, DriverError> | undefined {
+    if (df === this.curDf) return undefined;
+    this.optionCalls++;
     const v4 = this.ipVersion === 4;
-    if (rao !== this.curRao) {
-      this.optionCalls++;
-      let rc: number;
-      if (rao < 0) rc = c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_OPTIONS : IPV6_HOPOPTS, null, 0);
-      else {
-        const b = v4 ? ipv4RouterAlertOption(rao) : ipv6HopByHopRouterAlert(rao);
-        rc = c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_OPTIONS : IPV6_HOPOPTS, b, b.length);
-      }
-      if (rc !== 0) return this.optionFailure(v4 ? 'IP_OPTIONS' : 'IPV6_HOPOPTS');
-      this.curRao = rao;
-    }
-    if (df !== this.curDf) {
-      this.optionCalls++;
-      // RFC 5971 s5.3.2.1: Q-mode packets are sent with DF, since fragments cannot be intercepted.
-      const val = df ? IP_PMTUDISC_DO : PMTUDISC_WANT;
-      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, int32(val), 4) !== 0) return this.optionFailure('MTU_DISCOVER');
-      this.curDf = df;
-    }
-    if (ttl !== this.curTtl) {
-      this.optionCalls++;
-      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TTL : IPV6_UNICAST_HOPS, int32(ttl), 4) !== 0) return this.optionFailure('TTL');
-      this.curTtl = ttl;
-    }
-    if (tos !== this.curTos) {
-      this.optionCalls++;
-      if (c.setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, int32(tos), 4) !== 0) return this.optionFailure('TOS');
-      this.curTos = tos;
-    }
+    // RFC 5971 s5.3.2.1: Q-mode packets are sent with DF, since fragments cannot be intercepted.
+    const val = df ? IP_PMTUDISC_DO : PMTUDISC_WANT;
+    if (libc().setsockopt(this.fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, int32(val), 4) !== 0) return this.optionFailure('MTU_DISCOVER');
+    this.curDf = df;
     return undefined;
   }
 

@@ -48,25 +48,30 @@ describeNetns(
       lab?.destroy();
     });
 
-    it('NFQUEUE at R consumes Queries of an NSLPID it runs, passes others to B; the wire shows RAO and magic', async () => {
+    it('NFQUEUE at R consumes Queries of an NSLPID it runs, passes others to B; the wire shows RAO, magic, each packet\'s own TTL and DS field', async () => {
       // A rule left behind by a node that was killed: replaced, not stacked.
       lab.exec('R', 'iptables', ['-t', 'mangle', '-A', 'PREROUTING', ...queueRuleArgs({ ipVersion: 4, queueNum: 7, gistPort: 270 })]);
       await r.call({ op: 'intercept', mode: 'nfqueue', consumeNslpIds: [33], gistPort: 270, queueNum: 7 });
       const rules = lab.exec('R', 'iptables', ['-t', 'mangle', '-S', 'PREROUTING']);
       expect(rules.split('\n').filter((l) => l.includes('natfw-gist-q7'))).toHaveLength(1);
 
-      const cap = new TsharkCapture(lab.ns('R'), 'udp dst port 270', ['ip.src', 'ip.dst', 'ip.opt.type', 'ip.opt.ra', 'ip.hdr_len', 'ip.flags.df', 'udp.payload']);
+      const cap = new TsharkCapture(lab.ns('R'), 'udp dst port 270', ['ip.src', 'ip.dst', 'ip.opt.type', 'ip.opt.ra', 'ip.hdr_len', 'ip.flags.df', 'ip.ttl', 'ip.dsfield.dscp', 'udp.payload']);
       await cap.started();
 
       await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(33), rao: 65 });
       const took = await r.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 33, 5000, 'interception of NSLPID 33');
       expect(took).toMatchObject({ src: LINE.A4, dst: LINE.B4, rao: 65, ttl: 64, take: true });
 
-      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(34), rao: 65 });
+      // An upstream-style Query (TTL 255, s5.8.1.3) with a DS field (s5.8.1.2): options for this packet only.
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: queryLike(34), rao: 65, ttl: 255, tos: 46 << 2 });
       const passed = await r.waitFor((e) => e.ev === 'intercepted' && e.nslpId === 34, 5000, 'interception of NSLPID 34');
-      expect(passed.take).toBe(false);
+      expect(passed).toMatchObject({ take: false, ttl: 255 });
       const atB = await b.waitFor((e) => e.ev === 'udp', 5000, 'the passed Query at B');
       expect(atB).toMatchObject({ from: LINE.A4, fromPort: 270, hex: queryLike(34) });
+      // A D-mode datagram right after: none of the Query's options (no RAO, default TTL, DS 0).
+      const plain = 'dddddddd';
+      await a.call({ op: 'udp-send', from: 270, to: LINE.B4, port: 270, hex: plain });
+      await b.waitFor((e) => e.ev === 'udp' && e.hex === plain, 5000, 'the D-mode datagram at B');
 
       await sleep(300);
       // The consumed one never reached B.
@@ -84,6 +89,17 @@ describeNetns(
         expect(p['ip.hdr_len']).toBe('24');
         expect(['1', 'True', 'true']).toContain(p['ip.flags.df']);
         expect(p['udp.payload'].startsWith('4e04bda5')).toBe(true); // RFC 5971 s5.3.1 magic
+      }
+      expect(q33.map((p) => p['ip.ttl'])).toEqual(['64']);
+      expect(q34.map((p) => p['ip.ttl'])).toContain('255'); // as it arrived at R (254 on its way out to B)
+      for (const p of q34) expect(p['ip.dsfield.dscp']).toBe('46');
+      const d = pkts.filter((p) => p['udp.payload'] === plain);
+      expect(d.length).toBeGreaterThanOrEqual(1);
+      expect(d.map((p) => p['ip.ttl'])).toContain('64');
+      for (const p of d) {
+        expect(p['ip.hdr_len']).toBe('20');
+        expect(p['ip.opt.ra']).toBe('');
+        expect(p['ip.dsfield.dscp']).toBe('0');
       }
 
       await r.call({ op: 'intercept-close' });

@@ -14,7 +14,7 @@
  * objects are built on demand (`get`, `list`, `lookup` results); the table
  * itself never holds one.
  */
-import { formatAddress, parseAddress } from './address';
+import { formatAddress, parseAddress, parseV4Number } from './address';
 import { EnforcementError } from './errors';
 import type { Op } from './table';
 import type { LookupResult, NatBinding, PacketKey, Pinhole, PortRange } from './types';
@@ -26,31 +26,6 @@ const F_DPORTS = 8;
 const F_USED = 16;
 
 const ID_RE = /^ph-([0-9a-f]{1,8})$/;
-
-/** Parses canonical or plain dotted-quad IPv4 text without allocating; -1 if it is not one. */
-function parseV4(s: string): number {
-  let v = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      // No leading zeros (node:net's isIPv4 refuses them too).
-      if (digits > 0 && part === 0) return -1;
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return v * 256 + part;
-}
 
 function v4Text(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
@@ -67,7 +42,7 @@ const lookupDst = new Uint32Array(4);
 
 /** Fills `out` with the address's words (IPv4: out[0]); returns 4, 6 or 0 (not an address). */
 function addrWords(text: string, out: Uint32Array): 0 | 4 | 6 {
-  const v4 = parseV4(text);
+  const v4 = parseV4Number(text);
   if (v4 >= 0) {
     out[0] = v4;
     return 4;

@@ -9,7 +9,7 @@
  * - sub_ports=1 is the range { p, p + 1 } (RTP and RTCP), see `subPortsRange`;
  * - where an allow and a deny both match, deny wins.
  */
-import { type Addr, type Family, bits, formatAddress, inPrefix, maskOf, parseAddress } from './address';
+import { type Addr, type Family, bits, formatAddress, inPrefix, maskOf, parseAddress, parseV4Number } from './address';
 import { EnforcementError } from './errors';
 import type { NatBindingSpec, PacketKey, Pinhole, PinholeSpec, PortRange, Prefix } from './types';
 
@@ -93,7 +93,9 @@ function checkPorts(r: PortRange | undefined, what: string): void {
   if (!ok(r.from) || !ok(r.to) || r.from > r.to) throw invalid(`${what}: bad port range ${r.from}-${r.to}`);
 }
 
-function canonicalPrefix(p: NetPrefix): Prefix {
+function canonicalPrefix(p: NetPrefix, given: Prefix): Prefix {
+  // Dotted-quad text that parses is canonical already; keep the caller's string when no host bits were cleared.
+  if (p.family === 4 && parseV4Number(given.address) === Number(p.net.value)) return { address: given.address, length: p.length };
   return { address: formatAddress(p.net), length: p.length };
 }
 
@@ -117,8 +119,8 @@ export function normalizeSpec(spec: PinholeSpec): PinholeSpec {
   const full = (r: PortRange | undefined): PortRange | undefined => (r !== undefined && r.from === 0 && r.to === 65535 ? undefined : r);
   const out: PinholeSpec = {
     protocol: spec.protocol,
-    src: canonicalPrefix(src),
-    dst: canonicalPrefix(dst),
+    src: canonicalPrefix(src, spec.src),
+    dst: canonicalPrefix(dst, spec.dst),
     action: spec.action,
     owner: spec.owner,
     expiresAt: spec.expiresAt,

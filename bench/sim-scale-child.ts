@@ -4,6 +4,7 @@
  * separate process, so the figure is the simulator's alone).
  */
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { loadScenario, runScenario } from '../sim/run';
 import { resolveStack } from '../sim/stacks';
 
@@ -15,13 +16,21 @@ async function main(): Promise<void> {
   if (!sc.ok) throw sc.error;
   const stack = resolveStack(stackName);
   if ('error' in stack) throw new Error(stack.error);
+  // Garbage collection pauses (wall time on the main thread; inflated like wallS on a loaded machine), for context.
+  let gcMs = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const start = process.hrtime.bigint();
   const { report } = await runScenario(sc.value, { stack });
   const wallS = Number(process.hrtime.bigint() - start) / 1e9;
+  gcObserver.disconnect();
   process.stdout.write(
     JSON.stringify({
       wallS,
       cpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+      gcPauseS: gcMs / 1000,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       events: report.simulatedEvents,
       sessions: report.sessions.signalled,

@@ -42,9 +42,9 @@ export const benches: BenchGroup[] = [
       const child = join(__dirname, 'sim-scale-child.js');
       const r = spawnSync(process.execPath, [child, join(scenarios, 'scale.yaml')], { encoding: 'utf8', timeout: 60 * 60 * 1000, maxBuffer: 1 << 20 });
       if (r.status !== 0) throw new Error(`scale child failed (status ${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
-      const m = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { wallS: number; cpuS: number; peakRssBytes: number; events: number; sessions: number; nodes: number; stack: string; ok: boolean };
+      const m = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { wallS: number; cpuS: number; gcPauseS: number; peakRssBytes: number; events: number; sessions: number; nodes: number; stack: string; ok: boolean };
       // CPU seconds beside the wall time: on a shared machine the wall time says more about the neighbours.
-      const ctx = { nodes: m.nodes, sessions: m.sessions, events: m.events, cpu_s: round(m.cpuS, 1), stack: m.stack, assertions_ok: m.ok };
+      const ctx = { nodes: m.nodes, sessions: m.sessions, events: m.events, cpu_s: round(m.cpuS, 1), gc_pause_s: round(m.gcPauseS, 1), stack: m.stack, assertions_ok: m.ok };
       emit({ bench: 'sim.scale.wall', value: round(m.wallS, 2), unit: 's', target: '< 60', ...ctx });
       emit({ bench: 'sim.scale.peak_rss', value: m.peakRssBytes, unit: 'bytes', target: '< 4 GiB', ...ctx });
     },

@@ -2,6 +2,7 @@
  * The real GIST driver: sockets, interception, timers and the clock for a
  * GIST core (gist/core). The only place under gist/ that does I/O.
  *
+ *   await RealGistDriver.warmUp({ ipVersions: [4] });   // start() does it too; before the node is better (warmup.ts)
  *   const node = createGistNode({ addresses: ['198.18.1.1'], randomBytes: pooledRandomBytes });
  *   node.registerNslp(33);
  *   const driver = await RealGistDriver.start(node, { interception: 'nfqueue' });
@@ -16,3 +17,4 @@ export { monotonicNow, type Clock } from './clock';
 export { pooledRandomBytes } from './random';
 export { NodeProcess, type ChildEvent } from './node-process';
 export { DriverError, type DriverErrorCode } from './errors';
+export { DEFAULT_WARM_UP_HANDSHAKES, warmedUp, type WarmUpReport } from './warmup';

@@ -174,6 +174,8 @@ function writeField(w: ByteWriter, type: number, m: Record<string, unknown>): vo
   }
 }
 
+const scratch = new ByteWriter(256);
+
 /**
  * Encodes a message. Throws `UsageError` for values that cannot be sent
  * (a local bug, not a remote error): a mandatory object missing, a field out
@@ -185,7 +187,9 @@ export function encodeNatfwMessage(msg: NatfwMessage): Uint8Array {
   const proxyCapable = msg.type === 'CREATE' || msg.type === 'EXTERNAL';
   const p = proxyCapable && msg.header.proxy;
   const e = p && msg.header.edge;
-  const w = new ByteWriter(128);
+  // One writer reused for every message (encoding is synchronous and never nested); finish() copies the octets out.
+  const w = scratch;
+  w.length = 0;
   w.u8(typeNo).u8((p ? 0x80 : 0) | (e ? 0x40 : 0)).u16(0);
   const rules = RULES[msg.type];
   if (msg.type === 'RESPONSE' && msg.info.responseClass !== ResponseClass.SUCCESS && (msg.externalIp !== undefined || msg.externalBinding !== undefined))
@@ -284,7 +288,10 @@ export function decodeNatfwMessage(bytes: Uint8Array): Result<NatfwMessage, Natf
   const edge = proxy && (flags & 0x40) !== 0;
   const rules = RULES[type];
   const f: Fields = {};
-  const offsets = new Map<number, number>();
+  // Known NATFW object types are all below 32 (s4.2, 0x00C..0x014): seen ones as bits.
+  let seen = 0;
+  let externalIpAt = -1;
+  let externalBindingAt = -1;
   const sessionAuth: SessionAuthObject[] = [];
   const unknownObjects: NatfwRawObject[] = [];
 
@@ -316,10 +323,12 @@ export function decodeNatfwMessage(bytes: Uint8Array): Result<NatfwMessage, Natf
     }
     // s4.3: illegal -> 3/0x05, duplicate -> 3/0x0A.
     if (!rules.allowed.includes(objType)) return fail(NatfwResponse.ILLEGAL_OBJECT_PRESENT, at, `${objectName(objType)} in a ${type}`, objType);
-    if (offsets.has(objType)) return fail(NatfwResponse.DUPLICATE_OBJECT_PRESENT, at, `second ${objectName(objType)}`, objType);
+    if ((seen & (1 << objType)) !== 0) return fail(NatfwResponse.DUPLICATE_OBJECT_PRESENT, at, `second ${objectName(objType)}`, objType);
     const e = readField(objType, value, at, f);
     if (e !== undefined) return err(e);
-    offsets.set(objType, at);
+    seen |= 1 << objType;
+    if (objType === T.NATFW_EXTERNAL_IP) externalIpAt = at;
+    else if (objType === T.NATFW_EXTERNAL_BINDING) externalBindingAt = at;
   }
 
   const end = bytes.length;
@@ -333,6 +342,7 @@ export function decodeNatfwMessage(bytes: Uint8Array): Result<NatfwMessage, Natf
       if (f.lifetime === undefined) return missing(T.NATFW_LT);
       if (f.efi === undefined) return missing(T.NATFW_EFI);
       if (f.msn === undefined) return missing(T.NATFW_MSN);
+      if (f.nonce === undefined && f.icmpTypes === undefined) return ok({ type, header, sessionAuth, unknownObjects, lifetime: f.lifetime, efi: f.efi, msn: f.msn });
       return ok({ type, ...common, lifetime: f.lifetime, efi: f.efi, msn: f.msn, ...opt(f, ['nonce', 'icmpTypes']) });
     case 'EXTERNAL':
       if (f.lifetime === undefined) return missing(T.NATFW_LT);
@@ -348,9 +358,13 @@ export function decodeNatfwMessage(bytes: Uint8Array): Result<NatfwMessage, Natf
         if (f.lifetime === undefined) return missing(T.NATFW_LT);
       } else {
         // s4.3.3: the error RESPONSE carries MSN, INFO and optionally LT only.
-        for (const t of [T.NATFW_EXTERNAL_IP, T.NATFW_EXTERNAL_BINDING])
-          if (offsets.has(t))
-            return fail(NatfwResponse.ILLEGAL_OBJECT_PRESENT, offsets.get(t) ?? end, `${objectName(t)} in a RESPONSE of class ${f.info.responseClass}`, t);
+        if (externalIpAt >= 0) return fail(NatfwResponse.ILLEGAL_OBJECT_PRESENT, externalIpAt, `NATFW_EXTERNAL_IP in a RESPONSE of class ${f.info.responseClass}`, T.NATFW_EXTERNAL_IP);
+        if (externalBindingAt >= 0)
+          return fail(NatfwResponse.ILLEGAL_OBJECT_PRESENT, externalBindingAt, `NATFW_EXTERNAL_BINDING in a RESPONSE of class ${f.info.responseClass}`, T.NATFW_EXTERNAL_BINDING);
+      }
+      if (f.externalIp === undefined && f.externalBinding === undefined) {
+        if (f.lifetime === undefined) return ok({ type, header, sessionAuth, unknownObjects, msn: f.msn, info: f.info });
+        return ok({ type, header, sessionAuth, unknownObjects, msn: f.msn, info: f.info, lifetime: f.lifetime });
       }
       return ok({ type, ...common, msn: f.msn, info: f.info, ...opt(f, ['lifetime', 'externalIp', 'externalBinding']) });
     }

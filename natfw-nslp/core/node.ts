@@ -174,6 +174,9 @@ type NatForCreate =
   | { readonly ok: true; readonly value: { readonly mriDown?: PathCoupledMri; readonly binding?: BindingSpec; readonly allocatedPort?: number } }
   | { readonly ok: false; readonly name: ResponseName; readonly detail: string };
 
+/** Distinct address texts shared between sessions before the table starts over. */
+const ADDRESS_TEXT_CACHE = 4096;
+
 /** A firewall changes nothing in a CREATE it forwards. */
 const FIREWALL_PASS: NatForCreate = { ok: true, value: {} };
 
@@ -185,6 +188,8 @@ export class NatfwNode {
   private readonly waiting = new Map<number, JobContinuation>();
   private readonly handles = new Map<number, string>();
   private readonly usedPorts = new Set<number>();
+  /** Address text shared by the sessions' MRIs (sharedMri). */
+  private readonly addressText = new Map<string, string>();
   /** Sessions holding an EXTERNAL reservation (NAT), so that matching a CREATE does not scan every session. */
   private readonly reservations = new Set<Session>();
   private nextJobId = 1;
@@ -534,9 +539,10 @@ export class NatfwNode {
       const auth = this.authorize(now, 'CREATE', ev, mri, rule.value, msg.carried);
       if (auth !== undefined) return this.refuseCreate(ev, key, msg.msn, auth.name, auth.detail);
     }
-    const s = existing ?? this.newSession(key, 'NR', 'CREATE', mri);
-    if (!sameMri(s.mriUp, mri)) s.mriUp = mri;
-    s.mriDown = s.mriUp;
+    const kept = existing !== undefined && sameMri(existing.mriUp, mri) ? existing.mriUp : this.sharedMri(mri);
+    const s = existing ?? this.newSession(key, 'NR', 'CREATE', kept);
+    s.mriUp = kept;
+    s.mriDown = kept;
     s.upSii = ev.siiHandle;
     s.msn = msg.msn;
     s.nonce = msg.nonce;
@@ -582,13 +588,14 @@ export class NatfwNode {
     const auth = this.authorize(now, 'CREATE', ev, mriUp, ruleRes.value, msg.carried);
     if (auth !== undefined) return this.refuseCreate(ev, key, msg.msn, auth.name, auth.detail);
 
-    const s = existing ?? this.newSession(key, 'NF', 'CREATE', mriUp);
+    // A refresh names the same flow: keep the MRI objects the session holds (the new ones are garbage at once).
+    const keptUp = existing !== undefined && sameMri(existing.mriUp, mriUp) ? existing.mriUp : this.sharedMri(mriUp);
+    const s = existing ?? this.newSession(key, 'NF', 'CREATE', keptUp);
     s.terminating = terminating;
     s.proxy = msg.proxy;
     if (msg.nonce !== undefined || s.nonce !== undefined) s.nonce = msg.nonce;
-    // A refresh names the same flow: keep the MRI objects the session holds (the new ones are garbage at once).
-    if (existing === undefined || !sameMri(s.mriUp, mriUp)) s.mriUp = mriUp;
-    s.mriDown = mriDown === mriUp ? s.mriUp : existing !== undefined && sameMri(s.mriDown, mriDown) ? s.mriDown : mriDown;
+    s.mriUp = keptUp;
+    s.mriDown = mriDown === mriUp ? keptUp : existing !== undefined && sameMri(existing.mriDown, mriDown) ? existing.mriDown : this.sharedMri(mriDown);
     s.upSii = ev.siiHandle;
     // s3.5: store the MSN once the security checks passed.
     s.msn = msg.msn;
@@ -1238,6 +1245,25 @@ export class NatfwNode {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * The MRI a session keeps: a copy whose address texts are shared with the
+   * other sessions between the same hosts (a decoder makes new strings for
+   * every message). The table is a bounded cache: when full it starts over,
+   * which only loses sharing, never state.
+   */
+  private sharedMri<M extends Mri>(m: M): M {
+    // Always a copy: equal strings compare equal, so whether m's are already the shared ones cannot be told.
+    return { ...m, sourceAddress: this.sharedAddress(m.sourceAddress), destinationAddress: this.sharedAddress(m.destinationAddress) };
+  }
+
+  private sharedAddress(a: string): string {
+    const t = this.addressText.get(a);
+    if (t !== undefined) return t;
+    if (this.addressText.size >= ADDRESS_TEXT_CACHE) this.addressText.clear();
+    this.addressText.set(a, a);
+    return a;
+  }
 
   private newSession(key: string, role: NatfwRole, kind: 'CREATE' | 'EXTERNAL', mri: Mri): Session {
     const s = new Session(key, role, kind, mri, 0);

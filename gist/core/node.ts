@@ -95,6 +95,14 @@ const DMODE_LIMIT = 576;
 const DMODE_ALLOWANCE = 64;
 const PEER_CANDIDATE_CAP = 4096;
 const EMPTY = new Uint8Array(0);
+/** Immutable values handed out on every message (no allocation per datagram). */
+const CONSUME: DatagramDisposition = Object.freeze({ kind: 'consume' });
+const TRANSFER_QUERY_FROM_ENDPOINT: RecvMessageEvent['transfer'] = Object.freeze({ reliable: false, secure: false, fromFlowEndpoint: true });
+const TRANSFER_QUERY: RecvMessageEvent['transfer'] = Object.freeze({ reliable: false, secure: false, fromFlowEndpoint: false });
+const TRANSFER_DMODE: RecvMessageEvent['transfer'] = Object.freeze({ reliable: false, secure: false, explicitlyRouted: undefined });
+const TRANSFER_CMODE: RecvMessageEvent['transfer'] = Object.freeze({ reliable: true, secure: false, explicitlyRouted: undefined });
+const TRANSFER_DMODE_EXPLICIT: RecvMessageEvent['transfer'] = Object.freeze({ reliable: false, secure: false, explicitlyRouted: true });
+const TRANSFER_CMODE_EXPLICIT: RecvMessageEvent['transfer'] = Object.freeze({ reliable: true, secure: false, explicitlyRouted: true });
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -284,7 +292,7 @@ export class GistNode implements GistService, GistDriverFacing {
     // s5.3.2.3: port 270 + magic number; anything else is not GIST and goes on as a normal IP datagram.
     if (bytes.length < 12 || bytes[0] !== 0x4e || bytes[1] !== 0x04 || bytes[2] !== 0xbd || bytes[3] !== 0xa5) {
       this.stats.dropped++;
-      return intercepted ? { kind: 'forward' } : { kind: 'consume' };
+      return intercepted ? { kind: 'forward' } : CONSUME;
     }
     const nslpId = (bytes[8] << 8) | bytes[9];
     const ctx: RxContext = {
@@ -302,13 +310,13 @@ export class GistNode implements GistService, GistDriverFacing {
       if (hops <= 1) {
         const r = decodeGistDatagram(bytes, { qMode: true });
         this.errorForHeaderOnly(now, ctx, r.ok ? r.value : undefined, ErrorCode.HopLimitExceeded);
-        return { kind: 'consume' };
+        return CONSUME;
       }
       if (bytes.length + 28 > this.config.mtu) {
         // s4.3.4 check 1: it would be fragmented downstream (IPv4 + UDP headers = 28 bytes).
         const r = decodeGistDatagram(bytes, { qMode: true });
         this.errorForHeaderOnly(now, ctx, r.ok ? r.value : undefined, ErrorCode.MessageTooLarge);
-        return { kind: 'consume' };
+        return CONSUME;
       }
       const copy = bytes.slice();
       copy[5] = hops - 1;
@@ -318,17 +326,17 @@ export class GistNode implements GistService, GistDriverFacing {
     const r = decodeGistDatagram(bytes, { qMode: dg.qmode !== undefined ? true : undefined });
     if (!r.ok) {
       this.replyDecodeError(now, ctx, r.error);
-      return intercepted && r.error.errorCode !== ErrorCode.HopLimitExceeded && !r.error.reply ? { kind: 'forward' } : { kind: 'consume' };
+      return intercepted && r.error.errorCode !== ErrorCode.HopLimitExceeded && !r.error.reply ? { kind: 'forward' } : CONSUME;
     }
     const msg = r.value;
     if (msg.type === 'Query') return this.rxQuery(now, msg, ctx, bytes, intercepted);
     if (intercepted && msg.type !== 'Data') {
       // Only Queries and Q-mode Data are Q-mode encapsulated (s5.5).
       this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
-      return { kind: 'consume' };
+      return CONSUME;
     }
     this.rxMessage(now, msg, ctx, bytes);
-    return { kind: 'consume' };
+    return CONSUME;
   }
 
   handleStreamAccepted(now: number, info: AcceptedStream): ConnId {
@@ -899,7 +907,7 @@ export class GistNode implements GistService, GistDriverFacing {
   private rxQuery(now: number, msg: QueryMessage, ctx: RxContext, raw: Uint8Array, intercepted: boolean): DatagramDisposition {
     if (ctx.via !== 'udp') {
       this.replyError(now, ctx, msg, ErrorCode.IncorrectEncapsulation, 0, []);
-      return { kind: 'consume' };
+      return CONSUME;
     }
     this.stats.queriesReceived++;
     const mri = msg.mri;
@@ -907,22 +915,22 @@ export class GistNode implements GistService, GistDriverFacing {
     if (!this.nslps.has(msg.header.nslpId)) {
       // s4.3.4 case 5: a Query reached a flow endpoint that does not run the NSLP.
       this.replyError(now, ctx, msg, atEndpoint ? ErrorCode.EndpointFound : ErrorCode.UnknownNslpid, 0, []);
-      return { kind: 'consume' };
+      return CONSUME;
     }
     // s5.8.1.2 MRI validation of Q-mode Queries.
     if (mri.ipVersion !== this.ipVersionOf(ctx.remote.address)) {
       this.replyError(now, ctx, msg, ErrorCode.MriValidationFailure, 1, this.mriValueInfo(msg));
-      return { kind: 'consume' };
+      return CONSUME;
     }
     if (mri.mrm === 'path-coupled') {
       if (this.config.ingressFilter !== undefined && !this.config.ingressFilter(mri.sourceAddress, mri.sourcePrefix, ctx.iface)) {
         this.replyError(now, ctx, msg, ErrorCode.MriValidationFailure, 2, this.mriValueInfo(msg));
-        return { kind: 'consume' };
+        return CONSUME;
       }
       // s5.8.1.3: an upstream Query must come from one IP hop away (TTL set to 255 by the sender).
       if (mri.direction === 'upstream' && ctx.ipTtl !== undefined && ctx.ipTtl < 254) {
         this.replyError(now, ctx, msg, ErrorCode.InvalidIpLayerTtl, 0, []);
-        return { kind: 'consume' };
+        return CONSUME;
       }
     }
     const peer = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.remote.port);
@@ -937,7 +945,7 @@ export class GistNode implements GistService, GistDriverFacing {
       mri,
       routingStateCheck: true,
       siiHandle: peer.handle,
-      transfer: { reliable: false, secure: false, fromFlowEndpoint: this.config.addresses.length > 0 && mri.sourceAddress === msg.nli.interfaceAddress },
+      transfer: this.config.addresses.length > 0 && mri.sourceAddress === msg.nli.interfaceAddress ? TRANSFER_QUERY_FROM_ENDPOINT : TRANSFER_QUERY,
       ipTtl: ctx.ipTtl,
       ipDistance,
       gistHopCount: msg.header.gistHopCount - 1,
@@ -949,16 +957,16 @@ export class GistNode implements GistService, GistDriverFacing {
       // s4.3.2 option 2: propagate the Query, unchanged but for the hop count and the NSLP payload.
       if (msg.header.gistHopCount <= 1) {
         this.replyError(now, ctx, msg, ErrorCode.HopLimitExceeded, 0, []);
-        return { kind: 'consume' };
+        return CONSUME;
       }
       const tooWild = mri.mrm === 'path-coupled' && mri.destinationPrefix < (mri.ipVersion === 4 ? this.config.minDestinationPrefix.v4 : this.config.minDestinationPrefix.v6);
       if (tooWild) {
         this.replyError(now, ctx, msg, ErrorCode.MriValidationFailure, 0, this.mriValueInfo(msg));
-        return { kind: 'consume' };
+        return CONSUME;
       }
       if (raw.length + 28 > this.config.mtu) {
         this.replyError(now, ctx, msg, ErrorCode.MessageTooLarge, 0, [{ kind: 'MtuInfo', linkMtu: this.config.mtu }]);
-        return { kind: 'consume' };
+        return CONSUME;
       }
       this.stats.queriesForwarded++;
       if (ev.peering?.payload === undefined) {
@@ -999,7 +1007,7 @@ export class GistNode implements GistService, GistDriverFacing {
       // s6.3 case 1: no Confirm needed; install (or refresh) the state now.
       this.installResponder(now, key, msg.nli, ctx.remote.port, undefined, ipDistance);
     }
-    return { kind: 'consume' };
+    return CONSUME;
   }
 
   private installResponder(
@@ -1236,7 +1244,7 @@ export class GistNode implements GistService, GistDriverFacing {
       mri: msg.mri,
       routingStateCheck: false,
       siiHandle: sii,
-      transfer: { reliable: ctx.via === 'ma', secure: false, explicitlyRouted: unvalidated || undefined },
+      transfer: ctx.via === 'ma' ? (unvalidated ? TRANSFER_CMODE_EXPLICIT : TRANSFER_CMODE) : unvalidated ? TRANSFER_DMODE_EXPLICIT : TRANSFER_DMODE,
       ipTtl: ctx.via === 'udp' ? ctx.ipTtl : undefined,
       ipDistance: rs?.ipHops ?? 0,
       gistHopCount: msg.header.gistHopCount - 1,

@@ -497,7 +497,7 @@ export class GistNode implements GistService, GistDriverFacing {
     if (!rs.holdsSlot) return;
     rs.holdsSlot = false;
     this.handshakesInProgress--;
-    this.startWaiting(now);
+    if (this.waitingHead < this.waiting.length) this.startWaiting(now);
   }
 
   private startWaiting(now: number): void {
@@ -522,8 +522,10 @@ export class GistNode implements GistService, GistDriverFacing {
       this.armState(rs);
     }
     if (this.waitingHead >= w.length) {
-      w.length = 0;
-      this.waitingHead = 0;
+      if (w.length > 0) {
+        w.length = 0;
+        this.waitingHead = 0;
+      }
     } else if (this.waitingHead > 1024 && this.waitingHead * 2 > w.length) {
       w.splice(0, this.waitingHead);
       this.waitingHead = 0;

@@ -195,10 +195,16 @@ function splitArgs(s: string): string[] {
  * too; on a shared machine this is the steadier figure).
  */
 function forwardRate(lab: NetnsLab, seconds: number): { pps: number; ppsCpu: number } {
-  const r = spawnSync('ip', ['netns', 'exec', lab.ns('A'), 'iperf3', '-c', LINE.B4, '-u', '-b', '0', '-l', '64', '-t', String(seconds), '-J', '--cport', '45000', '-p', '5201'], {
-    encoding: 'utf8',
-    timeout: (seconds + 20) * 1000,
-  });
+  let r = spawnSync('true', { encoding: 'utf8' });
+  // The iperf3 server was started as a daemon and may not listen yet: a few bounded retries.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    r = spawnSync('ip', ['netns', 'exec', lab.ns('A'), 'iperf3', '-c', LINE.B4, '-u', '-b', '0', '-l', '64', '-t', String(seconds), '-J', '--cport', '45000', '-p', '5201'], {
+      encoding: 'utf8',
+      timeout: (seconds + 20) * 1000,
+    });
+    if (!/Connection refused|server is busy/.test(String(r.stdout))) break;
+    spawnSync('sleep', ['0.3']);
+  }
   const j = JSON.parse(r.stdout) as {
     end?: { sum?: { packets?: number; lost_packets?: number; seconds?: number }; cpu_utilization_percent?: { host_total?: number } };
     error?: string;

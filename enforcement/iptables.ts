@@ -89,11 +89,10 @@ export function ruleSpec(ph: Pinhole, mode: 'standalone' | 'integration', markBi
     if (ph.srcPorts !== undefined) parts.push(`--sport ${r(ph.srcPorts)}`);
     if (ph.dstPorts !== undefined) parts.push(`--dport ${r(ph.dstPorts)}`);
   }
-  parts.push(`${timeMatch(datestop).trim()}`.trim());
+  if (datestop !== undefined) parts.push(`-m time --datestop ${datestop}`);
   parts.push(commentOf(ph.id, ph.owner, ph.expiresAt));
-  if (ph.action === 'deny') parts.push('-j DROP');
-  else parts.push(admit(mode, markBits));
-  return parts.filter((x) => x !== '').join(' ');
+  parts.push(ph.action === 'deny' ? '-j DROP' : admit(mode, markBits));
+  return parts.join(' ');
 }
 
 function admit(mode: 'standalone' | 'integration', markBits: number): string {

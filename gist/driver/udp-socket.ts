@@ -19,7 +19,7 @@
  */
 import dgram from 'node:dgram';
 import { err, ok, type Result } from '../../common/result';
-import { DriverError, EAGAIN, EINVAL, EPERM, privilegeHint } from './errors';
+import { DriverError, EAGAIN, EINVAL, EMSGSIZE, EPERM, privilegeHint } from './errors';
 import { canonicalAddress, ipVersionOf } from './ip-address';
 import {
   AF_INET,
@@ -283,6 +283,7 @@ export class GistUdpSocket {
     if (o !== undefined) return o;
     const n = this.sendOnce(to, bytes, opts);
     if (n >= 0) return SENT;
+    if (n === -2) return err(new DriverError('DRIVER_SEND', `a UDP payload of ${bytes.length} bytes cannot be sent`, EMSGSIZE));
     const c = libc();
     const e = c.errno();
     if (e === EAGAIN) return 'again';

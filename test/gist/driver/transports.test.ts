@@ -69,6 +69,15 @@ describe('GistUdpSocket', () => {
     const closed = s.send('127.0.0.1', b.port, new Uint8Array(4));
     expect(closed.ok).toBe(false);
     if (!closed.ok) expect(closed.error.code).toBe('DRIVER_CLOSED');
+    // Too large for one UDP datagram, with and without per-packet options (sendto / sendmsg paths).
+    for (const opts of [undefined, { rao: 65 }]) {
+      const big = a.send('127.0.0.1', b.port, new Uint8Array(70_000), opts);
+      expect(big.ok).toBe(false);
+      if (!big.ok) expect(big.error).toMatchObject({ code: 'DRIVER_SEND', errno: 90 }); // EMSGSIZE
+    }
+    // An out-of-range TTL is the kernel's EINVAL, reported, not thrown.
+    const ttl = a.send('127.0.0.1', b.port, new Uint8Array(4), { rao: 65, ttl: 300 });
+    expect(ttl.ok).toBe(false);
   });
 
   it('IPv6 on ::1', async () => {

@@ -77,8 +77,8 @@ export function pinholeJson(p: Pinhole, set: NftPinholeSet | IptablesPinholeSet)
   return base;
 }
 
-function bindingJson(b: NatBinding, set: NftPinholeSet): Record<string, unknown> {
-  const k = set.kernelInfo(b.id);
+function bindingJson(b: NatBinding, set: NftPinholeSet | IptablesPinholeSet): Record<string, unknown> {
+  const k = set.backend === 'nftables' ? (set as NftPinholeSet).kernelInfo(b.id) : undefined;
   return {
     type: 'nat-binding',
     id: b.id,
@@ -87,7 +87,7 @@ function bindingJson(b: NatBinding, set: NftPinholeSet): Record<string, unknown>
     internal: `${b.internal.address}:${b.internal.port}`,
     owner: b.owner,
     expiresAt: new Date(b.expiresAt).toISOString(),
-    ...(k !== undefined ? { kernel: { table: `inet ${set.options.natTable}`, mark: k.mark, timeout: k.timeoutS ?? null, expires: k.expiresS ?? null } } : {}),
+    ...(k !== undefined ? { kernel: { table: `inet ${(set as NftPinholeSet).options.natTable}`, mark: k.mark, timeout: k.timeoutS ?? null, expires: k.expiresS ?? null } } : {}),
   };
 }
 
@@ -218,14 +218,12 @@ export function register(program: Command): void {
           set = await openBackend(backend, { now, repair: false });
           const pins = [...set.list()].sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
           for (const p of pins) process.stdout.write((o.json ? JSON.stringify(pinholeJson(p, set)) : describePinhole(p, now)) + '\n');
-          if (set.backend === 'nftables') {
-            for (const b of set.listBindings())
-              process.stdout.write(
-                (o.json
-                  ? JSON.stringify(bindingJson(b, set as NftPinholeSet))
-                  : `${b.id} nat ${protocolName(b.protocol)} ${b.external.address}:${b.external.port} <-> ${b.internal.address}:${b.internal.port} owner=${b.owner || '-'} expires in ${Math.round((b.expiresAt - now) / 1000)}s`) + '\n',
-              );
-          }
+          for (const b of set.listBindings())
+            process.stdout.write(
+              (o.json
+                ? JSON.stringify(bindingJson(b, set))
+                : `${b.id} nat ${protocolName(b.protocol)} ${b.external.address}:${b.external.port} <-> ${b.internal.address}:${b.internal.port} owner=${b.owner || '-'} expires in ${Math.round((b.expiresAt - now) / 1000)}s`) + '\n',
+            );
         } catch (e) {
           throw asCliError(e);
         } finally {

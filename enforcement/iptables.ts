@@ -196,7 +196,12 @@ export class IptablesPinholeSet implements PinholeSet {
 
   /** Reads the pinholes and bindings back from the rules' comments (the chains must exist: `setup`). */
   static async open(
-    o: IptablesOptions & { now: number; desired?: { pinholes: readonly Pinhole[]; bindings?: readonly NatBinding[] } },
+    o: IptablesOptions & {
+      now: number;
+      desired?: { pinholes: readonly Pinhole[]; bindings?: readonly NatBinding[] };
+      /** false: only read the rules (list, explain); strays and expired rules are left alone. Default true. */
+      repair?: boolean;
+    },
   ): Promise<IptablesPinholeSet> {
     const s = new IptablesPinholeSet(o);
     const byId = new Map<string, Rule[]>();
@@ -246,6 +251,7 @@ export class IptablesPinholeSet implements PinholeSet {
         else s.table.deleteBinding(id);
       }
     }
+    if (o.repair === false) return s;
     if (stray.length > 0) await s.runRules(stray.map((r) => ({ op: 'D' as const, r })));
     // Reconcile: drop what expired meanwhile (its rules stopped matching at expiry + grace anyway), and
     // what the node no longer wants.

@@ -208,6 +208,17 @@ describeNetns(
       const again = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now() });
       const norm = (l: readonly { id: string }[]): string[] => l.map((p) => JSON.stringify({ ...p, expiresAt: 0 }, Object.keys(p).sort())).sort();
       expect(norm(again.list())).toEqual(norm(set.list()));
+      // A stray (the same pinhole id twice: not something this backend wrote) is left alone by a
+      // read-only open and removed by a repairing one.
+      const strayRule = ['-s', '198.18.1.9/32', '-d', `${B4}/32`, '-p', 'udp', '-m', 'comment', '--comment', `natfw ph-7777 stray ${Date.now() + 60_000}`, '-j', 'ACCEPT'];
+      lab.exec('R', 'iptables', ['-A', 'NATFW_ALLOW', ...strayRule]);
+      lab.exec('R', 'iptables', ['-A', 'NATFW_ALLOW', ...strayRule]);
+      const reader = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), repair: false });
+      expect(reader.get('ph-7777')).toBeUndefined();
+      expect(lab.exec('R', 'iptables', ['-S', 'NATFW_ALLOW']).match(/natfw ph-7777 /g)).toHaveLength(2);
+      const repaired = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now() });
+      expect(repaired.get('ph-7777')).toBeUndefined();
+      expect(lab.exec('R', 'iptables', ['-S', 'NATFW_ALLOW'])).not.toMatch(/natfw ph-7777 /);
       const cleared = await IptablesPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), desired: { pinholes: [] } });
       expect(cleared.list()).toEqual([]);
       expect(lab.exec('R', 'iptables', ['-S', 'NATFW_ALLOW'])).not.toMatch(/natfw ph-/);

@@ -194,6 +194,10 @@ export class Natfwd {
     const addresses = config.node.addresses.length > 0 ? [...config.node.addresses] : localAddresses();
     if (addresses.length === 0) throw new NatfwdError('NATFWD_NO_ADDRESS', 'no local IP address to signal from (set node.addresses)');
 
+    const ipVersions = [...new Set(addresses.map((a) => (a.includes(':') ? 6 : 4) as 4 | 6))];
+    // The driver's start-up rehearsal (gist/driver/warmup.ts) before any GIST object exists, so the
+    // node's own objects are born with the shapes the optimized code expects (no deopt at the first Query).
+    await RealGistDriver.warmUp({ ipVersions });
     const clockNow = performance.now();
     const backend = await openConfiguredBackend(config, clockNow);
     let driver: RealGistDriver | undefined;
@@ -240,7 +244,7 @@ export class Natfwd {
         bindAddresses: addresses,
         interception: INTERCEPTION[g.interception],
         nfqueueNum: g.nfqueueNum,
-        interceptIpVersions: [...new Set(addresses.map((a) => (a.includes(':') ? 6 : 4) as 4 | 6))],
+        interceptIpVersions: ipVersions,
         allowAnyNamespace: g.interceptAnyNamespace,
         onError: (e) => log.warn({ event: 'driver.error', code: (e as { code?: unknown }).code }, e.message),
       });

@@ -9,6 +9,7 @@ import { err, type Result } from '../../common/result';
 import { COMMON_HEADER_LENGTH, GIST_MAGIC } from './constants';
 import { GistDecodeError } from './errors';
 import { decodeMessageAt, encodeMessageInto, planEncoding } from './message';
+import { allocOutput } from './slab';
 import type { Encapsulation, GistMessage } from './types';
 
 export * from './constants';
@@ -64,7 +65,7 @@ export function decodeGistDatagram(bytes: Uint8Array, opts: DatagramOptions = {}
 /** The message's bytes (common header with the computed Message Length, then the objects). Throws UsageError on an invalid model. */
 export function encodeGistMessage(msg: GistMessage): Uint8Array {
   const plan = planEncoding(msg);
-  const b = new Uint8Array(plan.length);
+  const b = allocOutput(plan.length);
   encodeMessageInto(plan, b, 0);
   return b;
 }
@@ -72,7 +73,7 @@ export function encodeGistMessage(msg: GistMessage): Uint8Array {
 /** A D-mode UDP payload: magic number + message (s5.3.1). */
 export function encodeGistDatagram(msg: GistMessage): Uint8Array {
   const plan = planEncoding(msg);
-  const b = new Uint8Array(4 + plan.length);
+  const b = allocOutput(4 + plan.length);
   b[0] = 0x4e;
   b[1] = 0x04;
   b[2] = 0xbd;

@@ -11,6 +11,7 @@
  * Errors and MA-Hellos are rare and still go through the codec.
  */
 import { COMMON_HEADER_LENGTH, MessageType, ObjectType } from '../codec/constants';
+import { allocOutput } from '../codec/slab';
 import { copyKeyBytes, KEY_MRI_OFFSET, KEY_SID_OFFSET, keyNslpId } from './keys';
 
 const MAGIC_BYTES = 4;
@@ -39,33 +40,10 @@ function tlv(b: Uint8Array, o: number, objectType: number, value: Uint8Array): n
   return copy(b, o + 4, value);
 }
 
-/**
- * Outgoing messages are views into 16 KB slabs, handed out once each and
- * never reused (so every byte starts zeroed and no message aliases
- * another): a view costs a fraction of a fresh Uint8Array of message size,
- * which V8 backs with separately allocated, GC-tracked external memory.
- * A slab is freed when the last message in it is.
- */
-const SLAB_BYTES = 16 * 1024;
-const SLAB_MAX_MESSAGE = 2048;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
-
-function alloc(n: number): Uint8Array {
-  if (n > SLAB_MAX_MESSAGE) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const b = new Uint8Array(slab, slabUsed, n);
-  slabUsed += (n + 7) & ~7;
-  return b;
-}
-
 /** Allocates the message (with the magic number for a datagram) and writes the common header (A.1). */
 function start(magic: boolean, total: number, type: number, nslpId: number, hops: number, c: boolean, s: boolean, r: boolean, e: boolean): Uint8Array {
   const base = magic ? MAGIC_BYTES : 0;
-  const b = alloc(base + total);
+  const b = allocOutput(base + total);
   if (magic) {
     // s5.3.1: the magic number 0x4e04bda5.
     b[0] = 0x4e;

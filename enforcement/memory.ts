@@ -19,9 +19,18 @@ export class MemoryPinholeSet implements PinholeSet {
   begin(): Transaction {
     return new StagedTransaction(
       this.table,
-      { pinhole: () => `ph-${(this.nextPinhole++).toString(16)}`, binding: () => `nb-${(this.nextBinding++).toString(16)}` },
+      { pinhole: () => this.newPinholeId(), binding: () => `nb-${(this.nextBinding++).toString(16)}` },
       (ops, now) => this.commit(ops, now),
     );
+  }
+
+  /** Pinhole numbers are 32-bit (the compact table's rows); after 2^32 - 1 they wrap, skipping numbers in use. */
+  private newPinholeId(): string {
+    for (;;) {
+      const id = `ph-${this.nextPinhole.toString(16)}`;
+      this.nextPinhole = this.nextPinhole >= 0xffffffff ? 1 : this.nextPinhole + 1;
+      if (!this.table.has(id)) return id;
+    }
   }
 
   private async commit(ops: readonly Op[], now: number): Promise<void> {

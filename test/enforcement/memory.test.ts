@@ -329,6 +329,22 @@ describe('memory pinhole set: property', () => {
 
 const genArbDefault: Gen = { v6: false, proto: 17, src: [0, 0], dst: [1, 0], action: 'allow' };
 
+describe('memory pinhole set: ids', () => {
+  test('pinhole numbers are 32-bit and wrap past 0xffffffff, skipping numbers in use', async () => {
+    const s = new MemoryPinholeSet();
+    const first = await one(s, base);
+    expect(first).toBe('ph-1');
+    (s as unknown as { nextPinhole: number }).nextPinhole = 0xffffffff;
+    const tx = s.begin();
+    const a = tx.add({ ...base, dstPorts: { from: 5001, to: 5001 } });
+    const b = tx.add({ ...base, dstPorts: { from: 5002, to: 5002 } });
+    await tx.commit(0);
+    expect([a, b]).toEqual(['ph-ffffffff', 'ph-2']);
+    expect(s.get(a)?.dstPorts).toEqual({ from: 5001, to: 5001 });
+    expect(s.lookup({ protocol: 17, src: '198.18.1.1', srcPort: 1, dst: '198.18.2.2', dstPort: 5001 }).matches.map((m) => m.id)).toEqual([a]);
+  });
+});
+
 describe('memory pinhole set: compact table at scale', () => {
   test('thousands of pinholes through index growth and slot reuse: rows read back exactly, lookups equal the reference match', async () => {
     const set = new MemoryPinholeSet();

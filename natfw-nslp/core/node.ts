@@ -27,7 +27,7 @@
 import EventEmitter from 'eventemitter3';
 import type { GistService, MessageStatusEvent, NetworkNotificationEvent, RecvMessageEvent } from '../../gist/api';
 import { invertDirection, sessionIdKey, type LooseEndMri, type Mri, type PathCoupledMri, type SessionId } from '../../gist/types';
-import type { PortRange, Prefix } from '../../enforcement/types';
+import type { PinholeSpec, PortRange, Prefix } from '../../enforcement/types';
 import type { SessionAuthObject } from '../codec';
 import { isWildcardAddress, prefixContains } from './addr';
 import { acceptAllAuthorizer, type SessionAuthorizer } from './authorizer';
@@ -990,7 +990,11 @@ export class NatfwNode {
     } else {
       for (const id of s.pinholeIds) ops.push({ op: 'remove', id });
       rule ??= pendingRuleOf(s) ?? installedRule(s);
-      if (rule !== undefined) ops.push({ op: 'add', spec: { ...rule, owner: s.key, expiresAt: pinExpiry } });
+      // Built field by field: an object spread here was the costliest line of a setup at the NF.
+      if (rule !== undefined) {
+        const spec: PinholeSpec = { protocol: rule.protocol, src: rule.src, srcPorts: rule.srcPorts, dst: rule.dst, dstPorts: rule.dstPorts, action: rule.action, owner: s.key, expiresAt: pinExpiry };
+        ops.push({ op: 'add', spec });
+      }
     }
     const reuseBinding = binding !== undefined && s.binding !== undefined && sameBinding(binding, s.binding) && s.bindingIds.length > 0;
     if (reuseBinding) {

@@ -49,6 +49,15 @@ function stopwatch(): () => { wall: number; cpu: number } {
   };
 }
 
+/**
+ * Bytes the state occupies: the V8 heap plus ArrayBuffer backing stores, which heapUsed leaves
+ * out (the memory backend's compact table and GIST's slabs keep their rows in typed arrays).
+ */
+function heapBytes(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
 function gcFn(): () => void {
   setFlagsFromString('--expose-gc');
   const g = runInNewContext('gc') as (() => void) | undefined;
@@ -127,21 +136,21 @@ export const benches: BenchGroup[] = [
       const LT = 60; // s: refreshes come 5.7-17 s after setup (R = LT / 5.25)
       // Baseline: the same sessions without the NF (NI - NR), to subtract NI and NR state.
       gc();
-      const base0 = process.memoryUsage().heapUsed;
+      const base0 = heapBytes();
       let baseLab: NatfwVnetLab | undefined = line(0, 3);
       await setup(baseLab, N, LT, 5000);
       // Let transient buffers go (GIST keeps recent D-mode Data for 4*T1): state, not traffic, is measured.
       await baseLab.runFor(1000);
       gc();
-      const baseBytes = process.memoryUsage().heapUsed - base0;
+      const baseBytes = heapBytes() - base0;
       baseLab = undefined;
       gc();
-      const with0 = process.memoryUsage().heapUsed;
+      const with0 = heapBytes();
       const lab = line(1, 4);
       const s = await setup(lab, N, LT, 5000);
       await lab.runFor(1000);
       gc();
-      const with1 = process.memoryUsage().heapUsed;
+      const with1 = heapBytes();
       const nf = lab.get('nf1');
       const total = (with1 - with0 - baseBytes) / N;
       const sessions = nf.node.sessionCount;
@@ -159,14 +168,14 @@ export const benches: BenchGroup[] = [
       // its pinhole set (pinholes); what they share with GIST stays with GIST, which is the rest.
       await lab.runFor(1000);
       gc();
-      const b0 = process.memoryUsage().heapUsed;
+      const b0 = heapBytes();
       const atBreakdown = nf.node.sessionCount;
       lab.releaseNatfw('nf1');
       gc();
-      const b1 = process.memoryUsage().heapUsed;
+      const b1 = heapBytes();
       lab.releasePinholes('nf1');
       gc();
-      const b2 = process.memoryUsage().heapUsed;
+      const b2 = heapBytes();
       const nslp = (b0 - b1) / atBreakdown;
       const pinhole = (b1 - b2) / atBreakdown;
       const nslpAlone = await nfNslpBytes(N, gc);
@@ -182,7 +191,7 @@ export const benches: BenchGroup[] = [
         established: s.ok,
         gistRoutingStates,
         pinholes,
-        method: 'heap(NI-NF-NR) - heap(NI-NR), same sessions; nslp/pinhole: heap freed by releasing the NF\'s NATFW node / pinhole set; nslpAlone: the NF NATFW node on a stub GIST, nothing shared',
+        method: 'heap(NI-NF-NR) - heap(NI-NR), same sessions, heap = heapUsed + arrayBuffers; nslp/pinhole: heap freed by releasing the NF\'s NATFW node / pinhole set; nslpAlone: the NF NATFW node on a stub GIST, nothing shared',
       });
       const nslpOnly = await nfOnlyRefreshRate(N);
       emit({
@@ -299,11 +308,11 @@ async function nfNslpBytes(n: number, gc: () => void): Promise<number> {
   const ids = Array.from({ length: n }, (_, i) => `ph-${(i + 1).toString(16)}`);
   const m = StubNf.messages(1);
   gc();
-  const h0 = process.memoryUsage().heapUsed;
+  const h0 = heapBytes();
   const nf = new StubNf(nullPinholeSet(ids));
   for (let i = 0; i < n; i++) await nf.session(0, i, m);
   gc();
-  const bytes = (process.memoryUsage().heapUsed - h0) / n;
+  const bytes = (heapBytes() - h0) / n;
   if (nf.node.sessionCount !== n) throw new Error(`NSLP-only: ${nf.node.sessionCount} sessions, expected ${n}`);
   return bytes;
 }

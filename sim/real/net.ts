@@ -364,7 +364,7 @@ export class RealNetwork {
     });
   }
 
-  /** Where a C-mode connection of node `u` goes (for the capture's TCP headers). */
+  /** The other end of a C-mode connection, seen from node `u`, and whether that is the initiator. */
   private other(stream: Stream, u: number, connId: ConnId): { end: StreamEnd | undefined; toA: boolean } {
     const fromA = stream.a.node === u && stream.a.connId === connId;
     return fromA ? { end: stream.b, toA: false } : { end: stream.a, toA: true };

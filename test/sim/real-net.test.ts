@@ -32,12 +32,20 @@ class ScriptedNode implements GistDriverFacing {
     this.seen.push({ node: this.name, at: now, dg });
     return this.answer(dg);
   }
-  handleStreamAccepted(): number {
-    return 1;
+  readonly streamLog: Array<[number, string, number, string?]> = [];
+  handleStreamAccepted(now: number): number {
+    this.streamLog.push([now, 'accepted', 7]);
+    return 7;
   }
-  handleStreamOpened(): void {}
-  handleStreamData(): void {}
-  handleStreamClosed(): void {}
+  handleStreamOpened(now: number, id: number): void {
+    this.streamLog.push([now, 'opened', id]);
+  }
+  handleStreamData(now: number, id: number, b: Uint8Array): void {
+    this.streamLog.push([now, 'data', id, Buffer.from(b).toString()]);
+  }
+  handleStreamClosed(now: number, id: number, reason?: string): void {
+    this.streamLog.push([now, 'closed', id, reason]);
+  }
   handleTimeout(): void {}
   pollTransmit(): Transmit | undefined {
     return this.out.shift();
@@ -200,4 +208,32 @@ test('loss is drawn from the seeded stream: the same seed loses the same datagra
   expect(a.length).toBeLessThan(54);
   expect(run(7)).toEqual(a);
   expect(run(8)).not.toEqual(a);
+});
+
+test('C-mode streams: connect, accept, in-order data and close after the path delay; an unreachable peer fails the connect', () => {
+  const l = lab(
+    [['a', 'host', '198.18.0.1'], ['r', 'router', '198.18.0.2'], ['b', 'host', '198.18.0.3']],
+    [['a', 'r', { delayMs: 2 }], ['r', 'b', { delayMs: 3 }]],
+  );
+  const a = l.gist.get('a') as ScriptedNode;
+  const b = l.gist.get('b') as ScriptedNode;
+  a.out.push({ kind: 'tcp-connect', connId: 1, remote: { address: '198.18.0.3', port: 30000 } });
+  a.out.push({ kind: 'tcp-connect', connId: 2, remote: { address: '198.18.9.9', port: 30000 } });
+  l.net.pump(l.index('a'));
+  l.clock.runUntil(10);
+  a.out.push({ kind: 'tcp-send', connId: 1, bytes: new TextEncoder().encode('one') });
+  a.out.push({ kind: 'tcp-send', connId: 1, bytes: new TextEncoder().encode('two') });
+  a.out.push({ kind: 'tcp-close', connId: 1 });
+  l.net.pump(l.index('a'));
+  l.clock.runUntil(5000);
+  expect(b.streamLog).toEqual([
+    [5, 'accepted', 7],
+    [15, 'data', 7, 'one'],
+    [15, 'data', 7, 'two'],
+    [15, 'closed', 7, undefined],
+  ]);
+  expect(a.streamLog).toEqual([
+    [10, 'opened', 1],
+    [3000, 'closed', 2, 'unreachable'],
+  ]);
 });

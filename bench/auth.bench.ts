@@ -9,8 +9,7 @@ import { decodeSessionAuth } from '../natfw-nslp/auth/codec';
 import { MemoryKeyStore } from '../natfw-nslp/auth/keys';
 import { issueToken } from '../natfw-nslp/auth/token';
 import { encodeNatfwMessage } from '../natfw-nslp/codec';
-import { round, type BenchGroup } from './harness';
-import { rates } from './rate';
+import { rates, round, type BenchGroup } from './harness';
 
 export const benches: BenchGroup[] = [
   {

@@ -4,7 +4,7 @@
  * of NSLP data), messages per second on one core.
  */
 import { decodeGistMessage, encodeGistMessage, MessageType, type QueryMessage } from '../gist/codec';
-import { opsPerSecond, round, type BenchGroup } from './harness';
+import { rates, round, type BenchGroup } from './harness';
 
 /** Same shape as typicalQuery() in test/gist/codec/fixtures.ts (the build excludes test/). */
 function typicalQuery(): QueryMessage {
@@ -43,12 +43,8 @@ export const benches: BenchGroup[] = [
       // Also report throughput per CPU-second of this process: on a shared, loaded machine the
       // wall-clock figure mostly measures the scheduler.
       const measure = (fn: () => void): { wall: number; cpu: number } => {
-        opsPerSecond(fn, 1, 200); // warm-up (JIT)
-        const c0 = process.cpuUsage();
-        const r = opsPerSecond(fn, 1, 1000);
-        const c = process.cpuUsage(c0);
-        // Counts 1000 ms of measured calls plus the harness's own 200 ms warm-up in CPU time: a lower bound.
-        return { wall: r.opsPerSec, cpu: (r.calls * 1e6) / Math.max(1, c.user + c.system) };
+        const r = rates(fn, 1000);
+        return { wall: r.perWallSecond, cpu: r.perCpuSecond };
       };
       const dec = measure(() => {
         const r = decodeGistMessage(bytes);

@@ -1,7 +1,6 @@
 /** NATFW NSLP codec throughput: a typical CREATE (LT, EFI, MSN) with a HMAC_SIGNED SESSION_AUTH. */
 import { decodeNatfwMessage, encodeNatfwMessage, type NatfwCreate } from '../natfw-nslp/codec';
-import { round, type BenchGroup } from './harness';
-import { rates } from './rate';
+import { rates, round, type BenchGroup } from './harness';
 
 const create: NatfwCreate = {
   type: 'CREATE',

@@ -18,10 +18,14 @@ export interface BenchGroup {
   run(emit: (line: BenchLine) => void): Promise<void> | void;
 }
 
-/** Runs `fn` repeatedly for at least `minMs` (and at least once); returns operations per second. */
-export function opsPerSecond(fn: () => void, opsPerCall = 1, minMs = 1000): { opsPerSec: number; calls: number } {
+/**
+ * Operations per second measured both ways: per CPU second of this process
+ * (what compares on a shared, busy machine) and per wall second.
+ */
+export function rates(fn: () => void, minMs = 1000): { perCpuSecond: number; perWallSecond: number; calls: number } {
   const warmEnd = process.hrtime.bigint() + BigInt(Math.floor(minMs / 5)) * 1_000_000n;
   while (process.hrtime.bigint() < warmEnd) fn();
+  const c0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const end = start + BigInt(minMs) * 1_000_000n;
   let calls = 0;
@@ -31,8 +35,10 @@ export function opsPerSecond(fn: () => void, opsPerCall = 1, minMs = 1000): { op
     calls += 64;
     now = process.hrtime.bigint();
   } while (now < end);
-  const seconds = Number(now - start) / 1e9;
-  return { opsPerSec: (calls * opsPerCall) / seconds, calls };
+  const c = process.cpuUsage(c0);
+  const wall = Number(now - start) / 1e9;
+  const cpu = (c.user + c.system) / 1e6;
+  return { perCpuSecond: calls / cpu, perWallSecond: calls / wall, calls };
 }
 
 export function round(v: number, digits = 1): number {

@@ -3,6 +3,7 @@
  * IPv4 is a 32-bit and IPv6 a 128-bit bigint; `family` keeps them apart.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { ipv4Number } from '../common/ipv4';
 
 export type Family = 4 | 6;
 
@@ -15,32 +16,8 @@ const cache = new Map<string, Addr | undefined>();
 /** Bounded: a node parses the same few addresses over and over, and 100,000 distinct ones would only thrash it. */
 const CACHE_MAX = 8192;
 
-/**
- * Dotted-quad IPv4 text to its 32-bit value without allocating, or -1 when it is not one (no
- * leading zeros, as node:net's isIPv4). Such text is also the canonical form (formatAddress).
- */
-export function parseV4Number(s: string): number {
-  let v = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1;
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return v * 256 + part;
-}
+/** IPv4 text to its 32-bit value or -1 (common/ipv4.ts); canonical IPv4 text is what it accepts. */
+export const parseV4Number = ipv4Number;
 
 /** Parses an IPv4 or IPv6 address (IPv6 memoised: pinhole sets parse the same addresses over and over). */
 export function parseAddress(text: string): Addr | undefined {

@@ -11,6 +11,7 @@ import type { KeyStore } from './keys';
 import { locateAuthData, macInput, type MacCoverage, type MessageContext } from './mac';
 import { parseToken, type PortGrant, type TokenView } from './token';
 import { constantTimeEqual, TRANSFORMS } from './transforms';
+import { ipv4Number } from '../../common/ipv4';
 
 export type AuthFailureReason = 'missing' | 'expired' | 'not-yet-valid' | 'bad-mac' | 'unknown-key' | 'not-covered' | 'replay' | 'untrusted' | 'malformed';
 
@@ -69,30 +70,7 @@ export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
 }
 
 /** A dotted-quad IPv4 address (no leading zeros, as parseIp accepts it) as a 32-bit number, or -1. */
-export function ipv4Number(s: string): number {
-  const n = s.length;
-  if (n < 7 || n > 15) return -1;
-  let v = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1; // leading zero
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return v * 256 + part;
-}
+export { ipv4Number };
 
 function portsCovered(grant: PortGrant, protocol: number | undefined, want: PortRange | 'any' | undefined, side: string): string | undefined {
   if (want === undefined) return undefined;

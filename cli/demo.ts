@@ -6,8 +6,8 @@
  * and the capture of every signalling message are.
  */
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { action, CliFailure } from './common';
 import { decodeCaptureBytes } from './decode';
 import { summary } from './sim';
@@ -71,7 +71,12 @@ export function register(program: Command): void {
         if (held < report.assertions.length) process.stdout.write(' The failing ones are what the simulator found wrong in the protocol stack (see the report).');
         process.stdout.write(`\n\nOpen the report: ${join(out, 'report.html')}\n`);
         process.stdout.write(`Look at the signalling: natfw decode --pcap ${pcap}   (or open it in Wireshark)\n`);
-        process.stdout.write('Other scenarios: natfw sim run sim/scenarios/<voip|nat-traversal|deny|scale>.yaml\n');
+        // The shipped scenarios as they are on disk, so the hint never names one that is not there.
+        const others = readdirSync(dirname(file))
+          .filter((f) => f.endsWith('.yaml') && f !== basename(file))
+          .map((f) => f.slice(0, -'.yaml'.length))
+          .sort();
+        if (others.length > 0) process.stdout.write(`Other scenarios: natfw sim run sim/scenarios/<${others.join('|')}>.yaml\n`);
       }),
     );
 }

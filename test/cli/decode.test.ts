@@ -275,7 +275,7 @@ describe('natfw decode arguments', () => {
 });
 
 describe('natfw demo', () => {
-  it('decodes the bundled sample', () => {
+  it('runs route-change, shows its first messages from the capture and names the other shipped scenarios', () => {
     const r = run('demo');
     expect(r.code).toBe(0);
     const text = r.out.join('\n');
@@ -283,5 +283,10 @@ describe('natfw demo', () => {
     expect(text).toMatch(/RAO=65/);
     expect(text).toMatch(/NATFW CREATE/);
     expect(text).toMatch(/NATFW RESPONSE/);
+    const shipped = readdirSync(join(__dirname, '../../sim/scenarios'))
+      .filter((f) => f.endsWith('.yaml') && f !== 'route-change.yaml')
+      .map((f) => f.replace(/\.yaml$/, ''))
+      .sort();
+    expect(text).toContain(`sim/scenarios/<${shipped.join('|')}>.yaml`);
   });
 });

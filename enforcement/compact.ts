@@ -15,6 +15,7 @@
  * itself never holds one.
  */
 import { formatAddress, parseAddress, parseV4Number } from './address';
+import { BindingPlan, unknownId as unknown } from './binding-plan';
 import { EnforcementError } from './errors';
 import type { Op } from './table';
 import type { LookupResult, NatBinding, PacketKey, Pinhole, PortRange } from './types';
@@ -415,17 +416,12 @@ export class CompactPinholeTable {
     // id -> pinhole to add | slot's new expiry | null (removed)
     type P = { add: Pinhole } | { slot: number; exp: number } | null;
     const ph = new Map<string, P>();
-    const nb = new Map<string, NatBinding | null>();
+    const nb = new BindingPlan(this.bindings);
     const cur = (id: string): P | undefined => {
       if (ph.has(id)) return ph.get(id);
       const s = this.slotOf(id);
       return s < 0 ? undefined : { slot: s, exp: this.exp[s] };
     };
-    const curB = (id: string): NatBinding | undefined => {
-      const o = nb.get(id);
-      return o === null ? undefined : (o ?? this.bindings.get(id));
-    };
-    const unknown = (what: string, id: string): EnforcementError => new EnforcementError('ENF_UNKNOWN_PINHOLE', `no ${what} with id '${id}'`);
     for (const op of ops) {
       switch (op.kind) {
         case 'add': {
@@ -446,20 +442,8 @@ export class CompactPinholeTable {
           ph.set(op.id, 'add' in c ? { add: { ...c.add, expiresAt: op.expiresAt } } : { slot: c.slot, exp: op.expiresAt });
           break;
         }
-        case 'addBinding':
-          if (curB(op.binding.id) !== undefined) throw new EnforcementError('ENF_INVALID_SPEC', `binding id '${op.binding.id}' already in use`);
-          nb.set(op.binding.id, op.binding);
-          break;
-        case 'removeBinding':
-          if (curB(op.id) === undefined) throw unknown('NAT binding', op.id);
-          nb.set(op.id, null);
-          break;
-        case 'refreshBinding': {
-          const c = curB(op.id);
-          if (c === undefined) throw unknown('NAT binding', op.id);
-          nb.set(op.id, { ...c, expiresAt: op.expiresAt });
-          break;
-        }
+        default:
+          nb.op(op);
       }
     }
     const plan: CompactPlan = { added: [], removed: [], refreshed: [], addedBindings: [], removedBindings: [], refreshedBindings: [] };
@@ -474,14 +458,10 @@ export class CompactPinholeTable {
       if ('add' in after) plan.added.push(after.add);
       else if (after.exp !== this.exp[after.slot]) plan.refreshed.push([after.slot, after.exp]);
     }
-    for (const [id, after] of nb) {
-      const before = this.bindings.get(id);
-      if (after !== null && after.expiresAt <= now)
-        throw new EnforcementError('ENF_INVALID_SPEC', `NAT binding '${id}' would expire at ${after.expiresAt}, not after now (${now})`);
-      if (before === undefined && after !== null) plan.addedBindings.push(after);
-      else if (before !== undefined && after === null) plan.removedBindings.push(id);
-      else if (before !== undefined && after !== null && before.expiresAt !== after.expiresAt) plan.refreshedBindings.push(after);
-    }
+    const b = nb.changes(now);
+    for (const x of b.added) plan.addedBindings.push(x);
+    for (const x of b.removed) plan.removedBindings.push(x.id);
+    for (const x of b.refreshed) plan.refreshedBindings.push(x.after);
     return plan;
   }
 

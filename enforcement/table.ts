@@ -6,6 +6,7 @@
  * from this index, never from a packet).
  */
 import { formatAddress } from './address';
+import { BindingPlan, unknownId as unknown, type BindingOp } from './binding-plan';
 import { EnforcementError } from './errors';
 import { normalizeBinding, normalizeSpec, parsePacket, pinholeMatches } from './model';
 import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSpec, Transaction } from './types';
@@ -14,9 +15,7 @@ export type Op =
   | { readonly kind: 'add'; readonly pinhole: Pinhole }
   | { readonly kind: 'remove'; readonly id: string }
   | { readonly kind: 'refresh'; readonly id: string; readonly expiresAt: number }
-  | { readonly kind: 'addBinding'; readonly binding: NatBinding }
-  | { readonly kind: 'removeBinding'; readonly id: string }
-  | { readonly kind: 'refreshBinding'; readonly id: string; readonly expiresAt: number };
+  | BindingOp;
 
 /** The net effect of a transaction on the table. */
 export interface Plan {
@@ -35,10 +34,6 @@ export function emptyPlan(now: number): Plan {
 
 export function planSize(p: Plan): number {
   return p.added.length + p.removed.length + p.refreshed.length + p.addedBindings.length + p.removedBindings.length + p.refreshedBindings.length;
-}
-
-function unknown(what: string, id: string): EnforcementError {
-  return new EnforcementError('ENF_UNKNOWN_PINHOLE', `no ${what} with id '${id}'`);
 }
 
 export class PinholeTable {
@@ -148,14 +143,10 @@ export class PinholeTable {
    */
   plan(ops: readonly Op[], now: number): Plan {
     const ph = new Map<string, Pinhole | null>();
-    const nb = new Map<string, NatBinding | null>();
+    const nb = new BindingPlan(this.bindings);
     const curP = (id: string): Pinhole | undefined => {
       const o = ph.get(id);
       return o === null ? undefined : (o ?? this.pinholes.get(id));
-    };
-    const curB = (id: string): NatBinding | undefined => {
-      const o = nb.get(id);
-      return o === null ? undefined : (o ?? this.bindings.get(id));
     };
     for (const op of ops) {
       switch (op.kind) {
@@ -173,20 +164,8 @@ export class PinholeTable {
           ph.set(op.id, { ...c, expiresAt: op.expiresAt });
           break;
         }
-        case 'addBinding':
-          if (curB(op.binding.id) !== undefined) throw new EnforcementError('ENF_INVALID_SPEC', `binding id '${op.binding.id}' already in use`);
-          nb.set(op.binding.id, op.binding);
-          break;
-        case 'removeBinding':
-          if (curB(op.id) === undefined) throw unknown('NAT binding', op.id);
-          nb.set(op.id, null);
-          break;
-        case 'refreshBinding': {
-          const c = curB(op.id);
-          if (c === undefined) throw unknown('NAT binding', op.id);
-          nb.set(op.id, { ...c, expiresAt: op.expiresAt });
-          break;
-        }
+        default:
+          nb.op(op);
       }
     }
     const plan = emptyPlan(now);
@@ -198,14 +177,10 @@ export class PinholeTable {
       else if (before !== undefined && after === null) plan.removed.push(before);
       else if (before !== undefined && after !== null && before.expiresAt !== after.expiresAt) plan.refreshed.push({ before, after });
     }
-    for (const [id, after] of nb) {
-      const before = this.bindings.get(id);
-      if (after !== null && after.expiresAt <= now)
-        throw new EnforcementError('ENF_INVALID_SPEC', `NAT binding '${id}' would expire at ${after.expiresAt}, not after now (${now})`);
-      if (before === undefined && after !== null) plan.addedBindings.push(after);
-      else if (before !== undefined && after === null) plan.removedBindings.push(before);
-      else if (before !== undefined && after !== null && before.expiresAt !== after.expiresAt) plan.refreshedBindings.push({ before, after });
-    }
+    const b = nb.changes(now);
+    plan.addedBindings.push(...b.added);
+    plan.removedBindings.push(...b.removed);
+    plan.refreshedBindings.push(...b.refreshed);
     return plan;
   }
 

@@ -3,7 +3,6 @@
  * decoding and synthesis, TCP reassembly. Pure functions on bytes: no file
  * system, sockets or clock (the CLI reads files and passes the bytes in).
  */
-export * from './addr';
 export * from './checksum';
 export * from './errors';
 export * from './file';

@@ -6,7 +6,7 @@
  * reassembled. Never throws; offsets in errors count from the frame start.
  */
 import { err, ok, type Result } from '../../common/result';
-import { ipv4ToString, ipv6ToString } from './addr';
+import { formatIpv4, formatIpv6 } from '../codec/addresses';
 import { CaptureError } from './errors';
 
 export const IPPROTO_HOPOPTS = 0;
@@ -108,8 +108,8 @@ function decodeIpv4(data: Uint8Array, o: number): Result<IpPacket, CaptureError>
   const wireEnd = o + totalLength;
   return ok({
     version: 4,
-    src: ipv4ToString(srcBytes),
-    dst: ipv4ToString(dstBytes),
+    src: formatIpv4(srcBytes, 0),
+    dst: formatIpv4(dstBytes, 0),
     srcBytes,
     dstBytes,
     ttl,
@@ -176,8 +176,8 @@ function decodeIpv6(data: Uint8Array, o: number): Result<IpPacket, CaptureError>
   if (fragment && fragment.offset === 0 && !fragment.moreFragments) fragment = undefined; // an atomic fragment (RFC 6946) is a whole packet
   return ok({
     version: 6,
-    src: ipv6ToString(srcBytes),
-    dst: ipv6ToString(dstBytes),
+    src: formatIpv6(srcBytes, 0),
+    dst: formatIpv6(dstBytes, 0),
     srcBytes,
     dstBytes,
     ttl,

@@ -8,7 +8,7 @@
  * and throw `UsageError`; nothing here reads untrusted bytes.
  */
 import { UsageError } from '../../common/errors';
-import { parseIp } from './addr';
+import { writeIpv4, writeIpv6 } from '../codec/addresses';
 import { internetChecksum, transportChecksum } from './checksum';
 import { IPPROTO_HOPOPTS, IPPROTO_TCP, IPPROTO_UDP, IPV4_OPT_ROUTER_ALERT, IPV6_OPT_ROUTER_ALERT } from './ip';
 
@@ -38,6 +38,14 @@ export interface TcpSegmentSpec extends IpSpec {
   /** Default 65535. */
   readonly window?: number;
   readonly payload?: Uint8Array;
+}
+
+/** The 4 or 16 bytes of an address literal, or undefined. */
+function parseIp(s: string): Uint8Array | undefined {
+  const v4 = new Uint8Array(4);
+  if (writeIpv4(s, v4, 0)) return v4;
+  const v6 = new Uint8Array(16);
+  return writeIpv6(s, v6, 0) ? v6 : undefined;
 }
 
 function addresses(spec: IpSpec): { src: Uint8Array; dst: Uint8Array } {

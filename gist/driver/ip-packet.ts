@@ -6,7 +6,7 @@
  * caller passes such packets on untouched (s5.3.2.3: packets that are not GIST
  * are forwarded as normal IP datagrams).
  */
-import { bytesToIpv4, bytesToIpv6 } from './ip-address';
+import { formatIpv4, formatIpv6 } from '../codec/addresses';
 import { IPV4_RAO_TYPE, IPV6_RAO_TYPE } from './router-alert';
 
 export interface UdpInIp {
@@ -57,7 +57,7 @@ function parseIpv4(p: Uint8Array): UdpInIp | undefined {
     if (type === IPV4_RAO_TYPE && len === 4) rao = (p[i + 2] << 8) | p[i + 3];
     i += len;
   }
-  return udpAt(p, ihl, totalLength, 4, bytesToIpv4(p, 12), bytesToIpv4(p, 16), p[8], rao);
+  return udpAt(p, ihl, totalLength, 4, formatIpv4(p, 12), formatIpv4(p, 16), p[8], rao);
 }
 
 function parseIpv6(p: Uint8Array): UdpInIp | undefined {
@@ -92,7 +92,7 @@ function parseIpv6(p: Uint8Array): UdpInIp | undefined {
     next = p[off];
     off += len;
   }
-  return udpAt(p, off, end, 6, bytesToIpv6(p, 8), bytesToIpv6(p, 24), p[7], rao);
+  return udpAt(p, off, end, 6, formatIpv6(p, 8), formatIpv6(p, 24), p[7], rao);
 }
 
 function udpAt(

@@ -8,7 +8,7 @@
  * Loaded lazily: importing this module costs nothing until a socket is made.
  */
 import { DriverError, privilegeHint } from './errors';
-import { ipv4ToBytes, ipv6ToBytes } from './ip-address';
+import { writeIpv4, writeIpv6 } from '../codec/addresses';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -100,23 +100,19 @@ export function nativeArena(size: number): NativeArena {
 
 /** struct sockaddr_in / sockaddr_in6 for an address literal and port; undefined for a bad literal. */
 export function sockaddr(address: string, port: number): Uint8Array | undefined {
-  const v4 = ipv4ToBytes(address);
-  if (v4 !== undefined) {
-    const b = new Uint8Array(16);
-    const dv = new DataView(b.buffer);
+  const v4 = new Uint8Array(16);
+  if (writeIpv4(address, v4, 4)) {
+    const dv = new DataView(v4.buffer);
     dv.setUint16(0, AF_INET, true); // sa_family is host order (little-endian on the machines natfw targets)
     dv.setUint16(2, port);
-    b.set(v4, 4);
-    return b;
+    return v4;
   }
-  const v6 = ipv6ToBytes(address);
-  if (v6 === undefined) return undefined;
-  const b = new Uint8Array(28);
-  const dv = new DataView(b.buffer);
+  const v6 = new Uint8Array(28);
+  if (!writeIpv6(address, v6, 8)) return undefined;
+  const dv = new DataView(v6.buffer);
   dv.setUint16(0, AF_INET6, true);
   dv.setUint16(2, port);
-  b.set(v6, 8);
-  return b;
+  return v6;
 }
 
 export function int32(v: number): Uint8Array {

@@ -49,6 +49,8 @@ export interface NatfwdConfig {
     /** RAO value on outgoing Queries; Linux delivers only 0 to IP_ROUTER_ALERT sockets (shared/notes/router-alert.md). */
     readonly routerAlert: number;
     readonly confirmRequired: boolean;
+    /** RFC 5971 s4.4.4 RS-validity-time we advertise, in seconds: upstream peers re-Query within 1/2-3/4 of it, which is also how soon they find a route change (s7.1). */
+    readonly routingStateValidity: number;
     /** Allow the interception rule outside a named network namespace (a real router). */
     readonly interceptAnyNamespace: boolean;
   };
@@ -277,6 +279,7 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
     nfqueueNum: g.int('nfqueueNum', 270, 0, 65535),
     routerAlert: g.int('routerAlert', 0, 0, 65535),
     confirmRequired: g.bool('confirmRequired', true),
+    routingStateValidity: g.int('routingStateValidity', 30, 2, 86400),
     interceptAnyNamespace: g.bool('interceptAnyNamespace', false),
   };
   g.done();

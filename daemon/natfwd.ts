@@ -209,6 +209,7 @@ export class Natfwd {
         tcpPort: g.cmodePort,
         qmodePort: g.qmodePort,
         confirmRequired: g.confirmRequired,
+        routingStateValidityMs: g.routingStateValidity * 1000,
         routerAlertFor: () => g.routerAlert,
         randomBytes: pooledRandomBytes,
       });

@@ -27,7 +27,7 @@ describe('natfwd configuration', () => {
     const c = parseConfig(
       [
         'node: { name: fw1, addresses: [198.18.1.2, "2001:db8:1::2"] }',
-        'gist: { dmodePort: 30000, cmodePort: 30001, interception: router-alert, confirmRequired: false }',
+        'gist: { dmodePort: 30000, cmodePort: 30001, interception: router-alert, confirmRequired: false, routingStateValidity: 4 }',
         'policy:',
         '  maxLifetime: 300',
         '  allowDeny: false',
@@ -40,7 +40,7 @@ describe('natfwd configuration', () => {
       'x.yaml',
     );
     expect(c.node.addresses).toEqual(['198.18.1.2', '2001:db8:1::2']);
-    expect(c.gist).toMatchObject({ dmodePort: 30000, cmodePort: 30001, interception: 'router-alert', confirmRequired: false });
+    expect(c.gist).toMatchObject({ dmodePort: 30000, cmodePort: 30001, interception: 'router-alert', confirmRequired: false, routingStateValidity: 4 });
     expect(c.policy.protocols).toEqual([17, 6, 132]);
     expect(c.policy.destinations).toEqual([
       { address: '198.18.2.0', length: 24 },
@@ -57,6 +57,7 @@ describe('natfwd configuration', () => {
   it('names the line of each mistake', () => {
     expectError('policy:\n  maxLifetme: 30\n', 2, /unknown option 'policy.maxLifetme'/);
     expectError('gist:\n  dmodePort: 70000\n', 2, /'gist.dmodePort' must be an integer from 1 to 65535/);
+    expectError('gist:\n  routingStateValidity: 1\n', 2, /'gist.routingStateValidity' must be an integer from 2 to 86400/);
     expectError('policy:\n  destinations:\n    - 198.18.2.0/33\n', 3, /prefix length must be 0 to 32/);
     expectError('policy:\n  protocols: [udp, gre2]\n', 2, /unknown protocol "gre2"/);
     expectError('enforcement:\n  backend: pf\n', 2, /must be one of nftables, iptables, memory/);
@@ -70,7 +71,7 @@ describe('natfwd configuration', () => {
     const d = parseConfig('', 'x.yaml');
     expect(d.node).toMatchObject({ role: 'host', edge: false });
     expect(d.control).toEqual({ socket: DEFAULT_CONTROL_SOCKET, mode: 0o660 });
-    expect(d.gist).toMatchObject({ qmodePort: 270, interceptAnyNamespace: false });
+    expect(d.gist).toMatchObject({ qmodePort: 270, interceptAnyNamespace: false, routingStateValidity: 30 });
     expect(d.enforcement.expireInterval).toBe(5);
     expect(d.nat).toBeUndefined();
     const c = parseConfig(

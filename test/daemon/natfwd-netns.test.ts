@@ -6,165 +6,60 @@
  * A -> B:5004 through R's nftables, `natfw teardown` close it again, and a
  * CREATE without a token be refused at R with the RFC code, installing nothing.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { LINE, NetnsLab } from '../../testbed/netns';
+import { DaemonTestbed, natfwdConfig, until, type Daemon, type UdpSink } from '../../testbed/daemons';
 import { describeNetns } from '../helpers/netns';
 import { ControlClient } from '../../cli/session';
 
-const ROOT = resolve(__dirname, '../..');
-const NATFWD = join(ROOT, 'dist/bin/natfwd.js');
-const NATFW = join(ROOT, 'dist/bin/natfw.js');
-
 jest.setTimeout(60_000);
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 100 ms until it holds or `ms` pass. */
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await sleep(100);
-  }
-  return cond();
-}
-
-interface Daemon {
-  name: string;
-  proc: ChildProcess;
-  socket: string;
-  log: string[];
-}
 
 describeNetns(
   'natfwd on A - R - B (real sockets, NFQUEUE, nftables)',
   () => {
-    let lab: NetnsLab;
-    let dir: string;
-    const daemons: Daemon[] = [];
-    let receiver: ChildProcess | undefined;
-    const received: string[] = [];
+    let bed: DaemonTestbed;
+    let sink: UdpSink;
     let token: string;
     let issuerKeys: string;
     let rKeys: string;
 
-    const natfw = (args: string[]): { status: number; stdout: string; stderr: string } => {
-      const r = spawnSync(process.execPath, [NATFW, ...args], { encoding: 'utf8', timeout: 40_000 });
-      return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-    };
-
-    async function startDaemon(name: string, yaml: string): Promise<Daemon> {
-      const cfg = join(dir, `${name}.yaml`);
-      const socket = join(dir, `${name}.sock`);
-      writeFileSync(cfg, yaml.replace('@SOCKET@', socket));
-      const check = spawnSync(process.execPath, [NATFWD, '--config', cfg, '--check'], { encoding: 'utf8' });
-      expect(check.stderr).toBe('');
-      expect(check.status).toBe(0);
-      const proc = spawn('ip', ['netns', 'exec', lab.ns(name), process.execPath, NATFWD, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const d: Daemon = { name, proc, socket, log: [] };
-      daemons.push(d);
-      let errText = '';
-      proc.stdout?.setEncoding('utf8').on('data', (s: string) => d.log.push(...s.split('\n').filter((l) => l !== '')));
-      proc.stderr?.setEncoding('utf8').on('data', (s: string) => (errText += s));
-      // Ready when the control socket answers a ping (bounded).
-      const ready = await until(async () => {
-        if (proc.exitCode !== null) return true;
-        try {
-          const c = await ControlClient.connect(socket);
-          try {
-            await c.request('ping', {}, 1000);
-            return true;
-          } finally {
-            c.close();
-          }
-        } catch {
-          return false;
-        }
-      }, 15_000);
-      if (!ready || proc.exitCode !== null) throw new Error(`natfwd on ${name} did not start: ${errText.trim()}`);
-      return d;
-    }
-
-    const cfg = (name: string, addresses: string[], extra: string, role = 'host'): string =>
-      [`node: { name: ${name}, role: ${role}, addresses: [${addresses.join(', ')}] }`, 'control: { socket: "@SOCKET@" }', 'log: { level: debug }', extra].join('\n') + '\n';
-
-    /** Sends one UDP datagram A -> B:5004. */
-    const probe = (text: string): void => {
-      lab.exec('A', process.execPath, [
-        '-e',
-        `const s=require('dgram').createSocket('udp4');s.send(${JSON.stringify(text)},5004,'${LINE.B4}',()=>s.close())`,
-      ]);
-    };
-
-    /** Whether a probe gets through within ~1.5 s (sent three times). */
-    async function delivered(tag: string): Promise<boolean> {
-      for (let i = 0; i < 3; i++) {
-        probe(`${tag}-${i}`);
-        if (await until(() => received.some((r) => r.startsWith(tag)), 500)) return true;
-      }
-      return false;
-    }
-
-    const pinholesAtR = (): Array<{ dst: string; dstPorts: { from: number; to: number } | null; owner: string }> =>
-      lab
-        .exec('R', process.execPath, [NATFW, 'pinhole', 'list', '--json'])
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as { type: string; dst: string; dstPorts: { from: number; to: number } | null; owner: string })
-        .filter((p) => p.type === 'pinhole');
+    const natfw = (args: string[]) => bed.natfw(args);
+    const pinholesAtR = () => bed.pinholes('R');
+    const delivered = (tag: string): Promise<boolean> => bed.delivered(sink, 'A', LINE.A4, LINE.B4, 5004, tag);
 
     beforeAll(async () => {
-      lab = NetnsLab.line('nfd');
-      dir = mkdtempSync(join(tmpdir(), 'natfwd-test-'));
+      bed = new DaemonTestbed(NetnsLab.line('nfd'));
       // Key and token for R's authorization (natfw token keygen/issue).
       // The issuer's key reaches R's key directory only later (SIGHUP test).
-      issuerKeys = join(dir, 'issuer');
-      rKeys = join(dir, 'r-keys');
+      issuerKeys = join(bed.dir, 'issuer');
+      rKeys = join(bed.dir, 'r-keys');
       mkdirSync(rKeys, { mode: 0o700 });
-      token = join(dir, 'a.token');
+      token = join(bed.dir, 'a.token');
       expect(natfw(['token', 'keygen', '--out', issuerKeys, '--key-id', '7']).status).toBe(0);
       const issued = natfw(['token', 'issue', '--keys', issuerKeys, '--key-id', '7', '--src', LINE.A4, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--out', token]);
       expect(issued.stderr).toBe('');
 
-      receiver = spawn('ip', ['netns', 'exec', lab.ns('B'), process.execPath, '-e', `const s=require('dgram').createSocket('udp4');s.on('message',(m)=>process.stdout.write(m+'\\n'));s.bind(5004,'${LINE.B4}',()=>process.stdout.write('bound\\n'))`], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      receiver.stdout?.setEncoding('utf8').on('data', (s: string) => received.push(...s.split('\n').filter((l) => l !== '')));
-      expect(await until(() => received.includes('bound'), 10_000)).toBe(true);
-
-      await startDaemon('B', cfg('b', [LINE.B4], 'gist: { interception: none }\nenforcement: { backend: memory }'));
-      await startDaemon(
+      sink = await bed.udpSink('B', LINE.B4, 5004);
+      await bed.start('B', natfwdConfig('b', [LINE.B4], ['gist: { interception: none }', 'enforcement: { backend: memory }']));
+      await bed.start(
         'R',
-        cfg(
+        natfwdConfig(
           'r',
           [LINE.R4a, LINE.R4b],
-          [
-            'gist: { interception: nfqueue }',
-            'enforcement: { backend: nftables, mode: standalone }',
-            `authorization: { keys: "${rKeys}", requireForCreate: true }`,
-          ].join('\n'),
+          ['gist: { interception: nfqueue }', 'enforcement: { backend: nftables, mode: standalone }', `authorization: { keys: "${rKeys}", requireForCreate: true }`],
           'firewall',
         ),
       );
-      await startDaemon('A', cfg('a', [LINE.A4], 'gist: { interception: none }\nenforcement: { backend: memory }'));
+      await bed.start('A', natfwdConfig('a', [LINE.A4], ['gist: { interception: none }', 'enforcement: { backend: memory }']));
     });
 
     afterAll(async () => {
-      for (const d of daemons) {
-        if (d.proc.exitCode === null && d.proc.pid !== undefined) d.proc.kill('SIGTERM');
-      }
-      await until(() => daemons.every((d) => d.proc.exitCode !== null || d.proc.signalCode !== null), 5000);
-      for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL');
-      if (receiver?.pid !== undefined && receiver.exitCode === null) receiver.kill('SIGKILL');
-      lab?.destroy();
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      await bed?.stop();
     });
 
-    const A = (): Daemon => daemons.find((d) => d.name === 'A') as Daemon;
-    const R = (): Daemon => daemons.find((d) => d.name === 'R') as Daemon;
+    const A = (): Daemon => bed.daemon('A');
+    const R = (): Daemon => bed.daemon('R');
 
     it('blocks UDP A -> B:5004 at R before any signalling', async () => {
       expect(pinholesAtR()).toHaveLength(0);
@@ -226,13 +121,8 @@ describeNetns(
         expect(await until(() => events.some((e) => e.event === 'session.created' && e.session === created.session && e.role === 'NF'), 2000)).toBe(true);
 
         // Each daemon logged the session in its role (one JSON line per event).
-        const logged = (d: Daemon, event: string, role: string): boolean =>
-          d.log.some((l) => {
-            const o = JSON.parse(l) as { event?: string; session?: string; role?: string };
-            return o.event === event && o.session === created.session && o.role === role;
-          });
-        const B = daemons.find((d) => d.name === 'B') as Daemon;
-        expect(await until(() => logged(A(), 'session.created', 'NI') && logged(B, 'session.created', 'NR') && logged(R(), 'session.created', 'NF'), 3000)).toBe(true);
+        const logged = (node: string, event: string, role: string): boolean => bed.logged(node, { event, session: created.session, role });
+        expect(await until(() => logged('A', 'session.created', 'NI') && logged('B', 'session.created', 'NR') && logged('R', 'session.created', 'NF'), 3000)).toBe(true);
 
         const t = natfw(['teardown', '--socket', A().socket, created.session]);
         expect(t.stderr).toBe('');
@@ -240,7 +130,7 @@ describeNetns(
         expect(await until(() => pinholesAtR().length === 0, 5000)).toBe(true);
         expect(await delivered('closed')).toBe(false);
         expect(await until(() => events.some((e) => e.event === 'session.torn-down' && e.session === created.session), 2000)).toBe(true);
-        expect(await until(() => logged(B, 'session.torn-down', 'NR'), 3000)).toBe(true);
+        expect(await until(() => logged('B', 'session.torn-down', 'NR'), 3000)).toBe(true);
         expect(natfw(['list', '--socket', A().socket]).stdout).not.toContain(created.session);
       } finally {
         sub.close();
@@ -249,7 +139,7 @@ describeNetns(
 
     it('on SIGTERM: R leaves its pinholes to the kernel timeout, A tears its sessions down; both remove their sockets', async () => {
       // A fresh token: the first one is bound to the session it authorized (RFC 5981 s5 replay protection).
-      const token2 = join(dir, 'a2.token');
+      const token2 = join(bed.dir, 'a2.token');
       expect(natfw(['token', 'issue', '--keys', issuerKeys, '--key-id', '7', '--src', LINE.A4, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--out', token2]).status).toBe(0);
       const r = natfw(['create', '--socket', A().socket, '--dst', LINE.B4, '--proto', 'udp', '--dport', '5004', '--lifetime', '30', '--token', token2, '--json']);
       expect(r.stderr).toBe('');

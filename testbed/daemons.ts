@@ -1,0 +1,197 @@
+/**
+ * A testbed of real natfwd daemons in the network namespaces of a NetnsLab:
+ * each node runs `dist/bin/natfwd.js` under `ip netns exec` with its own
+ * configuration file and control socket; the testbed starts them, waits until
+ * each answers on its control socket, drives them through the `natfw` CLI,
+ * reads the pinholes a node's kernel holds, sends and counts UDP probes, and
+ * on `stop()` ends every process it started (by PID) and removes the lab and
+ * its files. Tests build their topology with NetnsLab and hand it over.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ControlClient } from '../cli/session';
+import type { NetnsLab } from './netns';
+
+const ROOT = resolve(__dirname, '..');
+/** The built entry points (tests run after `npm run build`). */
+export const NATFWD = join(ROOT, 'dist/bin/natfwd.js');
+export const NATFW = join(ROOT, 'dist/bin/natfw.js');
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 100 ms until it holds or `ms` pass; the last answer is returned. */
+export async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await sleep(100);
+  }
+  return cond();
+}
+
+export interface Daemon {
+  readonly node: string;
+  readonly proc: ChildProcess;
+  /** Control socket (on the host's file system, reachable from outside the namespace). */
+  readonly socket: string;
+  /** stdout lines: one JSON log event per line. */
+  readonly log: string[];
+}
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A pinhole as `natfw pinhole list --json` prints it from the kernel. */
+export interface KernelPinhole {
+  type: 'pinhole';
+  src: string;
+  dst: string;
+  dstPorts: { from: number; to: number } | null;
+  owner: string;
+  action: string;
+}
+
+/** A UDP sink in a namespace; `received` holds each datagram's text. */
+export interface UdpSink {
+  readonly proc: ChildProcess;
+  readonly received: string[];
+}
+
+/** The common head of a natfwd configuration; `extra` adds whole YAML lines (gist, enforcement, policy ...). */
+export function natfwdConfig(name: string, addresses: readonly string[], extra: readonly string[], role: 'host' | 'firewall' | 'nat' = 'host'): string {
+  return [`node: { name: ${name}, role: ${role}, addresses: [${addresses.join(', ')}] }`, 'control: { socket: "@SOCKET@" }', 'log: { level: debug }', ...extra].join('\n') + '\n';
+}
+
+export class DaemonTestbed {
+  readonly dir: string;
+  private readonly daemons = new Map<string, Daemon>();
+  private readonly sinks: UdpSink[] = [];
+  private stopped = false;
+
+  constructor(readonly lab: NetnsLab) {
+    this.dir = mkdtempSync(join(tmpdir(), 'natfw-testbed-'));
+  }
+
+  /** Runs the natfw CLI on the host (control sockets are files, so no namespace is needed). */
+  natfw(args: readonly string[]): CliResult {
+    const r = spawnSync(process.execPath, [NATFW, ...args], { encoding: 'utf8', timeout: 40_000 });
+    return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  daemon(node: string): Daemon {
+    const d = this.daemons.get(node);
+    if (d === undefined) throw new Error(`no natfwd started on '${node}'`);
+    return d;
+  }
+
+  /**
+   * Starts natfwd on `node` with `yaml` (its `@SOCKET@` is replaced by the
+   * control socket's path); resolves once the daemon answers a ping, throws
+   * with its stderr if it exits or stays silent for 15 s.
+   */
+  async start(node: string, yaml: string): Promise<Daemon> {
+    const cfg = join(this.dir, `${node}.yaml`);
+    const socket = join(this.dir, `${node}.sock`);
+    writeFileSync(cfg, yaml.replace('@SOCKET@', socket));
+    const check = spawnSync(process.execPath, [NATFWD, '--config', cfg, '--check'], { encoding: 'utf8' });
+    if (check.status !== 0) throw new Error(`natfwd --check on ${node}: ${check.stderr.trim()}`);
+    const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, NATFWD, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const d: Daemon = { node, proc, socket, log: [] };
+    this.daemons.set(node, d);
+    let errText = '';
+    proc.stdout?.setEncoding('utf8').on('data', (s: string) => d.log.push(...s.split('\n').filter((l) => l !== '')));
+    proc.stderr?.setEncoding('utf8').on('data', (s: string) => (errText += s));
+    const ready = await until(async () => proc.exitCode !== null || (await this.answersPing(socket)), 15_000);
+    if (!ready || proc.exitCode !== null) throw new Error(`natfwd on ${node} did not start: ${errText.trim()}`);
+    return d;
+  }
+
+  private async answersPing(socket: string): Promise<boolean> {
+    try {
+      const c = await ControlClient.connect(socket);
+      try {
+        await c.request('ping', {}, 1000);
+        return true;
+      } finally {
+        c.close();
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether `node`'s daemon logged an event whose JSON has every field of `fields`. */
+  logged(node: string, fields: Record<string, unknown>): boolean {
+    return this.daemon(node).log.some((l) => {
+      let o: Record<string, unknown>;
+      try {
+        o = JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return false;
+      }
+      return Object.entries(fields).every(([k, v]) => o[k] === v);
+    });
+  }
+
+  /** The pinholes `node`'s kernel holds (natfw pinhole list --json in its namespace). */
+  pinholes(node: string): KernelPinhole[] {
+    return this.lab
+      .exec(node, process.execPath, [NATFW, 'pinhole', 'list', '--json'])
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as KernelPinhole)
+      .filter((p) => p.type === 'pinhole');
+  }
+
+  /** A UDP receiver bound to `address`:`port` in `node`'s namespace (resolves once bound). */
+  async udpSink(node: string, address: string, port: number): Promise<UdpSink> {
+    const family = address.includes(':') ? 'udp6' : 'udp4';
+    const proc = spawn(
+      'ip',
+      ['netns', 'exec', this.lab.ns(node), process.execPath, '-e', `const s=require('dgram').createSocket('${family}');s.on('message',(m)=>process.stdout.write(m+'\\n'));s.bind(${port},'${address}',()=>process.stdout.write('bound\\n'))`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const sink: UdpSink = { proc, received: [] };
+    this.sinks.push(sink);
+    proc.stdout?.setEncoding('utf8').on('data', (s: string) => sink.received.push(...s.split('\n').filter((l) => l !== '')));
+    if (!(await until(() => sink.received.includes('bound'), 10_000))) throw new Error(`UDP sink on ${node} ${address}:${port} did not bind`);
+    return sink;
+  }
+
+  /** Sends one UDP datagram with text `text` from `node` (bound to `src`) to `dst`:`port`. */
+  probe(node: string, src: string, dst: string, port: number, text: string): void {
+    const family = dst.includes(':') ? 'udp6' : 'udp4';
+    this.lab.exec(node, process.execPath, [
+      '-e',
+      `const s=require('dgram').createSocket('${family}');s.bind(0,'${src}',()=>s.send(${JSON.stringify(text)},${port},'${dst}',()=>s.close()))`,
+    ]);
+  }
+
+  /** Whether a probe tagged `tag` reaches `sink` within ~1.5 s (sent up to three times). */
+  async delivered(sink: UdpSink, node: string, src: string, dst: string, port: number, tag: string): Promise<boolean> {
+    for (let i = 0; i < 3; i++) {
+      this.probe(node, src, dst, port, `${tag}-${i}`);
+      if (await until(() => sink.received.some((r) => r.startsWith(tag)), 500)) return true;
+    }
+    return false;
+  }
+
+  /** Ends every daemon (SIGTERM, then SIGKILL after 5 s) and sink it started, then removes the lab and the files. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const procs = [...this.daemons.values()].map((d) => d.proc);
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) p.kill('SIGTERM');
+    await until(() => procs.every((p) => p.exitCode !== null || p.signalCode !== null), 5000);
+    for (const p of [...procs, ...this.sinks.map((s) => s.proc)]) {
+      if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) p.kill('SIGKILL');
+    }
+    this.lab.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

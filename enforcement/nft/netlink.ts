@@ -51,6 +51,7 @@ const NFTA_LIST_ELEM = 1;
 const NFTA_SET_ELEM_KEY = 1;
 const NFTA_SET_ELEM_DATA = 2;
 const NFTA_SET_ELEM_TIMEOUT = 4;
+const NFTA_SET_ELEM_EXPIRATION = 5;
 const NFTA_SET_ELEM_USERDATA = 6;
 const NFTA_SET_ELEM_KEY_END = 10;
 const NFTA_DATA_VALUE = 1;
@@ -251,6 +252,15 @@ function encodeElement(w: Writer, e: RawElement, withExtras: boolean): void {
     w.be32(Math.floor(t / 0x100000000));
     w.be32(t % 0x100000000);
     w.end(at);
+    // The expiration too: re-adding an element with the timeout it already has
+    // changes nothing in the kernel (nft_add_set_elem updates the expiration only
+    // when the timeout differs or an expiration is given), so a refresh at an
+    // unchanged lifetime would leave the old deadline and the pinhole would close
+    // under a live session.
+    const ex = w.begin(NFTA_SET_ELEM_EXPIRATION);
+    w.be32(Math.floor(t / 0x100000000));
+    w.be32(t % 0x100000000);
+    w.end(ex);
   }
   // Room for the three values with their two attribute headers and padding each.
   w.reserve(3 * 12 + e.key.length + (e.keyEnd?.length ?? 0) + (e.data?.length ?? 0));

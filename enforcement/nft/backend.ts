@@ -21,7 +21,11 @@ import { type KernelElement, fieldsKey, parseTableJson, runNft } from './kernel'
 import {
   type Field,
   type LayoutOptions,
+  type MaskShape,
+  type PinholeElements,
   type Shape,
+  MAX_MASKED_MAPS,
+  maskedMapScript,
   slotsOf,
   bindingElements,
   encodeKey,
@@ -79,14 +83,14 @@ interface InstalledKey {
   readonly box?: Box;
 }
 
-/** Slot set names per (action, family, shape), built once: keysFor runs for every added pinhole. */
+/** Slot set names per (action, family, shape[, mask]), built once: keysFor runs for every added pinhole. */
 const slotNameCache = new Map<string, readonly string[]>();
-function slotNames(action: 'allow' | 'deny', family: Family, shape: Shape): readonly string[] {
-  const k = `${action}${family}${shape}`;
+function slotNames(action: 'allow' | 'deny', family: Family, shape: Shape, mask?: MaskShape): readonly string[] {
+  const k = mask === undefined ? `${action}${family}${shape}` : `${action}${family}${shape}${mask.sl}/${mask.dl}/${mask.sk}/${mask.dk}`;
   let names = slotNameCache.get(k);
   if (names === undefined) {
     const l: string[] = [];
-    for (let slot = 0; slot < slotsOf(action, shape); slot++) l.push(setName(action, family, shape, slot));
+    for (let slot = 0; slot < slotsOf(action, shape); slot++) l.push(setName(action, family, shape, slot, mask));
     slotNameCache.set(k, (names = l));
   }
   return names;
@@ -165,6 +169,10 @@ export class NftPinholeSet implements PinholeSet {
   private readonly hashOcc = new Map<string, Map<string, number>>();
   private readonly rangeOcc = new Map<string, RangeIndex>();
   private readonly marksInUse = new Set<number>();
+  /** Masked maps that exist in the kernel (made on first use, see layout.ts MaskShape). */
+  private readonly maskedMaps = new Set<string>();
+  /** Masked maps chosen by the commit being prepared that do not exist yet. */
+  private readonly maskedPending = new Set<string>();
   /** Killed range pinholes (see execute): slot and mark held until `until` (performance.now() ms). */
   private zombies: Array<{ readonly inst: Installed; readonly until: number }> = [];
   private nextMark = 1;
@@ -301,8 +309,32 @@ export class NftPinholeSet implements PinholeSet {
     await this.execute(this.table.plan(ops, now), now, [], false);
   }
 
+  /** Names of the masked maps that exist in the kernel (for `explain`). */
+  maskedMapNames(): readonly string[] {
+    return [...this.maskedMaps];
+  }
+
+  private maskedMapCount(family: Family): number {
+    let n = 0;
+    for (const m of this.maskedMaps) if (m[1] === String(family)) n++;
+    for (const m of this.maskedPending) if (m[1] === String(family)) n++;
+    return n;
+  }
+
   private keysFor(ph: Pinhole): { set: string; keys: InstalledKey[] } {
-    const e = pinholeElements(ph);
+    let e = pinholeElements(ph);
+    if (e.shape === 'masked') {
+      // A masked hash map of this mask combination (made now if missing and the budget allows), else pipapo.
+      const keys = this.keysFor0(ph, e);
+      for (const set of slotNames(ph.action, e.family, e.shape, e.mask)) {
+        const exists = this.maskedMaps.has(set) || this.maskedPending.has(set);
+        if (!exists && this.maskedMapCount(e.family) >= MAX_MASKED_MAPS) continue;
+        if (!this.slotFree(set, keys)) continue;
+        if (!exists) this.maskedPending.add(set);
+        return { set, keys };
+      }
+      e = pinholeElements(ph, { masked: false });
+    }
     const keys = this.keysFor0(ph, e);
     let names = slotNames(ph.action, e.family, e.shape);
     const n = names.length;
@@ -408,6 +440,7 @@ export class NftPinholeSet implements PinholeSet {
     }
     // Pinholes added: choose slots (tentatively occupied; released again on failure).
     const addedInst: Installed[] = [];
+    this.maskedPending.clear();
     try {
       for (const ph of plan.added) {
         const mark = markOfId(ph.id);
@@ -418,8 +451,17 @@ export class NftPinholeSet implements PinholeSet {
         this.occupy(inst);
         addedInst.push(inst);
       }
+      if (this.maskedPending.size > 0) {
+        // New mask combinations: their maps and rules first, in a transaction of their own (nft -f, rare).
+        // If the element batch then fails, an empty map and its rule stay: harmless, used next time.
+        if (this.nl === undefined) throw new EnforcementError('ENF_BACKEND_UNAVAILABLE', 'backend closed');
+        await runNft(['-f', '-'], [...this.maskedPending].map((n) => maskedMapScript(this.options, n)).join(''), this.netns);
+        for (const n of this.maskedPending) this.maskedMaps.add(n);
+        this.maskedPending.clear();
+      }
     } catch (e) {
       for (const i of addedInst) this.vacate(i);
+      this.maskedPending.clear();
       throw e;
     }
     const addPinhole = (inst: Installed, ph: Pinhole): void => {
@@ -557,6 +599,7 @@ export class NftPinholeSet implements PinholeSet {
       const r = parseTableJson(text);
       out.push(...r.elements);
       unreadable.push(...r.unreadable);
+      if (t === this.options.table) for (const n of r.sets) if (parseSetName(n)?.shape === 'masked') this.maskedMaps.add(n);
     }
     return { elements: out, unreadable };
   }
@@ -576,6 +619,7 @@ export class NftPinholeSet implements PinholeSet {
   }
 
   private async reconcileNow(now: number, desired: OpenOptions['desired'], repair = true): Promise<ReconcileReport> {
+    this.maskedMaps.clear();
     const { elements, unreadable } = await this.readKernel();
     this.info.clear();
     const T = this.options.table;
@@ -627,7 +671,7 @@ export class NftPinholeSet implements PinholeSet {
         live.delete(mark);
         continue;
       }
-      const keys = this.keysFor0(ph);
+      const keys = this.keysFor0(ph, pinholeElements(ph, { masked: parseSetName(els[0].set)?.shape === 'masked' }));
       this.info.set(ph.id, { set: els[0].set, mark, elements: els.length, timeoutS: els[0].timeoutS, expiresS: els[0].expiresS });
       keptP.push({ ph, inst: { pinhole: ph, mark, set: els[0].set, keys, deadline: now + (els[0].expiresS ?? 0) * 1000 } });
       live.delete(mark);
@@ -732,8 +776,7 @@ export class NftPinholeSet implements PinholeSet {
   }
 
   /** Slot-less key computation for a pinhole read back from the kernel (its set is known). */
-  private keysFor0(ph: Pinhole, elements?: ReturnType<typeof pinholeElements>): InstalledKey[] {
-    const e = elements ?? pinholeElements(ph);
+  private keysFor0(ph: Pinhole, e: PinholeElements): InstalledKey[] {
     return e.keys.map((k) => {
       const start = encodeKeyStr(k.start);
       if (k.end === undefined) return { start, str: start };
@@ -751,6 +794,8 @@ export class NftPinholeSet implements PinholeSet {
   private rebuildPinhole(mark: number, els: KernelElement[], now: number): Pinhole | undefined {
     const info = parseSetName(els[0].set);
     if (info === undefined || els.some((e) => e.set !== els[0].set)) return undefined;
+    // A slot the current layout has no rule for (an older layout's): its elements admit nothing.
+    if (info.slot >= slotsOf(info.action, info.shape)) return undefined;
     const owner = els[0].comment ?? '';
     if (els.some((e) => (e.comment ?? '') !== owner)) return undefined;
     const expiresAt = this.expiryFrom(els[0], now);
@@ -795,6 +840,28 @@ export class NftPinholeSet implements PinholeSet {
         spec = { protocol: num(s0[1]), src: anyPrefix(info.family), dst, dstPorts: dp };
         break;
       }
+      case 'masked': {
+        const m = info.mask;
+        const src = s0[0];
+        const dst = s0[1];
+        if (m === undefined || src.t !== 'addr' || dst.t !== 'addr') return undefined;
+        const blocks = (i: number, k: number): { from: number; to: number } | undefined | null => {
+          const starts = [...new Set(els.map((e) => num(e.start[i])))].sort((a, b) => a - b);
+          if (k === 16) return starts.length === 1 && starts[0] === 0 ? undefined : null;
+          return { from: starts[0], to: starts[starts.length - 1] + (1 << k) - 1 };
+        };
+        const sp = blocks(3, m.sk);
+        const dp = blocks(4, m.dk);
+        if (sp === null || dp === null) return undefined;
+        spec = {
+          protocol: num(s0[2]),
+          src: { address: formatAddress({ family: src.f, value: src.v }), length: m.sl },
+          dst: { address: formatAddress({ family: dst.f, value: dst.v }), length: m.dl },
+          ...(sp ? { srcPorts: sp } : {}),
+          ...(dp ? { dstPorts: dp } : {}),
+        };
+        break;
+      }
       case 'range':
       case 'rangenp': {
         const end = els[0].end;
@@ -817,11 +884,12 @@ export class NftPinholeSet implements PinholeSet {
     // Consistent only if it is exactly what this pinhole would install, in this shape.
     let want: ReturnType<typeof pinholeElements>;
     try {
-      want = pinholeElements(ph);
+      want = pinholeElements(ph, { masked: info.shape === 'masked' });
     } catch {
       return undefined;
     }
     if (want.shape !== info.shape || want.family !== info.family) return undefined;
+    if (info.shape === 'masked' && setName(info.action, info.family, 'masked', info.slot, want.mask) !== els[0].set) return undefined;
     const have = new Set(els.map((e) => fieldsKey(e.start) + (e.end !== undefined ? `~${fieldsKey(e.end)}` : '')));
     const need = new Set(want.keys.map((k) => fieldsKey(k.start) + (k.end !== undefined ? `~${fieldsKey(k.end)}` : '')));
     if (have.size !== need.size || [...need].some((k) => !have.has(k))) return undefined;

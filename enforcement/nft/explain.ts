@@ -4,13 +4,13 @@
  * kernel answers with the enclosing element), so `natfw explain` can check
  * that netfilter agrees with the userspace index.
  */
-import { parseAddress } from '../address';
+import { type Family, formatAddress, maskOf, parseAddress } from '../address';
 import { EnforcementError } from '../errors';
 import { hasPorts } from '../model';
 import type { PacketKey } from '../types';
 import type { NftPinholeSet } from './backend';
 import { runNft } from './kernel';
-import { type Shape, setName, shapesFor, slotsOf } from './layout';
+import { type MaskShape, type Shape, parseSetName, setName, shapesFor, slotsOf } from './layout';
 
 export interface KernelHit {
   readonly set: string;
@@ -48,6 +48,17 @@ function keyText(shape: Shape, p: PacketKey): string | undefined {
   }
 }
 
+/** The packet's key in a masked map: every field ANDed with the map's mask, as the rule does. */
+function maskedKeyText(f: Family, m: MaskShape, p: PacketKey): string | undefined {
+  if (!hasPorts(p.protocol) || p.srcPort === undefined || p.dstPort === undefined) return undefined;
+  const src = parseAddress(p.src);
+  const dst = parseAddress(p.dst);
+  if (src === undefined || dst === undefined) return undefined;
+  const a = (v: bigint, len: number): string => formatAddress({ family: f, value: v & maskOf(f, len) });
+  const port = (v: number, k: number): number => (k >= 16 ? 0 : v & ((0xffff << k) & 0xffff));
+  return `${a(src.value, m.sl)} . ${a(dst.value, m.dl)} . ${p.protocol} . ${port(p.srcPort, m.sk)} . ${port(p.dstPort, m.dk)}`;
+}
+
 async function getElement(set: NftPinholeSet, name: string, key: string): Promise<number | undefined> {
   try {
     const r = await runNft(['get', 'element', 'inet', set.options.table, name, `{ ${key} }`], undefined, set.netns);
@@ -81,6 +92,19 @@ export async function askKernel(set: NftPinholeSet, p: PacketKey): Promise<Kerne
         );
       }
     }
+  for (const name of set.maskedMapNames()) {
+    const info = parseSetName(name);
+    if (info?.mask === undefined || info.family !== f) continue;
+    const key = maskedKeyText(f, info.mask, p);
+    if (key === undefined) continue;
+    queries.push(
+      getElement(set, name, key).then(async (mark) => {
+        if (mark === undefined) return undefined;
+        const live = (await getElement(set, 'live', `0x${mark.toString(16)}`)) !== undefined;
+        return { set: name, action: 'allow' as const, mark, live };
+      }),
+    );
+  }
   const hits = (await Promise.all(queries)).filter((h): h is KernelHit => h !== undefined);
   const verdict = hits.some((h) => h.action === 'deny') ? 'deny' : hits.some((h) => h.action === 'allow' && h.live === true) ? 'allow' : 'none';
   return { verdict, hits };

@@ -13,7 +13,7 @@
  * looks at the conntrack original tuple on every packet so a later deny cuts
  * a running flow.
  */
-import { type Family, maskOf, parseAddress } from '../address';
+import { type Family, formatAddress, maskOf, parseAddress } from '../address';
 import { hasPorts } from '../model';
 import type { NatBinding, Pinhole, PortRange } from '../types';
 
@@ -48,8 +48,32 @@ export function layoutOptions(o: Partial<LayoutOptions> = {}): LayoutOptions {
   };
 }
 
-export type Shape = 'full' | 'nosp' | 'noport' | 'anysrc' | 'range' | 'rangenp';
+export type Shape = 'full' | 'nosp' | 'noport' | 'anysrc' | 'range' | 'rangenp' | 'masked';
 export const HASH_SHAPES: readonly Shape[] = ['full', 'nosp', 'noport', 'anysrc'];
+
+/**
+ * A masked hash shape: prefixes and port ranges without pipapo. The key is the whole 5-tuple,
+ * each field ANDed with a mask in the rule (`(ct original ip saddr & 255.255.255.0) . … .
+ * (ct original proto-dst & 0xfffe)`), so a /24 source is one element and a port range is a few
+ * aligned blocks of 2^k ports. One hash map (and one rule in chain `dyn`) per mask combination,
+ * created when first needed. Hash inserts and deletes cost the same at any size; pipapo's cost
+ * per change grows with its element count (insert, delete, and the GC's `bitmap_cut`).
+ */
+export interface MaskShape {
+  /** Source and destination prefix lengths. */
+  readonly sl: number;
+  readonly dl: number;
+  /** Low bits of the source / destination port masked off (16 = any port). */
+  readonly sk: number;
+  readonly dk: number;
+}
+
+/** A pinhole goes to a masked map only if it needs at most this many elements (else pipapo). */
+export const MAX_MASKED_ELEMENTS = 16;
+/** Masked maps per family and action (each one rule, looked up by new flows that miss the static maps). */
+export const MAX_MASKED_MAPS = 32;
+/** Slots per mask combination (identical masked keys of two pinholes). */
+export const MASKED_SLOTS = 2;
 /**
  * Sets per (action, shape). Hash shapes: a second set for an identical key of another pinhole.
  * Interval (pipapo) shapes: the kernel refuses overlapping elements in one set, and a pipapo delete
@@ -58,8 +82,8 @@ export const HASH_SHAPES: readonly Shape[] = ['full', 'nosp', 'noport', 'anysrc'
  * packet, so they get few sets.
  */
 const SLOT_TABLE: Record<'allow' | 'deny', Record<Shape, number>> = {
-  allow: { full: 2, nosp: 2, noport: 2, anysrc: 2, range: 16, rangenp: 2 },
-  deny: { full: 0, nosp: 0, noport: 0, anysrc: 0, range: 3, rangenp: 2 },
+  allow: { full: 2, nosp: 2, noport: 2, anysrc: 2, range: 4, rangenp: 2, masked: MASKED_SLOTS },
+  deny: { full: 0, nosp: 0, noport: 0, anysrc: 0, range: 3, rangenp: 2, masked: 0 },
 };
 
 export function slotsOf(action: 'allow' | 'deny', shape: Shape): number {
@@ -67,17 +91,38 @@ export function slotsOf(action: 'allow' | 'deny', shape: Shape): number {
 }
 export const FAMILIES: readonly Family[] = [4, 6];
 
-export function setName(action: 'allow' | 'deny', family: Family, shape: Shape, slot: number): string {
-  return `${action === 'allow' ? 'a' : 'd'}${family}_${shape}_${slot}`;
+/** Static shapes: `a4_full_0`; masked: `a4_m_24_32_16_1_0` (source and destination prefix length, masked port bits, slot). */
+export function setName(action: 'allow' | 'deny', family: Family, shape: Shape, slot: number, mask?: MaskShape): string {
+  const a = `${action === 'allow' ? 'a' : 'd'}${family}`;
+  if (shape === 'masked') {
+    if (mask === undefined) throw new Error('masked set name without a mask');
+    return `${a}_m_${mask.sl}_${mask.dl}_${mask.sk}_${mask.dk}_${slot}`;
+  }
+  return `${a}_${shape}_${slot}`;
 }
 
-export function parseSetName(name: string): { action: 'allow' | 'deny'; family: Family; shape: Shape; slot: number } | undefined {
-  const m = /^([ad])([46])_(full|nosp|noport|anysrc|range|rangenp)_(\d{1,2})$/.exec(name);
+export interface SetInfo {
+  readonly action: 'allow' | 'deny';
+  readonly family: Family;
+  readonly shape: Shape;
+  readonly slot: number;
+  readonly mask?: MaskShape;
+}
+
+export function parseSetName(name: string): SetInfo | undefined {
+  const m = /^([ad])([46])_(?:(full|nosp|noport|anysrc|range|rangenp)|m_(\d{1,3})_(\d{1,3})_(\d{1,2})_(\d{1,2}))_(\d{1,2})$/.exec(name);
   if (m === null) return undefined;
-  return { action: m[1] === 'a' ? 'allow' : 'deny', family: m[2] === '4' ? 4 : 6, shape: m[3] as Shape, slot: Number(m[4]) };
+  const family: Family = m[2] === '4' ? 4 : 6;
+  const action = m[1] === 'a' ? 'allow' : 'deny';
+  const slot = Number(m[8]);
+  if (m[3] !== undefined) return { action, family, shape: m[3] as Shape, slot };
+  const mask = { sl: Number(m[4]), dl: Number(m[5]), sk: Number(m[6]), dk: Number(m[7]) };
+  const bits = family === 4 ? 32 : 128;
+  if (action !== 'allow' || mask.sl > bits || mask.dl > bits || mask.sk > 16 || mask.dk > 16) return undefined;
+  return { action, family, shape: 'masked', slot, mask };
 }
 
-/** Every (action, shape) pair that has sets. Denies are rare: they all go to range maps. */
+/** Every (action, shape) pair that has static sets (masked maps are made when needed). Denies are rare: they all go to range maps. */
 export function shapesFor(action: 'allow' | 'deny'): readonly Shape[] {
   return action === 'allow' ? [...HASH_SHAPES, 'range', 'rangenp'] : ['range', 'rangenp'];
 }
@@ -109,6 +154,8 @@ function keyTypes(shape: Shape, f: Family): string[] {
       return ['inet_service', 'inet_service', 'inet_proto', a, a];
     case 'rangenp':
       return [a, a, 'inet_proto'];
+    case 'masked':
+      return [a, a, 'inet_proto', 'inet_service', 'inet_service'];
   }
 }
 
@@ -134,7 +181,52 @@ function keyExpr(shape: Shape, f: Family): { guard: string; expr: string } {
       return { guard: PORTED, expr: `${dp} . ${sp} . ${p} . ${d} . ${s}` };
     case 'rangenp':
       return { guard: `meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'}`, expr: `${d} . ${s} . ${p}` };
+    case 'masked':
+      throw new Error('masked shapes have their own key expression (maskedKeyExpr)');
   }
+}
+
+/** The address mask of a prefix length, as nft writes it (`255.255.255.0`, `ffff:ffff::`). */
+export function addressMaskText(f: Family, length: number): string {
+  return formatAddress({ family: f, value: maskOf(f, length) });
+}
+
+function maskedField(expr: string, mask: string | undefined): string {
+  return mask === undefined ? expr : `(${expr} & ${mask})`;
+}
+
+/** Port mask of `k` masked low bits; undefined = all bits kept. */
+function portMask(k: number): string | undefined {
+  return k === 0 ? undefined : `0x${((0xffff << k) & 0xffff).toString(16)}`;
+}
+
+/** Key expression of a masked shape, fields in key order (saddr . daddr . proto . sport . dport). */
+export function maskedKeyExpr(f: Family, m: MaskShape): string {
+  const bits = f === 4 ? 32 : 128;
+  const x = ipx(f);
+  return [
+    maskedField(`ct original ${x} saddr`, m.sl === bits ? undefined : addressMaskText(f, m.sl)),
+    maskedField(`ct original ${x} daddr`, m.dl === bits ? undefined : addressMaskText(f, m.dl)),
+    'meta l4proto',
+    maskedField('ct original proto-src', portMask(m.sk)),
+    maskedField('ct original proto-dst', portMask(m.dk)),
+  ].join(' . ');
+}
+
+/**
+ * The `nft -f` script that creates one masked map and its rule in chain `dyn` (jumped to from
+ * `forward` after the static allow rules; `return` there hands the live mark back to forward's accept).
+ */
+export function maskedMapScript(o: LayoutOptions, name: string): string {
+  const info = parseSetName(name);
+  if (info?.mask === undefined) throw new Error(`not a masked map name: ${name}`);
+  const T = `inet ${o.table}`;
+  return (
+    [
+      `add map ${T} ${name} { type ${keyTypes('masked', info.family).join(' . ')} : mark; flags timeout; }`,
+      `add rule ${T} dyn ${PORTED} meta nfproto ${info.family === 4 ? 'ipv4' : 'ipv6'} ct mark set ${maskedKeyExpr(info.family, info.mask)} map @${name} ct mark @live return`,
+    ].join('\n') + '\n'
+  );
 }
 
 function isInterval(shape: Shape): boolean {
@@ -155,6 +247,8 @@ export function setupScript(o: LayoutOptions): string {
             `add map ${T} ${setName(action, f, shape, slot)} { type ${keyTypes(shape, f).join(' . ')} : mark; flags ${isInterval(shape) ? 'interval, ' : ''}timeout; }`,
           );
   L.push(`add set ${T} live { type mark; flags timeout; }`);
+  // Chain of the masked maps' rules (maskedMapScript): kept across setups, like the maps and elements.
+  L.push(`add chain ${T} dyn`);
   // Rebuild the chain atomically (the mode or options may have changed); sets and elements stay.
   L.push(`add chain ${T} forward`, `flush chain ${T} forward`, `delete chain ${T} forward`);
   const policy = o.mode === 'standalone' ? 'drop' : 'accept';
@@ -183,6 +277,9 @@ export function setupScript(o: LayoutOptions): string {
         // in its last millisecond, see backend.ts) admits nothing.
         R(`${k.guard} ct mark set ${k.expr} map @${setName('allow', f, shape, slot)} ct mark @live${markStmt} accept`);
       }
+  // Masked maps (prefixes and port ranges as hash elements): their rules set the mark and return.
+  R('jump dyn');
+  R(`ct mark @live${markStmt} accept`);
   // A flow we admitted whose pinhole is gone: cut it (also in integration mode, where the policy accepts).
   R('ct mark != 0 drop');
   if (o.mode === 'standalone' && o.acceptIcmp) R('meta l4proto { icmp, ipv6-icmp } accept');
@@ -233,14 +330,48 @@ function small(r: PortRange | undefined): boolean {
   return r !== undefined && r.to - r.from <= 1;
 }
 
+function ctz16(v: number): number {
+  if (v === 0 || v === 65536) return 16;
+  let k = 0;
+  while ((v & 1) === 0 && k < 16) {
+    v >>>= 1;
+    k++;
+  }
+  return k;
+}
+
+/** A port range as equal aligned blocks of 2^k ports: k and the block starts (undefined range = any port = one block, k 16). */
+export function portBlocks(r: PortRange | undefined): { k: number; starts: number[] } {
+  if (r === undefined) return { k: 16, starts: [0] };
+  const k = Math.min(ctz16(r.from), ctz16(r.to + 1));
+  const starts: number[] = [];
+  const n = (r.to - r.from + 1) >>> k;
+  if (n > MAX_MASKED_ELEMENTS) return { k, starts };
+  for (let i = 0; i < n; i++) starts.push(r.from + (i << k));
+  return { k, starts };
+}
+
 function portsOf(r: PortRange): number[] {
   const out: number[] = [];
   for (let p = r.from; p <= r.to; p++) out.push(p);
   return out;
 }
 
-/** The shape and elements of a pinhole (sub_ports=1 becomes two exact elements). */
-export function pinholeElements(ph: Pinhole): { family: Family; shape: Shape; keys: ElementKey[] } {
+export interface PinholeElements {
+  readonly family: Family;
+  readonly shape: Shape;
+  readonly keys: ElementKey[];
+  /** Masked shapes: the masks (the map is chosen per mask combination). */
+  readonly mask?: MaskShape;
+}
+
+/**
+ * The shape and elements of a pinhole (sub_ports=1 becomes two exact elements). An allow with
+ * prefixes or port ranges goes to a masked hash map when it needs at most MAX_MASKED_ELEMENTS
+ * elements; `masked: false` gives its pipapo form (the backend's fallback when no masked map is
+ * free).
+ */
+export function pinholeElements(ph: Pinhole, opts?: { readonly masked?: boolean }): PinholeElements {
   const s = prefixBounds(ph.src.address, ph.src.length);
   const d = prefixBounds(ph.dst.address, ph.dst.length);
   const f = s.f;
@@ -264,6 +395,16 @@ export function pinholeElements(ph: Pinhole): { family: Family; shape: Shape; ke
       return { family: f, shape: 'anysrc', keys: portsOf(ph.dstPorts!).map((dp) => ({ shape: 'anysrc' as const, start: [A(d.lo), P, port(dp)] })) };
   }
   if (!ported) return { family: f, shape: 'rangenp', keys: [{ shape: 'rangenp', start: [A(d.lo), A(s.lo), P], end: [A(d.hi), A(s.hi), P] }] };
+  if (ph.action === 'allow' && opts?.masked !== false) {
+    const sb = portBlocks(ph.srcPorts);
+    const db = portBlocks(ph.dstPorts);
+    const n = sb.starts.length * db.starts.length;
+    if (n > 0 && n <= MAX_MASKED_ELEMENTS) {
+      const keys: ElementKey[] = [];
+      for (const a of sb.starts) for (const b of db.starts) keys.push({ shape: 'masked', start: [A(s.lo), A(d.lo), P, port(a), port(b)] });
+      return { family: f, shape: 'masked', keys, mask: { sl: ph.src.length, dl: ph.dst.length, sk: sb.k, dk: db.k } };
+    }
+  }
   const sp = ph.srcPorts ?? { from: 0, to: 65535 };
   const dp = ph.dstPorts ?? { from: 0, to: 65535 };
   return {

@@ -4,7 +4,7 @@
  * pinhole -> element mapping, the generated ruleset's order, kernel JSON
  * parsing, and the overlap index of the interval maps.
  */
-import { encodeKey, encodeMark, layoutOptions, parseSetName, pinholeElements, setupScript, slotsOf } from '../../enforcement/nft/layout';
+import { encodeKey, encodeMark, layoutOptions, maskedMapScript, parseSetName, pinholeElements, setName, setupScript, slotsOf } from '../../enforcement/nft/layout';
 import { parseTableJson } from '../../enforcement/nft/kernel';
 import { RangeIndex, boxOf } from '../../enforcement/nft/ranges';
 import { markOfId, pinholeId } from '../../enforcement/nft/backend';
@@ -45,7 +45,17 @@ describe('nftables layout', () => {
     expect(pinholeElements({ ...base, srcPorts: undefined }).shape).toBe('nosp');
     expect(pinholeElements({ ...base, srcPorts: undefined, dstPorts: undefined }).shape).toBe('noport');
     expect(pinholeElements({ ...base, src: { address: '0.0.0.0', length: 0 }, srcPorts: undefined }).shape).toBe('anysrc');
-    expect(pinholeElements({ ...base, dstPorts: { from: 5000, to: 5002 } }).shape).toBe('range');
+    // Prefixes and port ranges: aligned blocks in a masked hash map (5000-5002 = three single ports; 5000-5003 one block of 4).
+    const m3 = pinholeElements({ ...base, dstPorts: { from: 5000, to: 5002 } });
+    expect(m3).toMatchObject({ shape: 'masked', mask: { sl: 32, dl: 32, sk: 0, dk: 0 } });
+    expect(m3.keys.map((k) => k.start[4])).toEqual([5000, 5001, 5002].map((v) => ({ t: 'port', v })));
+    const m4 = pinholeElements({ ...base, srcPorts: undefined, src: { address: '198.18.1.77', length: 24 }, dstPorts: { from: 5000, to: 5003 } });
+    expect(m4).toMatchObject({ shape: 'masked', mask: { sl: 24, dl: 32, sk: 16, dk: 2 } });
+    expect(encodeKey(m4.keys[0].start).toString('hex')).toBe('c6120100' + 'c6120202' + '11000000' + '00000000' + '13880000');
+    // More than MAX_MASKED_ELEMENTS blocks, a deny, or `masked: false`: the pipapo form.
+    expect(pinholeElements({ ...base, dstPorts: { from: 5000, to: 5020 } }).shape).toBe('range');
+    expect(pinholeElements({ ...base, action: 'deny', dstPorts: { from: 5000, to: 5003 } }).shape).toBe('range');
+    expect(pinholeElements({ ...base, dstPorts: { from: 5000, to: 5003 } }, { masked: false }).shape).toBe('range');
     expect(pinholeElements({ ...base, protocol: 1, srcPorts: undefined, dstPorts: undefined }).shape).toBe('noport');
     expect(pinholeElements({ ...base, protocol: 1, srcPorts: undefined, dstPorts: undefined, src: { address: '198.18.1.0', length: 24 } }).shape).toBe('rangenp');
     const v6 = pinholeElements({ ...base, src: { address: '2001:db8:1::1', length: 128 }, dst: { address: '2001:db8:2::2', length: 128 } });
@@ -59,8 +69,6 @@ describe('nftables layout', () => {
     expect(idx(/policy drop/)).toBeGreaterThan(0);
     expect(idx(/@d4_range_0 drop/)).toBeLessThan(idx(/ct mark @live accept/));
     expect(idx(/ct mark @live accept/)).toBeLessThan(idx(/map @a4_full_0 ct mark @live accept/));
-    expect(idx(/map @a4_range_15 ct mark @live accept/)).toBeGreaterThan(0);
-    expect(idx(/map @a4_range_15 ct mark @live accept/)).toBeLessThan(idx(/ct mark != 0 drop/));
     const it = setupScript(layoutOptions({ mode: 'integration', markBits: 0x200 }));
     expect(it).toMatch(/priority -10; policy accept;/);
     expect(it).toMatch(/ct mark @live meta mark set meta mark or 0x200 accept/);
@@ -68,8 +76,19 @@ describe('nftables layout', () => {
     // Every set the rules use is declared, and only our two tables are named.
     for (const m of it.matchAll(/@(\w+)/g)) expect(it).toMatch(new RegExp(`add (map|set) inet natfw(_nat)? ${m[1]} `));
     expect(new Set([...it.matchAll(/inet (\w+)/g)].map((m) => m[1]))).toEqual(new Set(['natfw', 'natfw_nat']));
-    expect(slotsOf('allow', 'range')).toBe(16);
+    expect(idx(/^add chain inet natfw dyn$/)).toBeLessThan(idx(/jump dyn/));
+    expect(idx(/map @a4_range_3 ct mark @live accept/)).toBeLessThan(idx(/jump dyn/));
+    expect(idx(/jump dyn/)).toBeLessThan(idx(/ct mark != 0 drop/));
+    expect(slotsOf('allow', 'range')).toBe(4);
     expect(parseSetName('a6_range_15')).toEqual({ action: 'allow', family: 6, shape: 'range', slot: 15 });
+    expect(parseSetName('a6_m_48_128_16_0_1')).toEqual({ action: 'allow', family: 6, shape: 'masked', slot: 1, mask: { sl: 48, dl: 128, sk: 16, dk: 0 } });
+    expect(parseSetName('a4_m_33_32_0_0_0')).toBeUndefined();
+    expect(setName('allow', 4, 'masked', 0, { sl: 24, dl: 32, sk: 16, dk: 1 })).toBe('a4_m_24_32_16_1_0');
+    const dyn = maskedMapScript(layoutOptions(), 'a4_m_24_32_16_1_0');
+    expect(dyn).toContain('add map inet natfw a4_m_24_32_16_1_0 { type ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service : mark; flags timeout; }');
+    expect(dyn).toContain(
+      'add rule inet natfw dyn meta l4proto { tcp, udp, sctp, dccp, udplite } meta nfproto ipv4 ct mark set (ct original ip saddr & 255.255.255.0) . ct original ip daddr . meta l4proto . (ct original proto-src & 0x0) . (ct original proto-dst & 0xfffe) map @a4_m_24_32_16_1_0 ct mark @live return',
+    );
     expect(parseSetName('bogus')).toBeUndefined();
   });
 
@@ -99,7 +118,7 @@ describe('nftables layout', () => {
 
   test('overlap index of interval maps: any intersection in every field is a conflict', () => {
     const box = (dp: [number, number], s: string, len: number) => {
-      const e = pinholeElements({ ...base, srcPorts: undefined, src: { address: s, length: len }, dst: { address: '198.18.2.0', length: 24 }, dstPorts: { from: dp[0], to: dp[1] } });
+      const e = pinholeElements({ ...base, srcPorts: undefined, src: { address: s, length: len }, dst: { address: '198.18.2.0', length: 24 }, dstPorts: { from: dp[0], to: dp[1] } }, { masked: false });
       return boxOf('range', e.keys[0].start, e.keys[0].end!);
     };
     const r = new RangeIndex();

@@ -6,6 +6,7 @@ import { NftPinholeSet } from '../../enforcement/nft/backend';
 import { LINE, NetnsLab } from '../../testbed/netns';
 import { describeNetns } from '../helpers/netns';
 import type { PinholeSpec } from '../../enforcement';
+import { askKernel } from '../../enforcement/nft/explain';
 import { echoServer, flow, killAll, probe, sleep } from './helpers/traffic';
 
 const { A4, B4, A6, B6, R4b, R6b } = LINE;
@@ -122,8 +123,60 @@ describeNetns(
       }
     }, 30_000);
 
+    test('a prefix and port-range pinhole is a few masked hash elements: exactly its packets pass, removal cuts its flow, a new instance reads it back', async () => {
+      // /24 source, destination ports 5000-5001 (one aligned block of 2), any source port.
+      const r = spec({ src: { address: '198.18.1.0', length: 24 }, dstPorts: { from: 5000, to: 5001 } });
+      let id = '';
+      await commit((tx) => {
+        id = tx.add(r);
+      });
+      expect(set.kernelSetOf(id)).toBe('a4_m_24_32_16_1_0');
+      // IPv6: a /48 source, any source port, one destination port.
+      let id6 = '';
+      await commit((tx) => {
+        id6 = tx.add(spec({ src: { address: '2001:db8:1::', length: 48 }, dst: { address: B6, length: 128 }, dstPorts: { from: 5000, to: 5000 } }));
+      });
+      expect(set.kernelSetOf(id6)).toBe('a6_m_48_128_16_0_0');
+      try {
+        expect(await probe(lab, 'A', 'udp', A4, 43200, B4, 5000)).toBe(true);
+        expect(await probe(lab, 'A', 'udp', A4, 43201, B4, 5001)).toBe(true);
+        expect(await probe(lab, 'A', 'udp', A4, 43202, B4, 5002)).toBe(false);
+        expect(await probe(lab, 'A', 'tcp', A4, 43203, B4, 5000)).toBe(false);
+        expect(await probe(lab, 'A', 'udp', A6, 43204, B6, 5000)).toBe(true);
+        expect(await probe(lab, 'A', 'udp', A6, 43205, B6, 5001)).toBe(false);
+        const ans = await askKernel(set, { protocol: 17, src: A4, srcPort: 43206, dst: B4, dstPort: 5001 });
+        expect(ans).toEqual({ verdict: 'allow', hits: [{ set: 'a4_m_24_32_16_1_0', action: 'allow', mark: set.markOf(id), live: true }] });
+        // The kernel's elements are enough to rebuild both pinholes (the CLI and reconcile after a crash).
+        const { set: other } = await NftPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), setup: false, repair: false });
+        try {
+          for (const x of [id, id6]) {
+            const p = other.get(x);
+            expect(p).toBeDefined();
+            expect({ ...p!, expiresAt: 0 }).toEqual({ ...set.get(x)!, expiresAt: 0 });
+          }
+        } finally {
+          other.close();
+        }
+        const f = flow(lab, 'A', 'udp', A4, 43207, B4, 5001);
+        try {
+          expect(await f.more(10, 10_000)).toBe(true);
+          await commit((tx) => tx.remove(id));
+          await sleep(500);
+          expect(await f.more(1, 1000)).toBe(false);
+        } finally {
+          f.stop();
+        }
+        expect(await probe(lab, 'A', 'udp', A4, 43208, B4, 5000)).toBe(false);
+        const { elements } = await set.readKernel();
+        expect(elements.filter((e) => e.set === 'a4_m_24_32_16_1_0')).toEqual([]);
+      } finally {
+        await commit((tx) => [id, id6].filter((x) => set.get(x) !== undefined).forEach((x) => tx.remove(x)));
+      }
+    }, 60_000);
+
     test('removing a range pinhole (pipapo, killed by a 1 ms timeout) cuts its flow, blocks new ones, and frees its slot', async () => {
-      const range = spec({ src: { address: '198.18.1.0', length: 24 }, dstPorts: { from: 5000, to: 5002 } });
+      // Source ports 43000-43200 and three destination ports: too many aligned blocks for a masked map.
+      const range = spec({ src: { address: '198.18.1.0', length: 24 }, srcPorts: { from: 43000, to: 43200 }, dstPorts: { from: 5000, to: 5002 } });
       const ids: string[] = [];
       const add = async (): Promise<string> => {
         let id = '';

@@ -3,11 +3,17 @@
  * (find the SESSION_AUTH in the NSLP message, decode, HMAC-SHA-256-128, time,
  * coverage of rule and MRI, replay binding). Each call is a refresh of the
  * session that owns the token, the steady state of an NF.
+ *
+ * auth.mac.<digest>: MACs per second of the PreparedHmac each transform uses
+ * (transforms.ts) over a token-sized input in two parts, with node:crypto's
+ * per-call createHmac measured beside it in the same run.
  */
+import { createHmac } from 'node:crypto';
 import { HmacSessionAuthorizer, type AuthorizationRequest } from '../natfw-nslp/auth/authorizer';
 import { decodeSessionAuth } from '../natfw-nslp/auth/codec';
 import { MemoryKeyStore } from '../natfw-nslp/auth/keys';
 import { issueToken } from '../natfw-nslp/auth/token';
+import { PreparedHmac, TRANSFORMS } from '../natfw-nslp/auth/transforms';
 import { encodeNatfwMessage } from '../natfw-nslp/codec';
 import { rates, round, type BenchGroup } from './harness';
 
@@ -64,6 +70,44 @@ export const benches: BenchGroup[] = [
         transform: 'AUTH_HMAC_SHA2_256_128',
         tokenBytes: raw.length,
       });
+    },
+  },
+  {
+    names: ['auth.mac.sha256', 'auth.mac.sha1', 'auth.mac.sha384', 'auth.mac.sha512'],
+    run(emit) {
+      const key = new Uint8Array(32).map((_, i) => i * 7 + 1);
+      // A 128-octet token's MAC input: every octet before the MAC (header, attributes, Key-ID), in the two parts macInput makes.
+      const input = new Uint8Array(112).map((_, i) => (i * 13) & 0xff);
+      const parts = [input.subarray(0, 104), input.subarray(104)];
+      for (const id of [12, 2, 13, 14]) {
+        const t = TRANSFORMS.get(id);
+        if (t === undefined) continue;
+        const hm = new PreparedHmac(t, key);
+        const want = hm.mac(parts);
+        const ref = createHmac(t.digest, key).update(input).digest().subarray(0, t.macLength);
+        if (Buffer.compare(Buffer.from(want), ref) !== 0) throw new Error(`auth.mac: ${t.name} differs from node:crypto`);
+        let bad = 0;
+        const prepared = rates(() => {
+          if (!hm.verify(parts, want)) bad++;
+        }, 700);
+        const node = rates(() => {
+          const h = createHmac(t.digest, key);
+          for (const p of parts) h.update(p);
+          if (h.digest()[0] !== want[0]) bad++;
+        }, 700);
+        if (bad > 0) throw new Error(`auth.mac: ${bad} wrong MACs`);
+        emit({
+          bench: `auth.mac.${t.digest}`,
+          value: round(prepared.perCpuSecond, 0),
+          unit: 'macs/s',
+          perCpuSecond: round(prepared.perCpuSecond, 0),
+          perWallSecond: round(prepared.perWallSecond, 0),
+          nodeCryptoPerCpuSecond: round(node.perCpuSecond, 0),
+          nodeCryptoPerWallSecond: round(node.perWallSecond, 0),
+          transform: t.name,
+          inputBytes: input.length,
+        });
+      }
     },
   },
 ];

@@ -6,11 +6,11 @@
  */
 import type { PortRange, Prefix } from '../../enforcement/types';
 import { parseIp } from '../codec/address';
-import { decodeSessionAuth } from './codec';
+import { readSessionAuth } from './codec';
 import type { KeyStore } from './keys';
 import { locateAuthData, macInput, type MacCoverage, type MessageContext } from './mac';
 import { parseToken, type PortGrant, type TokenView } from './token';
-import { constantTimeEqual, TRANSFORMS } from './transforms';
+import { TRANSFORMS } from './transforms';
 import { ipv4Number } from '../../common/ipv4';
 
 export type AuthFailureReason = 'missing' | 'expired' | 'not-yet-valid' | 'bad-mac' | 'unknown-key' | 'not-covered' | 'replay' | 'untrusted' | 'malformed';
@@ -117,7 +117,7 @@ export function verifyToken(
   flows: readonly FlowQuery[],
   ctx?: MessageContext,
 ): VerifyResult {
-  const d = decodeSessionAuth(raw);
+  const d = readSessionAuth(raw);
   if (!d.ok) return fail('malformed', d.error.message);
   const p = parseToken(d.value);
   if (!p.ok) return fail('malformed', p.error);
@@ -134,7 +134,7 @@ export function verifyToken(
   if (loc === undefined) return fail('malformed', 'AUTHENTICATION_DATA not found', t);
   const parts = macInput(raw, loc, opts.coverage, t.objectList, ctx);
   if (!parts.ok) return fail('malformed', parts.error, t);
-  if (!constantTimeEqual(hm.mac(parts.value), t.mac)) return fail('bad-mac', `MAC does not verify under Key-ID ${t.keyId}`, t);
+  if (!hm.verify(parts.value, t.mac)) return fail('bad-mac', `MAC does not verify under Key-ID ${t.keyId}`, t);
   if (opts.trustedEntityIds !== undefined && (t.entityId === undefined || !opts.trustedEntityIds.includes(t.entityId)))
     return fail('untrusted', `authority ${t.entityId === undefined ? '(none named)' : `'${t.entityId}'`} is not trusted`, t);
   if (t.notBefore !== undefined && now + opts.clockSkewMs < t.notBefore) return fail('not-yet-valid', `valid from ${new Date(t.notBefore).toISOString()}`, t);

@@ -320,7 +320,7 @@ export class NatfwNode {
       sessionId = this.config.random.bytes(16);
       key = sessionIdKey(sessionId);
     }
-    const s = new Session(key, role, kind, mri, now);
+    const s = new Session(key, role, kind, mri, now, this.intern);
     // s3.5: the initial MSN is random
     s.msn = this.config.random.u32();
     s.params = params;
@@ -539,10 +539,9 @@ export class NatfwNode {
       const auth = this.authorize(now, 'CREATE', ev, mri, rule.value, msg.carried);
       if (auth !== undefined) return this.refuseCreate(ev, key, msg.msn, auth.name, auth.detail);
     }
-    const kept = existing !== undefined && sameMri(existing.mriUp, mri) ? existing.mriUp : this.sharedMri(mri);
-    const s = existing ?? this.newSession(key, 'NR', 'CREATE', kept);
-    s.mriUp = kept;
-    s.mriDown = kept;
+    const s = existing ?? this.newSession(key, 'NR', 'CREATE', mri);
+    if (existing !== undefined && !existing.isUp(mri)) existing.setUp(mri, this.intern);
+    s.setDown(undefined);
     s.upSii = ev.siiHandle;
     s.msn = msg.msn;
     s.nonce = msg.nonce;
@@ -551,7 +550,7 @@ export class NatfwNode {
     s.expiresAt = now + lt * 1000;
     this.arm(s);
     this.gist.setStateLifetime(now, NATFW_NSLPID, mri, ev.sessionId, lt * 1000);
-    this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt });
+    this.sendResponseUp(now, ev.sessionId, mri, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt });
     if (existing === undefined) this.events.emit('incoming', { now, key, mri, nonce: msg.nonce, lifetime: lt });
   }
 
@@ -588,14 +587,13 @@ export class NatfwNode {
     const auth = this.authorize(now, 'CREATE', ev, mriUp, ruleRes.value, msg.carried);
     if (auth !== undefined) return this.refuseCreate(ev, key, msg.msn, auth.name, auth.detail);
 
-    // A refresh names the same flow: keep the MRI objects the session holds (the new ones are garbage at once).
-    const keptUp = existing !== undefined && sameMri(existing.mriUp, mriUp) ? existing.mriUp : this.sharedMri(mriUp);
-    const s = existing ?? this.newSession(key, 'NF', 'CREATE', keptUp);
+    // A refresh names the same flow: the session's MRI stays as it is.
+    const s = existing ?? this.newSession(key, 'NF', 'CREATE', mriUp);
+    if (existing !== undefined && !existing.isUp(mriUp)) existing.setUp(mriUp, this.intern);
     s.terminating = terminating;
     s.proxy = msg.proxy;
     if (msg.nonce !== undefined || s.nonce !== undefined) s.nonce = msg.nonce;
-    s.mriUp = keptUp;
-    s.mriDown = mriDown === mriUp ? keptUp : existing !== undefined && sameMri(existing.mriDown, mriDown) ? existing.mriDown : this.sharedMri(mriDown);
+    s.setDown(mriDown === mriUp ? undefined : this.sharedMri(mriDown));
     s.upSii = ev.siiHandle;
     // s3.5: store the MSN once the security checks passed.
     s.msn = msg.msn;
@@ -609,10 +607,10 @@ export class NatfwNode {
       // Proxy NR at the edge: install now, then answer as the NR would (s3.7.6.2).
       this.commitPending(now, s, lt.value, (ok) => {
         if (!ok) return;
-        this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt.value });
+        this.respondUp(now, s, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt.value });
       });
       // s3.7.6.3: with E set the edge also sends it on toward the NR.
-      if (msg.edgeContinue) this.sendDown(now, s, lt.value === msg.lifetime ? msg : { ...msg, lifetime: lt.value });
+      if (msg.edgeContinue) this.sendDown(now, s, lt.value === msg.lifetime ? msg : { ...msg, lifetime: lt.value }, mriDown);
       s.pendingMsn = undefined;
       return;
     }
@@ -621,7 +619,7 @@ export class NatfwNode {
       s.requestDeadline = now + lt.value * 1000;
       this.arm(s);
     }
-    this.sendDown(now, s, lt.value === msg.lifetime ? msg : { ...msg, lifetime: lt.value });
+    this.sendDown(now, s, lt.value === msg.lifetime ? msg : { ...msg, lifetime: lt.value }, mriDown);
   }
 
   /** s3.7.4: lifetime 0 deletes the session here at once and goes on to the NR; no RESPONSE. */
@@ -663,7 +661,8 @@ export class NatfwNode {
     const toInside = nat.internalPrefixes.some((p) => prefixContains(p, mri.destinationAddress));
     if (fromInside && !toInside) {
       // Private side, data sender behind the NAT: allocate a binding, rewrite the source (s3.7.1, NAT case).
-      if (existing?.binding !== undefined && existing.mriUp.mrm === 'path-coupled' && existing.mriUp.sourcePort === mri.sourcePort) {
+      const existingUp = existing?.binding !== undefined ? existing.mriUp : undefined;
+      if (existing?.binding !== undefined && existingUp?.mrm === 'path-coupled' && existingUp.sourcePort === mri.sourcePort) {
         const b = existing.binding;
         return { ok: true, value: { mriDown: { ...mri, sourceAddress: b.external.address, sourcePrefix: mri.sourcePrefix, sourcePort: b.external.port }, binding: b } };
       }
@@ -686,7 +685,7 @@ export class NatfwNode {
     for (const s of this.reservations) {
       const r = s.reservation;
       if (r === undefined || s.state === 'dead') continue;
-      if (s.mriUp.ipVersion !== mri.ipVersion) continue;
+      if (s.ipVersion !== mri.ipVersion) continue;
       if (r.protocol !== undefined && r.protocol !== mri.protocol) continue;
       if (r.senderPrefix > 0 && !isWildcardAddress(r.senderAddress) && !prefixContains({ address: r.senderAddress, length: r.senderPrefix }, mri.sourceAddress)) continue;
       if (r.dsPort !== 0 && r.dsPort !== mri.sourcePort) continue;
@@ -804,8 +803,8 @@ export class NatfwNode {
     }
 
     const s = existing ?? this.newSession(key, 'NF', 'EXTERNAL', ev.mri);
-    s.mriUp = ev.mri;
-    s.mriDown = mriDown;
+    if (existing !== undefined && !existing.isUp(ev.mri)) existing.setUp(ev.mri, this.intern);
+    s.setDown(mriDown === ev.mri ? undefined : mriDown);
     s.upSii = ev.siiHandle;
     s.msn = msg.msn;
     s.proxy = msg.proxy;
@@ -823,7 +822,7 @@ export class NatfwNode {
         s.expiresAt = now + lt.value * 1000;
         this.arm(s);
         this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), lt.value * 1000);
-        this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, {
+        this.respondUp(now, s, {
           type: 'RESPONSE',
           info: info('SUCCESS'),
           msn: msg.msn,
@@ -876,7 +875,7 @@ export class NatfwNode {
       this.refreshNow(now, child);
       return;
     }
-    const v = parent.mriUp.ipVersion;
+    const v = parent.ipVersion;
     const wildcard = dt.senderPrefix === 0 || isWildcardAddress(dt.senderAddress);
     const ports = dt.protocol === 6 || dt.protocol === 17 || dt.protocol === 33 || dt.protocol === 132;
     const mri: PathCoupledMri = {
@@ -923,7 +922,7 @@ export class NatfwNode {
     s.requestDeadline = undefined;
     if (msg.info.responseClass !== CLASS_SUCCESS) {
       // s3.7.1: error RESPONSE: session Dead, nothing installed, RESPONSE goes on toward the NI.
-      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, msg);
+      this.respondUp(now, s, msg);
       this.killSession(now, s);
       return;
     }
@@ -932,7 +931,7 @@ export class NatfwNode {
       // s3.4: a granted lifetime outside what this node accepted: 7/0x11 or 7/0x12 upstream with the
       // limit, and NOTIFY 1/0x05 outbound.
       const big = lt > s.acceptLt;
-      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, {
+      this.respondUp(now, s, {
         type: 'RESPONSE',
         info: info(big ? 'MODIFIED_LIFETIME_TOO_BIG' : 'MODIFIED_LIFETIME_TOO_SMALL'),
         msn: msg.msn,
@@ -949,15 +948,15 @@ export class NatfwNode {
       s.expiresAt = now + lt * 1000;
       this.arm(s);
       this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), lt * 1000);
-      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, msg);
+      this.respondUp(now, s, msg);
       return;
     }
     this.commitPending(now, s, lt, (ok, errInfo) => {
       if (ok) {
-        this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, msg);
+        this.respondUp(now, s, msg);
         return;
       }
-      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: errInfo ?? info('INTERNAL_ERROR'), msn: msg.msn });
+      this.respondUp(now, s, { type: 'RESPONSE', info: errInfo ?? info('INTERNAL_ERROR'), msn: msg.msn });
     });
   }
 
@@ -974,7 +973,7 @@ export class NatfwNode {
     const hasPinholes = s.pinholeId !== undefined || s.pinholeIds.length > 0;
     let rule: PolicyRule | undefined;
     let reuse: boolean;
-    if (pendingEfi !== 0 && pendingEfi === s.installedEfi && s.rule === undefined && s.installedMri === s.mriDown) {
+    if (pendingEfi !== 0 && pendingEfi === s.installedEfi && s.rule === undefined && s.installedFromDown) {
       // A refresh of the CREATE rule installed from this very MRI: nothing to build or compare.
       reuse = hasPinholes;
     } else {
@@ -1027,12 +1026,12 @@ export class NatfwNode {
       if (!reuseBinding) s.bindingIds = result.bindingIds;
       if (pendingEfi !== 0 && s.kind === 'CREATE') {
         // Made from mriDown + EFI: kept as just that (installedRule derives it again).
-        s.setInstalled(s.mriDown, pendingEfi);
+        s.setInstalledFromDown(pendingEfi);
         if (s.rule !== undefined) s.rule = undefined;
       } else if (rule !== undefined) {
         const derived = s.kind === 'CREATE' ? ruleFromMri(s.mriDown, efiOf(rule)) : undefined;
         if (derived !== undefined && derived.ok && sameRule(derived.value, rule)) {
-          s.setInstalled(s.mriDown, efiOf(rule).ruleAction * 2 + efiOf(rule).subPorts);
+          s.setInstalledFromDown(efiOf(rule).ruleAction * 2 + efiOf(rule).subPorts);
           if (s.rule !== undefined) s.rule = undefined;
         } else {
           s.rule = rule;
@@ -1050,7 +1049,7 @@ export class NatfwNode {
       this.arm(s);
       const sid = sidOf(s);
       this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriUp, sid, lt * 1000);
-      if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriDown, sid, lt * 1000);
+      if (s.translated) this.gist.setStateLifetime(doneAt, NATFW_NSLPID, s.mriDown, sid, lt * 1000);
       if (this.events.listenerCount('installed') > 0) {
         const installed = rule ?? installedRule(s);
         if (installed !== undefined) this.events.emit('installed', { now: doneAt, key: s.key, rule: installed, pinholeIds: s.pinholeIds });
@@ -1151,7 +1150,7 @@ export class NatfwNode {
     }
     if (s.role === 'NF' && s.pendingMsn !== undefined) {
       // s3.7.1: an NF that cannot forward answers 5/0x07.
-      this.sendResponseUp(now, sidOf(s), s.mriUp, s.upSii, { type: 'RESPONSE', info: info('DID_NOT_REACH_NR'), msn: s.pendingMsn });
+      this.respondUp(now, s, { type: 'RESPONSE', info: info('DID_NOT_REACH_NR'), msn: s.pendingMsn });
       if (!s.everEstablished) this.killSession(now, s);
       else s.pendingMsn = undefined;
     }
@@ -1261,6 +1260,9 @@ export class NatfwNode {
     return { ...m, sourceAddress: this.sharedAddress(m.sourceAddress), destinationAddress: this.sharedAddress(m.destinationAddress) };
   }
 
+  /** sharedAddress as a function value, for Session.setUp. */
+  private readonly intern = (a: string): string => this.sharedAddress(a);
+
   private sharedAddress(a: string): string {
     const t = this.addressText.get(a);
     if (t !== undefined) return t;
@@ -1270,7 +1272,7 @@ export class NatfwNode {
   }
 
   private newSession(key: string, role: NatfwRole, kind: 'CREATE' | 'EXTERNAL', mri: Mri): Session {
-    const s = new Session(key, role, kind, mri, 0);
+    const s = new Session(key, role, kind, mri, 0, this.intern);
     this.sessions.set(key, s);
     return s;
   }
@@ -1300,7 +1302,7 @@ export class NatfwNode {
       this.removeIds(s.pinholeIds, s.bindingIds);
     }
     this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), 0);
-    if (s.mriDown !== s.mriUp) this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriDown, sidOf(s), 0);
+    if (s.translated) this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriDown, sidOf(s), 0);
   }
 
   /** NI side: forget the session (nothing installed locally). */
@@ -1367,7 +1369,7 @@ export class NatfwNode {
       nslpData: this.config.codec.encode(msg),
       nslpId: NATFW_NSLPID,
       sessionId: sidOf(s),
-      mri: invertDirection(s.mriUp),
+      mri: s.mriReply,
       siiHandle: s.upSii,
       transfer: { reliable: false },
     });
@@ -1385,7 +1387,20 @@ export class NatfwNode {
     });
   }
 
-  private sendDown(now: number, s: Session, msg: NatfwMsg): void {
+  /** A RESPONSE of session `s` toward the NI (s4.3.3), over the reverse routing state. */
+  private respondUp(now: number, s: Session, msg: ResponseMsg): void {
+    this.gist.sendMessage(now, {
+      nslpData: this.config.codec.encode(msg),
+      nslpId: NATFW_NSLPID,
+      sessionId: sidOf(s),
+      mri: s.mriReply,
+      siiHandle: s.upSii,
+      transfer: { reliable: false },
+    });
+  }
+
+  /** `mri`: the session's mriDown, when the caller holds it already (no need to build it). */
+  private sendDown(now: number, s: Session, msg: NatfwMsg, mri: Mri = s.mriDown): void {
     const handle = this.nextHandle++;
     if (this.nextHandle > 0x7fffffff) this.nextHandle = 1;
     if (s.handle !== 0) this.handles.delete(s.handle);
@@ -1396,7 +1411,7 @@ export class NatfwNode {
       nslpMessageHandle: handle,
       nslpId: NATFW_NSLPID,
       sessionId: sidOf(s),
-      mri: s.mriDown,
+      mri,
       transfer: { reliable: false },
     });
   }
@@ -1421,29 +1436,6 @@ function sameBinding(a: BindingSpec, b: BindingSpec): boolean {
     a.external.port === b.external.port &&
     a.internal.address === b.internal.address &&
     a.internal.port === b.internal.port
-  );
-}
-
-/** Field-by-field MRI equality (RFC 5971 A.3.1: every field is part of the flow's identity). */
-function sameMri(a: Mri, b: Mri): boolean {
-  if (a === b) return true;
-  if (a.mrm === 'loose-end' || b.mrm === 'loose-end') {
-    return a.mrm === b.mrm && a.ipVersion === b.ipVersion && a.sourceAddress === b.sourceAddress && a.destinationAddress === b.destinationAddress && a.direction === b.direction && a.nFlag === b.nFlag;
-  }
-  return (
-    a.ipVersion === b.ipVersion &&
-    a.sourceAddress === b.sourceAddress &&
-    a.destinationAddress === b.destinationAddress &&
-    a.sourcePrefix === b.sourcePrefix &&
-    a.destinationPrefix === b.destinationPrefix &&
-    a.protocol === b.protocol &&
-    a.sourcePort === b.sourcePort &&
-    a.destinationPort === b.destinationPort &&
-    a.direction === b.direction &&
-    a.dsField === b.dsField &&
-    a.flowLabel === b.flowLabel &&
-    a.spi === b.spi &&
-    a.nFlag === b.nFlag
   );
 }
 

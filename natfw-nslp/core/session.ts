@@ -7,10 +7,15 @@
  * state, EXTERNAL rules, Transitory hold) in an `ext` object made on first
  * use. A CREATE session's rules are not stored: they are derived from the
  * MRI and the EFI (`pendingEfi` / `installedEfi`), which the session keeps
- * anyway. The accessors keep the field names the protocol code reads.
+ * anyway. Nor is its MRI an object: a plain path-coupled MRI (every CREATE's)
+ * is four fields (two shared address texts, prefixes/protocol/flags in one
+ * integer, the ports in another) and is built when a message is sent; other
+ * MRIs (loose-end, DS field, flow label, SPI) and a NAT's translated
+ * downstream MRI are kept whole in `ext`. The accessors keep the field names
+ * the protocol code reads.
  */
 import type { NatBindingSpec } from '../../enforcement/types';
-import type { Mri } from '../../gist/types';
+import type { Mri, PathCoupledMri } from '../../gist/types';
 import type { ExternalAddress } from './messages';
 import type { CreateParams, ExternalParams, NatfwRole, SessionState } from './node';
 import type { PolicyRule } from './policy';
@@ -37,6 +42,10 @@ interface SessionExt {
   rule?: PolicyRule;
   /** The MRI the installed CREATE rule was made from, when it is no longer `mriDown`. */
   installedMri?: Mri;
+  /** The upstream MRI when it is not a plain path-coupled one (FLOW_WHOLE). */
+  upMri?: Mri;
+  /** The MRI forwarded downstream when it is not `mriUp` (a NAT rewrote it). */
+  downMri?: Mri;
   binding?: BindingSpec;
   /** More than one pinhole (the core installs one per session; kept general). */
   pinholeIds?: readonly string[];
@@ -49,6 +58,8 @@ interface SessionExt {
   proxyParent?: string;
   reservation?: NatReservation;
   externalIp?: ExternalAddress;
+  /** The outstanding request's MSN when it is not `msn` (only between an NI's teardown MSN and its drop). */
+  pendingMsn?: number;
 }
 
 const ROLES: readonly NatfwRole[] = ['NI', 'NI+', 'NF', 'NR', 'NR+'];
@@ -74,14 +85,58 @@ const EFI_MASK = 0x7;
 
 const NONE: readonly string[] = Object.freeze([]);
 
+// `flow` layout (a plain path-coupled MRI; Smi-sized: bit 28 at most).
+const F_SRC_PREFIX = 0xff;
+const F_DST_PREFIX_SHIFT = 8;
+const F_PROTO_SHIFT = 16;
+const F_V6 = 1 << 24;
+const F_UPSTREAM = 1 << 25;
+const F_HAS_PROTO = 1 << 26;
+const F_HAS_SPORT = 1 << 27;
+const F_HAS_DPORT = 1 << 28;
+/** The MRI is in `ext.upMri` (not a plain path-coupled one). */
+const FLOW_WHOLE = -1;
+
+/** A path-coupled MRI that the four flow fields hold exactly (no DS field, flow label, SPI or N flag). */
+function isPlain(m: Mri): m is PathCoupledMri {
+  return (
+    m.mrm === 'path-coupled' &&
+    (m.ipVersion === 4 || m.ipVersion === 6) &&
+    m.dsField === undefined &&
+    m.flowLabel === undefined &&
+    m.spi === undefined &&
+    m.nFlag === undefined &&
+    (m.protocol !== undefined || (m.sourcePort === undefined && m.destinationPort === undefined))
+  );
+}
+
+function flowBits(m: PathCoupledMri): number {
+  return (
+    (m.sourcePrefix & 0xff) |
+    ((m.destinationPrefix & 0xff) << F_DST_PREFIX_SHIFT) |
+    (((m.protocol ?? 0) & 0xff) << F_PROTO_SHIFT) |
+    (m.ipVersion === 6 ? F_V6 : 0) |
+    (m.direction === 'upstream' ? F_UPSTREAM : 0) |
+    (m.protocol !== undefined ? F_HAS_PROTO : 0) |
+    (m.sourcePort !== undefined ? F_HAS_SPORT : 0) |
+    (m.destinationPort !== undefined ? F_HAS_DPORT : 0)
+  );
+}
+
+/** Both ports in one int32 (a Smi on 64-bit V8). */
+const portBits = (m: PathCoupledMri): number => (((m.sourcePort ?? 0) << 16) | (m.destinationPort ?? 0)) | 0;
+
 export class Session implements TimerItem {
   private bits: number;
-  private up: Mri;
-  private down: Mri;
+  /** The upstream MRI (as received, or as sent by an NI): see `flow`. */
+  private src = '';
+  private dst = '';
+  /** Prefixes, protocol and flags (F_*), or FLOW_WHOLE. */
+  private flow = FLOW_WHOLE;
+  private ports = 0;
   private upSii_ = -1;
   private downSii_ = -1;
   private msn_ = 0;
-  private pendingMsn_ = 0;
   /** Lifetime this node accepted for the pending request (s3.4), s. */
   acceptLt = 0;
   /** Granted lifetime, s. */
@@ -102,11 +157,12 @@ export class Session implements TimerItem {
     kind: 'CREATE' | 'EXTERNAL',
     mri: Mri,
     expiresAt: number,
+    /** Gives the shared copy of an address text (the node's table), so that sessions hold no copies. */
+    intern: (address: string) => string = (a) => a,
   ) {
     this.bits = ROLE_NO[role] | (kind === 'EXTERNAL' ? KIND_EXTERNAL : 0);
-    this.up = mri;
-    this.down = mri;
     this.expiresAt = expiresAt;
+    this.setUp(mri, intern);
   }
 
   private x(): SessionExt {
@@ -164,23 +220,85 @@ export class Session implements TimerItem {
     this.flag(EVER_ESTABLISHED, v);
   }
 
-  /** As received from upstream (NF/NR) or as sent (NI). */
+  /** As received from upstream (NF/NR) or as sent (NI); a new object for a plain path-coupled MRI (send it, do not keep it). */
   get mriUp(): Mri {
-    return this.up;
+    return this.flow === FLOW_WHOLE ? (this.ext?.upMri as Mri) : this.build(this.flow, false);
   }
-  set mriUp(m: Mri) {
-    this.up = m;
+
+  /** mriUp with the direction reversed: what a message to the upstream peer carries (s4.3.3). */
+  get mriReply(): Mri {
+    if (this.flow !== FLOW_WHOLE) return this.build(this.flow, true);
+    const m = this.ext?.upMri as Mri;
+    if (m.mrm === 'loose-end') return { ...m, direction: m.direction === 'towards-edge' ? 'from-edge' : 'towards-edge' };
+    return { ...m, direction: m.direction === 'downstream' ? 'upstream' : 'downstream' };
+  }
+
+  /** In the order (and so with the hidden class) of gist/codec's decoder. */
+  private build(f: number, invert: boolean): PathCoupledMri {
+    const m: { -readonly [K in keyof PathCoupledMri]: PathCoupledMri[K] } = {
+      mrm: 'path-coupled',
+      ipVersion: (f & F_V6) !== 0 ? 6 : 4,
+      sourceAddress: this.src,
+      destinationAddress: this.dst,
+      sourcePrefix: f & F_SRC_PREFIX,
+      destinationPrefix: (f >> F_DST_PREFIX_SHIFT) & 0xff,
+      direction: ((f & F_UPSTREAM) !== 0) !== invert ? 'upstream' : 'downstream',
+    };
+    if ((f & F_HAS_PROTO) !== 0) m.protocol = (f >> F_PROTO_SHIFT) & 0xff;
+    if ((f & F_HAS_SPORT) !== 0) m.sourcePort = this.ports >>> 16;
+    if ((f & F_HAS_DPORT) !== 0) m.destinationPort = this.ports & 0xffff;
+    return m;
+  }
+
+  /** Whether `m` is the upstream MRI, field by field (RFC 5971 A.3.1: every field is part of the flow's identity). */
+  isUp(m: Mri): boolean {
+    if (this.flow === FLOW_WHOLE) return sameMri(this.ext?.upMri as Mri, m);
+    return isPlain(m) && flowBits(m) === this.flow && portBits(m) === this.ports && m.sourceAddress === this.src && m.destinationAddress === this.dst;
+  }
+
+  /** Sets the upstream MRI (address texts through `intern`); the downstream one stays what it was unless it followed this one. */
+  setUp(m: Mri, intern: (address: string) => string): void {
+    if (this.installedEfi !== 0 && this.ext?.installedMri === undefined && this.ext?.downMri === undefined && !this.isUp(m)) {
+      // The installed rule was made from the old MRI (mriDown followed mriUp): remember it until the next commit.
+      this.x().installedMri = this.mriUp;
+    }
+    if (isPlain(m)) {
+      this.src = intern(m.sourceAddress);
+      this.dst = intern(m.destinationAddress);
+      this.flow = flowBits(m);
+      this.ports = portBits(m);
+      if (this.ext?.upMri !== undefined) this.ext.upMri = undefined;
+    } else {
+      this.src = '';
+      this.dst = '';
+      this.flow = FLOW_WHOLE;
+      this.ports = 0;
+      this.x().upMri = m;
+    }
   }
 
   /** As forwarded downstream (differs from mriUp at a NAT). */
   get mriDown(): Mri {
-    return this.down;
+    return this.ext?.downMri ?? this.mriUp;
   }
-  set mriDown(m: Mri) {
-    if (m === this.down) return;
+
+  get ipVersion(): 4 | 6 {
+    return this.flow === FLOW_WHOLE ? (this.ext?.upMri as Mri).ipVersion : (this.flow & F_V6) !== 0 ? 6 : 4;
+  }
+
+  /** A NAT rewrote the MRI: mriDown is not mriUp. */
+  get translated(): boolean {
+    return this.ext?.downMri !== undefined;
+  }
+
+  /** Sets the downstream MRI: undefined = the same as mriUp (kept whole otherwise: only a NAT translates). */
+  setDown(m: Mri | undefined): void {
+    const cur = this.ext?.downMri;
+    if (m === cur || (m !== undefined && cur !== undefined && sameMri(m, cur))) return;
     // The installed rule was made from the old MRI: remember it until the next commit.
-    if (this.installedEfi !== 0 && this.ext?.installedMri === undefined) this.x().installedMri = this.down;
-    this.down = m;
+    if (this.installedEfi !== 0 && this.ext?.installedMri === undefined) this.x().installedMri = this.mriDown;
+    if (m !== undefined) this.x().downMri = m;
+    else if (cur !== undefined) (this.ext as SessionExt).downMri = undefined;
   }
 
   get upSii(): number | undefined {
@@ -201,16 +319,20 @@ export class Session implements TimerItem {
     return this.msn_ >>> 0;
   }
   set msn(v: number) {
+    // The outstanding request is nearly always the last one (pendingMsn = msn): then only a flag says so.
+    if ((this.bits & HAS_PENDING_MSN) !== 0 && this.ext?.pendingMsn === undefined && (v | 0) !== this.msn_) this.x().pendingMsn = this.msn_ >>> 0;
     this.msn_ = v | 0;
   }
 
   /** MSN of the request awaiting its RESPONSE (s3.5: RESPONSE matched to request). */
   get pendingMsn(): number | undefined {
-    return (this.bits & HAS_PENDING_MSN) !== 0 ? this.pendingMsn_ >>> 0 : undefined;
+    if ((this.bits & HAS_PENDING_MSN) === 0) return undefined;
+    return this.ext?.pendingMsn ?? this.msn_ >>> 0;
   }
   set pendingMsn(v: number | undefined) {
     this.flag(HAS_PENDING_MSN, v !== undefined);
-    this.pendingMsn_ = v === undefined ? 0 : v | 0;
+    const other = v !== undefined && (v | 0) !== this.msn_ ? v >>> 0 : undefined;
+    if (other !== undefined || this.ext?.pendingMsn !== undefined) this.x().pendingMsn = other;
   }
 
   /** NI / NF: when an outstanding request is given up. */
@@ -241,14 +363,16 @@ export class Session implements TimerItem {
   /** The MRI the installed CREATE rule was made from. */
   get installedMri(): Mri | undefined {
     if (this.installedEfi === 0) return undefined;
-    return this.ext?.installedMri ?? this.down;
+    return this.ext?.installedMri ?? this.mriDown;
   }
-  /** Records that the installed CREATE rule was made from `m` (`efi` as in installedEfi, 0 = none installed). */
-  setInstalled(m: Mri | undefined, efi: number): void {
-    this.installedEfi = m === undefined ? 0 : efi;
-    if (m === undefined || m === this.down) {
-      if (this.ext?.installedMri !== undefined) this.ext.installedMri = undefined;
-    } else this.x().installedMri = m;
+  /** The installed CREATE rule was made from the current mriDown. */
+  get installedFromDown(): boolean {
+    return this.installedEfi !== 0 && this.ext?.installedMri === undefined;
+  }
+  /** Records that the installed CREATE rule was made from the current mriDown (`efi` as in installedEfi, 0 = none installed). */
+  setInstalledFromDown(efi: number): void {
+    this.installedEfi = efi;
+    if (this.ext?.installedMri !== undefined) this.ext.installedMri = undefined;
   }
 
   get pinholeIds(): readonly string[] {
@@ -355,4 +479,27 @@ export class Session implements TimerItem {
   set externalIp(v: ExternalAddress | undefined) {
     this.setExt('externalIp', v);
   }
+}
+
+/** Field-by-field MRI equality (RFC 5971 A.3.1: every field is part of the flow's identity). */
+export function sameMri(a: Mri, b: Mri): boolean {
+  if (a === b) return true;
+  if (a.mrm === 'loose-end' || b.mrm === 'loose-end') {
+    return a.mrm === b.mrm && a.ipVersion === b.ipVersion && a.sourceAddress === b.sourceAddress && a.destinationAddress === b.destinationAddress && a.direction === b.direction && a.nFlag === b.nFlag;
+  }
+  return (
+    a.ipVersion === b.ipVersion &&
+    a.sourceAddress === b.sourceAddress &&
+    a.destinationAddress === b.destinationAddress &&
+    a.sourcePrefix === b.sourcePrefix &&
+    a.destinationPrefix === b.destinationPrefix &&
+    a.protocol === b.protocol &&
+    a.sourcePort === b.sourcePort &&
+    a.destinationPort === b.destinationPort &&
+    a.direction === b.direction &&
+    a.dsField === b.dsField &&
+    a.flowLabel === b.flowLabel &&
+    a.spi === b.spi &&
+    a.nFlag === b.nFlag
+  );
 }

@@ -25,11 +25,13 @@ export const RESPONDER_COOKIE_BYTES = 4 + MAC_BYTES;
 
 /**
  * What a Responder-Cookie binds. `stateKey` is the responder's routing state
- * key (keys.ts: NSLPID, SID and the MRI of the reply direction), which the
- * Query and its Confirm both determine.
+ * row key and `half` the half of the reply direction (keys.ts rowKey: NSLPID,
+ * SID and the MRI), which the Query and its Confirm both determine.
  */
 export interface CookieBinding {
   readonly stateKey: string;
+  /** 0 or 1 (state.ts FWD / REV). */
+  readonly half: number;
   readonly peerIdentity: Uint8Array;
   readonly interfaceAddress: string;
   /** An MA was offered in the Response (Stack-Proposal + SCD). */
@@ -85,10 +87,10 @@ export class ResponderCookieJar {
     // An IPv4 interface address as its 4 bytes (with a typical key and Peer-Identity the
     // input then fits one SHA-256 block: 55 bytes); anything else as its text, NUL-ended.
     if (writeIpv4(a, s, o + 1)) {
-      s[o] = b.maOffered ? 1 : 0;
+      s[o] = (b.maOffered ? 1 : 0) | ((b.half & 1) << 2);
       o += 5;
     } else {
-      s[o++] = b.maOffered ? 3 : 2;
+      s[o++] = (b.maOffered ? 3 : 2) | ((b.half & 1) << 2);
       for (let i = 0; i < a.length; i++) s[o++] = a.charCodeAt(i) & 0xff;
       s[o++] = 0;
     }

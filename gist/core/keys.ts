@@ -46,6 +46,64 @@ export function stateKey(nslpId: NslpId, sid: SessionId, mri: Mri, invert: boole
   return scratchBuf.toString('latin1', 0, end);
 }
 
+/**
+ * Clears the direction bit of the MRI value at b[o..] so that it names the
+ * flow in its Q-mode direction (path-coupled D=0, loose-end towards the
+ * edge: s5.8.1.2, s5.8.2.2); returns 1 when it was set (the REV half).
+ */
+function canonicalize(b: Uint8Array, o: number): 0 | 1 {
+  if (b[o] === 1) {
+    if ((b[o + 2] & 0x08) === 0) return 0;
+    b[o + 2] &= ~0x08;
+    return 1;
+  }
+  if ((b[o + 3] & 0x20) === 0) return 0;
+  b[o + 3] &= ~0x20;
+  return 1;
+}
+
+let half: 0 | 1 = 0;
+
+/** The half (state.ts FWD = 0, REV = 1) named by the last rowKey / rowKeyFromDatagram / rowMriKeyPart call. */
+export function lastHalf(): 0 | 1 {
+  return half;
+}
+
+/**
+ * The key of the routing state row (s4.2.1: one per MRI, NSLPID and SID,
+ * holding both directions' peers) for (nslpId, sid, mri): the MRI is written
+ * in its Q-mode direction. The half that sends in the direction of `mri`
+ * (after `invert`) is left for lastHalf(). Throws UsageError like stateKey.
+ */
+export function rowKey(nslpId: NslpId, sid: SessionId, mri: Mri, invert: boolean): string {
+  if (sid.length !== 16) throw new UsageError('GIST_BAD_SESSION_ID', 'Session ID must be 16 bytes (RFC 5971 A.3.2)');
+  const b = scratch;
+  b[0] = nslpId >>> 8;
+  b[1] = nslpId & 0xff;
+  for (let i = 0; i < 16; i++) b[KEY_SID_OFFSET + i] = sid[i];
+  const end = encodeMriValue(mri, b, KEY_MRI_OFFSET);
+  b[KEY_MRI_OFFSET + 1] = 0;
+  half = canonicalize(b, KEY_MRI_OFFSET);
+  if (invert) half = half === 0 ? 1 : 0;
+  return scratchBuf.toString('latin1', 0, end);
+}
+
+/** The MRI part of a row key for `mri` (for suffix matches over all SIDs); its half is left for lastHalf(). */
+export function rowMriKeyPart(mri: Mri): string {
+  const end = encodeMriValue(mri, scratch, KEY_MRI_OFFSET);
+  scratch[KEY_MRI_OFFSET + 1] = 0;
+  half = canonicalize(scratch, KEY_MRI_OFFSET);
+  return scratchBuf.toString('latin1', KEY_MRI_OFFSET, end);
+}
+
+/** The row key (see rowKey) for the message in datagram `b`, built from its bytes like stateKeyFromDatagram. */
+export function rowKeyFromDatagram(b: Uint8Array, invert: boolean): string | undefined {
+  const end = datagramKeyBytes(b, invert);
+  if (end < 0) return undefined;
+  half = canonicalize(scratch, KEY_MRI_OFFSET);
+  return scratchBuf.toString('latin1', 0, end);
+}
+
 /** The MRI part of a key for `mri` as given (for suffix matches over all SIDs). */
 export function mriKeyPart(mri: Mri): string {
   const end = encodeMriValue(mri, scratch, KEY_MRI_OFFSET);
@@ -80,6 +138,12 @@ export function keyMriLength(key: string): number {
   return key.length - KEY_MRI_OFFSET;
 }
 
+/** Inverts the direction bit of the MRI value at b[o..] (s5.1: replies invert the MRI). */
+export function flipDirection(b: Uint8Array, o: number): void {
+  if (b[o] === 1) b[o + 2] ^= 0x08;
+  else b[o + 3] ^= 0x20;
+}
+
 /** Copies key chars [from, key.length) to b[off..]; returns the end offset in b. */
 export function copyKeyBytes(key: string, from: number, b: Uint8Array, off: number): number {
   for (let i = from; i < key.length; i++) b[off++] = key.charCodeAt(i);
@@ -93,8 +157,9 @@ export function keySid(key: string): SessionId {
 }
 
 /** The MRI object of a key (rare paths: notifications, Query addressing). */
-export function keyMri(key: string): Mri {
+export function keyMri(key: string, rev = false): Mri {
   const n = copyKeyBytes(key, KEY_MRI_OFFSET, scratch, 0);
+  if (rev) flipDirection(scratch, 0);
   const m = decodeMriValue(scratch, 0, n);
   // Keys are written by stateKey from encodable MRIs, so this cannot fail.
   if (m instanceof ObjectFail) throw new Error(`routing state key holds an undecodable MRI: ${m.detail}`);
@@ -110,6 +175,12 @@ export function keyMri(key: string): Mri {
  * no address text is parsed. undefined if the bytes hold no MRI and SID.
  */
 export function stateKeyFromDatagram(b: Uint8Array, invert: boolean): string | undefined {
+  const end = datagramKeyBytes(b, invert);
+  return end < 0 ? undefined : scratchBuf.toString('latin1', 0, end);
+}
+
+/** Writes the key bytes of stateKeyFromDatagram into the scratch buffer; returns their length, -1 for none. */
+function datagramKeyBytes(b: Uint8Array, invert: boolean): number {
   const end = b.length;
   let pos = 12;
   let mri = -1;
@@ -124,7 +195,7 @@ export function stateKeyFromDatagram(b: Uint8Array, invert: boolean): string | u
     } else if (type === 1) sid = pos + 4;
     pos += 4 + len;
   }
-  if (mri < 0 || sid < 0 || mriLen < 4 || mriLen > MAX_MRI_BYTES || mri + mriLen > end || sid + 16 > end) return undefined;
+  if (mri < 0 || sid < 0 || mriLen < 4 || mriLen > MAX_MRI_BYTES || mri + mriLen > end || sid + 16 > end) return -1;
   const k = scratch;
   k[0] = b[8];
   k[1] = b[9];
@@ -164,5 +235,5 @@ export function stateKeyFromDatagram(b: Uint8Array, invert: boolean): string | u
     }
     if (invert) k[o + 3] ^= 0x20;
   }
-  return scratchBuf.toString('latin1', 0, o + mriLen);
+  return o + mriLen;
 }

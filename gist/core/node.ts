@@ -4,12 +4,14 @@
  * `GistDriverFacing` (driver-api.ts). Every entry point takes `now`; output
  * is queued for `pollTransmit()`; timers are deadlines on the state objects.
  *
- * Roles: for each (MRI, NSLPID, SID) this node is the Querying node of the
- * routing state towards the next peer in the MRI's direction, and may be the
- * Responding node of the state towards the previous one. Keys are always the
- * MRI in the direction in which *this* node sends to the peer, so a received
- * message (whose MRI points in its direction of travel) is looked up with its
- * MRI inverted (s3.3, s5.1: the Response inverts the Query's MRI).
+ * Roles: for each (MRI, NSLPID, SID) this node keeps one routing state row
+ * (s4.2.1) with a half per direction: FWD sends in the MRI's Q-mode
+ * direction (this node is usually its Querying node), REV the other way
+ * (usually its Responding node). Row keys hold the MRI in the FWD direction;
+ * a message is mapped to a (row, half) by the MRI in the direction in which
+ * *this* node would send to the peer, so a received message (whose MRI
+ * points in its direction of travel) is looked up with its MRI inverted
+ * (s3.3, s5.1: the Response inverts the Query's MRI).
  */
 import EventEmitter from 'eventemitter3';
 import { UsageError } from '../../common/errors';
@@ -60,8 +62,8 @@ import type {
   Transmit,
   TransportAddress,
 } from './driver-api';
-import { keyIpVersion, keyIsDownstream, keyMri, keyNslpId, keySid, mriKeyPart, nslpKeyPart, stateKey, stateKeyFromDatagram } from './keys';
-import { due, earliest, MaPhase, MessagingAssociation, NEVER, Peer, Phase, Role, RoutingState, type Pending } from './state';
+import { keyIpVersion, keyMri, keyNslpId, keySid, lastHalf, nslpKeyPart, rowKey, rowKeyFromDatagram, rowMriKeyPart } from './keys';
+import { due, earliest, FWD, MaPhase, MessagingAssociation, NEVER, Peer, Phase, REV, Role, RoutingState, type Half, type Pending } from './state';
 import { TimerHeap } from './timers';
 import { dataLength, queryLength, writeConfirm, writeData, writeQuery, writeResponse } from './wire';
 
@@ -117,11 +119,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** The direction in which Q-mode is defined for the MRM (s5.8.1.2, s5.8.2.2). */
-function isQueryDirection(m: Mri): boolean {
-  return m.mrm === 'path-coupled' ? m.direction === 'downstream' : m.direction === 'towards-edge';
 }
 
 function isDownstream(m: Mri): boolean {
@@ -181,9 +178,16 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ introspection
 
-  /** Number of routing state entries (s4.2.1), both roles. */
+  /** Number of routing state rows (s4.2.1: one per MRI, NSLPID and SID, with both directions' peers). */
   get routingStateCount(): number {
     return this.states.size;
+  }
+
+  /** Number of routing state halves in use (a row holds one or two: the peer in each direction). */
+  get routingStateHalves(): number {
+    let n = 0;
+    for (const rs of this.states.values()) n += (rs.has(FWD) ? 1 : 0) + (rs.has(REV) ? 1 : 0);
+    return n;
   }
 
   /** Number of messaging associations (any phase). */
@@ -210,8 +214,8 @@ export class GistNode implements GistService, GistDriverFacing {
     let queued = 0;
     let waiting = 0;
     for (const rs of this.states.values()) {
-      queued += (rs.queue?.length ?? 0) + (rs.recent?.length ?? 0);
-      if (rs.phase === Phase.Queued) waiting++;
+      queued += (rs.queue(FWD)?.length ?? 0) + (rs.queue(REV)?.length ?? 0) + (rs.recent?.length ?? 0);
+      if (rs.has(FWD) && rs.phase(FWD) === Phase.Queued) waiting++;
     }
     return {
       routingStates: this.states.size,
@@ -237,16 +241,19 @@ export class GistNode implements GistService, GistDriverFacing {
         expireAt: number;
       }
     | undefined {
-    const rs = this.states.get(stateKey(nslpId, sessionId, mri, false));
-    if (rs === undefined) return undefined;
+    const key = rowKey(nslpId, sessionId, mri, false);
+    const h = lastHalf();
+    const rs = this.states.get(key);
+    if (rs === undefined || !rs.has(h)) return undefined;
     const phases = ['awaiting-response', 'established', 'awaiting-refresh', 'awaiting-confirm', 'queued'] as const;
+    const exp = rs.expireAt(h);
     return {
-      role: rs.role === Role.Querier ? 'querier' : 'responder',
-      phase: phases[rs.phase],
-      peerAddress: rs.peer?.address,
-      siiHandle: rs.peer?.handle,
-      cmode: rs.ma !== undefined,
-      expireAt: rs.expireAt === NEVER ? Infinity : rs.expireAt,
+      role: rs.role(h) === Role.Querier ? 'querier' : 'responder',
+      phase: phases[rs.phase(h)],
+      peerAddress: rs.peer(h)?.address,
+      siiHandle: rs.peer(h)?.handle,
+      cmode: rs.ma(h) !== undefined,
+      expireAt: exp === NEVER ? Infinity : exp,
     };
   }
 
@@ -417,7 +424,9 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     // The key is built (and the MRI and SID checked: UsageError) before any state changes.
-    const key = stateKey(req.nslpId, req.sessionId, req.mri, false);
+    const key = rowKey(req.nslpId, req.sessionId, req.mri, false);
+    // The half sending in req.mri's direction: FWD in the Q-mode direction (s5.8.1.2, s5.8.2.2).
+    const h = lastHalf();
     if (req.siiHandle !== undefined) {
       // B.1: explicitly routed to a peer we know (E=1, s7.1.5), without local routing state.
       const peer = this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle);
@@ -426,22 +435,22 @@ export class GistNode implements GistService, GistDriverFacing {
         return;
       }
       const rs = this.states.get(key);
-      if (rs !== undefined && rs.peer === peer && rs.phase !== Phase.AwaitingResponse && rs.phase !== Phase.Queued) {
-        this.sendOnState(now, rs, p);
+      if (rs !== undefined && rs.has(h) && rs.peer(h) === peer && rs.phase(h) !== Phase.AwaitingResponse && rs.phase(h) !== Phase.Queued) {
+        this.sendOnState(now, rs, h, p);
         return;
       }
-      this.sendExplicit(now, key, peer, p);
+      this.sendExplicit(now, key, h, peer, p);
       return;
     }
     let rs = this.states.get(key);
-    if (rs === undefined) {
-      if (!isQueryDirection(req.mri)) {
+    if (rs === undefined || !rs.has(h)) {
+      if (h === REV) {
         // Reply direction: the state comes from the peer's handshake (we are the responder).
         // Wait for the Confirm (bounded by the NSLP timeout or 2 * T2); only an NSLP call creates this.
-        rs = new RoutingState(key, Role.Responder, Phase.AwaitingConfirm);
-        rs.expireAt = p.giveUpAt ?? now + 2 * this.config.t2Ms;
-        this.states.set(key, rs);
-        this.enqueue(now, rs, p);
+        rs = this.row(key);
+        rs.open(REV, Role.Responder, Phase.AwaitingConfirm);
+        rs.setExpireAt(REV, p.giveUpAt ?? now + 2 * this.config.t2Ms);
+        this.enqueue(now, rs, REV, p);
         this.armState(rs);
         return;
       }
@@ -459,7 +468,7 @@ export class GistNode implements GistService, GistDriverFacing {
         }
         rs = this.newQuerier(now, key, Phase.Queued);
         if (reliable) rs.wantMa = true;
-        this.enqueue(now, rs, p);
+        this.enqueue(now, rs, FWD, p);
         this.waiting.push(rs);
         this.armState(rs);
         return;
@@ -471,18 +480,28 @@ export class GistNode implements GistService, GistDriverFacing {
       if (!reliable && this.sendQuery(now, rs, p, req.mri)) {
         rs.inQuery = p;
       } else {
-        this.enqueue(now, rs, p);
+        this.enqueue(now, rs, FWD, p);
         this.sendQuery(now, rs, undefined, req.mri);
       }
       this.armState(rs);
       return;
     }
-    if (rs.role === Role.Querier) rs.inactiveAt = now + this.lifetimeOf(rs);
-    this.sendOnState(now, rs, p);
+    if (rs.isQuerier(h)) rs.inactiveAt = now + this.lifetimeOf(rs);
+    this.sendOnState(now, rs, h, p);
+  }
+
+  /** The row for `key`, created empty when there is none. */
+  private row(key: string): RoutingState {
+    let rs = this.states.get(key);
+    if (rs === undefined) {
+      rs = new RoutingState(key);
+      this.states.set(key, rs);
+    }
+    return rs;
   }
 
   private lifetimeOf(rs: RoutingState): number {
-    return rs.extra?.lifetimeMs ?? this.config.defaultStateLifetimeMs;
+    return rs.lifetimeMs !== NEVER ? rs.lifetimeMs : this.config.defaultStateLifetimeMs;
   }
 
   // ------------------------------------------------------------------ s5.3.3 rate control of new handshakes
@@ -506,15 +525,15 @@ export class GistNode implements GistService, GistDriverFacing {
       const rs = w[this.waitingHead];
       w[this.waitingHead++] = undefined as unknown as RoutingState;
       // Skip sessions that went away (timeout, SetStateLifetime 0) while they waited.
-      if (rs.phase !== Phase.Queued || this.states.get(rs.key) !== rs) continue;
-      rs.phase = Phase.AwaitingResponse;
+      if (!rs.has(FWD) || rs.phase(FWD) !== Phase.Queued || this.states.get(rs.key) !== rs) continue;
+      rs.setPhase(FWD, Phase.AwaitingResponse);
       this.takeSlot(rs);
       // Piggyback the first queued unreliable message on the Query when it fits (s4.4.1).
-      const q = rs.queue;
+      const q = rs.queue(FWD);
       const first = q !== undefined && q.length > 0 && !q[0].reliable ? q[0] : undefined;
       if (first !== undefined && this.sendQuery(now, rs, first)) {
         q!.shift();
-        if (q!.length === 0) rs.queue = undefined;
+        if (q!.length === 0) rs.setQueue(FWD, undefined);
         rs.inQuery = first;
       } else {
         this.sendQuery(now, rs, undefined);
@@ -534,36 +553,44 @@ export class GistNode implements GistService, GistDriverFacing {
 
   setStateLifetime(now: number, nslpId: NslpId, mri: Mri, sessionId: SessionId | undefined, lifetimeMs: number): void {
     const targets: RoutingState[] = [];
+    let h: Half;
     if (sessionId !== undefined) {
-      const rs = this.states.get(stateKey(nslpId, sessionId, mri, false));
+      const rs = this.states.get(rowKey(nslpId, sessionId, mri, false));
+      h = lastHalf();
       if (rs !== undefined) targets.push(rs);
     } else {
       // Key layout (keys.ts): NSLPID (2) | SID (16) | MRI.
-      const suffix = mriKeyPart(mri);
+      const suffix = rowMriKeyPart(mri);
+      h = lastHalf();
       const prefix = nslpKeyPart(nslpId);
       for (const [k, rs] of this.states) if (k.length === 18 + suffix.length && k.startsWith(prefix) && k.endsWith(suffix)) targets.push(rs);
     }
+    // The half named by the MRI's direction; only the FWD querier uses the lifetime (Inactive_QNode, s6.2).
     for (const rs of targets) {
+      if (!rs.has(h)) continue;
       if (lifetimeMs <= 0) {
         // B.5: no further interest: stop refreshing (s4.4.4 "MUST NOT refresh ... known to be inactive").
-        this.removeState(now, rs, 'timeout');
+        this.removeHalf(now, rs, h, 'timeout');
         continue;
       }
-      rs.ext().lifetimeMs = lifetimeMs;
-      if (rs.role === Role.Querier) rs.inactiveAt = now + lifetimeMs;
+      if (h !== FWD) continue;
+      rs.lifetimeMs = lifetimeMs;
+      if (rs.isQuerier(FWD)) rs.inactiveAt = now + lifetimeMs;
       this.armState(rs);
     }
   }
 
   invalidateRoutingState(now: number, req: InvalidateRoutingStateRequest): void {
-    const suffix = mriKeyPart(req.mri);
+    const suffix = rowMriKeyPart(req.mri);
+    // Only FWD halves query: an MRI in the other direction names no state we could rediscover.
+    if (lastHalf() !== FWD) return;
     for (const rs of [...this.states.values()]) {
       if (req.nslpId !== undefined && keyNslpId(rs.key) !== req.nslpId) continue;
-      if (rs.key.length !== 18 + suffix.length || !rs.key.endsWith(suffix) || rs.role !== Role.Querier) continue;
+      if (rs.key.length !== 18 + suffix.length || !rs.key.endsWith(suffix) || !rs.isQuerier(FWD)) continue;
       // B.6: the NSLP believes the route is bad: rediscover, now if urgent, else with the next message.
       rs.stale = true;
-      if (req.urgent && rs.phase === Phase.Established) {
-        rs.phase = Phase.AwaitingRefresh;
+      if (req.urgent && rs.phase(FWD) === Phase.Established) {
+        rs.setPhase(FWD, Phase.AwaitingRefresh);
         this.startHandshake(now, rs);
       }
     }
@@ -571,10 +598,11 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ querier: Query / Response / Confirm
 
+  /** Opens the FWD half of the row for `key` as a Querier (only the Q-mode direction queries). */
   private newQuerier(now: number, key: string, phase: Phase): RoutingState {
-    const rs = new RoutingState(key, Role.Querier, phase);
+    const rs = this.row(key);
+    rs.open(FWD, Role.Querier, phase);
     rs.inactiveAt = now + this.config.defaultStateLifetimeMs;
-    this.states.set(key, rs);
     return rs;
   }
 
@@ -716,7 +744,9 @@ export class GistNode implements GistService, GistDriverFacing {
 
   /** s5.3.3: the retransmission interval after the Query just sent: T1, doubling per retransmission. */
   private retransmitInterval(rs: RoutingState): number {
-    return this.config.t1Ms * 2 ** Math.max(0, rs.queriesSent - 1);
+    // Integer arithmetic (not **, which yields a double): the deadline fields stay small integers, unboxed.
+    const n = rs.queriesSent - 1;
+    return this.config.t1Ms * (n <= 0 ? 1 : 1 << Math.min(n, 30));
   }
 
   /**
@@ -732,10 +762,11 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     const key = rs.key;
     const v = keyIpVersion(key);
-    const down = keyIsDownstream(key);
+    // Queries go in the Q-mode direction (FWD): downstream / towards the edge.
+    const down = true;
     const stack = rs.wantMa ? this.queryStackTlvs() : undefined;
     // s5.2.2: a downstream message carries the IP TTL it is sent with.
-    const nli = this.nliTlv(v, down ? this.config.qmodeIpTtl : rs.ipHops);
+    const nli = this.nliTlv(v, this.config.qmodeIpTtl);
     const nslpData = p?.nslpData;
     if (p !== undefined && 4 + queryLength(key, nli, stack, nslpData) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) return false;
     const flowSource = this.flowSourced(rs);
@@ -758,7 +789,7 @@ export class GistNode implements GistService, GistDriverFacing {
           : { routerAlert: this.config.routerAlertFor(keyNslpId(key), v), ipTtl: down ? this.config.qmodeIpTtl : 255, dscp, flowLabel, dontFragment: true },
     });
     rs.nextQueryAt = now + this.retransmitInterval(rs);
-    if (rs.phase === Phase.Established) rs.phase = Phase.AwaitingRefresh;
+    if (rs.phase(FWD) === Phase.Established) rs.setPhase(FWD, Phase.AwaitingRefresh);
     return true;
   }
 
@@ -778,32 +809,36 @@ export class GistNode implements GistService, GistDriverFacing {
   private onQueryTimeout(now: number, rs: RoutingState): void {
     // s5.3.3: binary exponential backoff from T1; give up once the interval would exceed T2.
     const next = this.retransmitInterval(rs) * 2;
-    const queued = rs.queue?.[0]?.giveUpAt;
+    const queued = rs.queue(FWD)?.[0]?.giveUpAt;
     if (next > this.config.t2Ms || (queued !== undefined && now >= queued)) {
       rs.nextQueryAt = NEVER;
-      if (rs.phase === Phase.AwaitingRefresh) {
+      if (rs.phase(FWD) === Phase.AwaitingRefresh) {
         // The peer stopped answering: report the route as bad (s7.1, B.4) and purge the state.
-        const old = rs.peer?.handle;
-        this.notify(now, rs, { kind: 'routing-status-change', status: 'bad', siiHandle: old });
-        this.removeState(now, rs, 'timeout');
+        const old = rs.peer0?.handle;
+        this.notify(now, rs, FWD, { kind: 'routing-status-change', status: 'bad', siiHandle: old });
+        this.removeHalf(now, rs, FWD, 'timeout');
       } else {
-        this.removeState(now, rs, 'timeout');
+        this.removeHalf(now, rs, FWD, 'timeout');
       }
       return;
     }
     this.sendQuery(now, rs, rs.inQuery);
   }
 
-  /** The key of the state a received message belongs to: its MRI inverted (s5.1). */
+  /**
+   * The row key of the state a received message belongs to, its MRI inverted (s5.1); the half
+   * (the direction in which we answer) is left for lastHalf(): read it before any other key is built.
+   */
   private rxKey(msg: ResponseMessage | ConfirmMessage | DataMessage | QueryMessage, raw: Uint8Array | undefined): string {
-    return (raw !== undefined ? stateKeyFromDatagram(raw, true) : undefined) ?? stateKey(msg.header.nslpId, msg.sessionId, msg.mri, true);
+    return (raw !== undefined ? rowKeyFromDatagram(raw, true) : undefined) ?? rowKey(msg.header.nslpId, msg.sessionId, msg.mri, true);
   }
 
   private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext, raw?: Uint8Array): void {
     const key = this.rxKey(msg, raw);
+    const h = lastHalf();
     const rs = this.states.get(key);
-    // s4.4.6: a Response nobody asked for is dropped without an error.
-    if (rs === undefined || rs.role !== Role.Querier) {
+    // s4.4.6: a Response nobody asked for is dropped without an error. Only FWD halves query.
+    if (rs === undefined || h !== FWD || !rs.isQuerier(FWD)) {
       this.stats.dropped++;
       return;
     }
@@ -815,30 +850,30 @@ export class GistNode implements GistService, GistDriverFacing {
     const viaMa = ctx.via === 'ma' ? ctx.ma : undefined;
     const nli = msg.nli;
     const peer = this.peerFor(nli.peerIdentity, nli.interfaceAddress, ctx.via === 'udp' ? ctx.remote.port : (viaMa?.peer?.udpPort ?? this.config.qmodePort));
-    if (rs.phase === Phase.Established && rs.peer === peer) {
+    const ma0 = rs.ma(FWD);
+    if (rs.phase(FWD) === Phase.Established && rs.peer0 === peer) {
       // A second Response to a retransmitted Query of a handshake that already completed (s5.3.3):
       // not a new handshake. Confirm again (our first Confirm may be lost: RFC 5972 querier
       // transition 17) and pass on its NSLP data, but install and count nothing.
       this.stats.duplicateResponses++;
-      if (msg.header.rFlag) this.sendConfirm(now, rs, msg, peer, rs.ma !== undefined && rs.ma.phase !== MaPhase.Closed ? rs.ma : undefined, false);
-      if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, rs, false);
+      if (msg.header.rFlag) this.sendConfirm(now, rs, msg, peer, ma0 !== undefined && ma0.phase !== MaPhase.Closed ? ma0 : undefined, false);
+      if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, rs, FWD, false);
       return;
     }
-    const previous = rs.peer;
-    const wasEstablished = rs.phase !== Phase.AwaitingResponse;
-    const down = keyIsDownstream(key);
-    if (!down) rs.ipHops = nli.ipTtl;
-    else if (ctx.via === 'udp' && ctx.ipTtl !== undefined && nli.ipTtl !== 0) rs.ipHops = Math.max(0, nli.ipTtl - ctx.ipTtl);
-    this.bindPeer(rs, peer);
+    const previous = rs.peer0;
+    const wasEstablished = rs.phase(FWD) !== Phase.AwaitingResponse;
+    // The Response came back upstream to us (FWD is the Q-mode direction): the hops it measured.
+    if (ctx.via === 'udp' && ctx.ipTtl !== undefined && nli.ipTtl !== 0) rs.setIpHops(FWD, Math.max(0, nli.ipTtl - ctx.ipTtl));
+    this.bindPeer(rs, FWD, peer);
     if (rs.inQuery !== undefined) {
       this.status(now, rs.inQuery, undefined);
       rs.inQuery = undefined;
     }
     rs.stale = false;
-    rs.phase = Phase.Established;
+    rs.setPhase(FWD, Phase.Established);
     // s4.4.4: refresh between 1/2 and 3/4 of the validity time, chosen randomly.
     const validity = nli.routingStateValidityTime;
-    rs.expireAt = now + validity;
+    rs.expire0 = now + validity;
     rs.nextQueryAt = now + Math.floor(validity * (0.5 + 0.25 * ((this.randomI32() >>> 0) / 4294967296)));
     if (rs.inactiveAt === NEVER) rs.inactiveAt = now + this.lifetimeOf(rs);
 
@@ -856,20 +891,20 @@ export class GistNode implements GistService, GistDriverFacing {
         }
       }
     }
-    if (ma !== undefined) this.bindMa(rs, ma);
-    else if (rs.ma !== undefined && ctx.via === 'udp' && msg.stackProposal === undefined) this.unbindMa(rs);
+    if (ma !== undefined) this.bindMa(rs, FWD, ma);
+    else if (rs.ma(FWD) !== undefined && ctx.via === 'udp' && msg.stackProposal === undefined) this.unbindMa(rs, FWD);
 
     if (msg.header.rFlag) this.sendConfirm(now, rs, msg, peer, ma, newMa);
     this.stats.handshakesCompleted++;
     this.releaseSlot(now, rs);
     rs.recent = undefined;
-    if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, rs, false);
+    if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, rs, FWD, false);
     if (wasEstablished && previous !== undefined && previous !== peer) {
       // s7.1.2: the refresh found a different peer: the route changed.
-      this.notify(now, rs, { kind: 'routing-status-change', status: 'good', siiHandle: peer.handle, previousSiiHandle: previous.handle });
+      this.notify(now, rs, FWD, { kind: 'routing-status-change', status: 'good', siiHandle: peer.handle, previousSiiHandle: previous.handle });
     }
     if (previous !== undefined && previous !== peer) this.releasePeer(previous);
-    this.flushQueue(now, rs);
+    this.flushQueue(now, rs, FWD);
     this.armState(rs);
   }
 
@@ -887,7 +922,8 @@ export class GistNode implements GistService, GistDriverFacing {
       } else stack = sp;
     }
     const v = keyIpVersion(rs.key);
-    const nli = this.nliTlv(v, keyIsDownstream(rs.key) ? 0 : rs.ipHops);
+    // Sent by the FWD querier, downstream: no hop count to report (s5.2.2).
+    const nli = this.nliTlv(v, 0);
     this.stats.confirmsSent++;
     const hops = this.config.initialGistHopCount;
     if (ma !== undefined) this.sendOnMa(now, ma, writeConfirm(false, rs.key, hops, nli, msg.responderCookie, stack, undefined));
@@ -990,12 +1026,13 @@ export class GistNode implements GistService, GistDriverFacing {
     // (an established state stays usable until its expiry; the Confirm refreshes it, s6.3).
     // The reply direction's key: the Response carries the Query's MRI inverted (s5.1).
     const key = this.rxKey(msg, raw);
+    const h = lastHalf();
     const wantsMa = msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined;
     const reuse = wantsMa ? this.liveMaTo(msg.nli.peerIdentity, msg.nli.interfaceAddress) : undefined;
     const offerMa = wantsMa && reuse === undefined;
     const confirmRequired = this.config.confirmRequired || offerMa;
     const responderCookie = confirmRequired
-      ? this.cookies.mint(now, { stateKey: key, peerIdentity: msg.nli.peerIdentity, interfaceAddress: msg.nli.interfaceAddress, maOffered: offerMa })
+      ? this.cookies.mint(now, { stateKey: key, half: h, peerIdentity: msg.nli.peerIdentity, interfaceAddress: msg.nli.interfaceAddress, maOffered: offerMa })
       : undefined;
     const stack = offerMa ? this.responseStackTlvs() : undefined;
     const v = keyIpVersion(key);
@@ -1003,11 +1040,12 @@ export class GistNode implements GistService, GistDriverFacing {
     const nli = this.nliTlv(v, ipDistance);
     const hops = this.config.initialGistHopCount;
     this.stats.responsesSent++;
-    if (reuse !== undefined) this.sendOnMa(now, reuse, writeResponse(false, key, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
-    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, v, writeResponse(true, key, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
+    const rev = h === REV;
+    if (reuse !== undefined) this.sendOnMa(now, reuse, writeResponse(false, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
+    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, v, writeResponse(true, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
     if (!confirmRequired) {
       // s6.3 case 1: no Confirm needed; install (or refresh) the state now.
-      this.installResponder(now, key, msg.nli, ctx.remote.port, undefined, ipDistance);
+      this.installResponder(now, key, h, msg.nli, ctx.remote.port, undefined, ipDistance);
     }
     return CONSUME;
   }
@@ -1015,6 +1053,7 @@ export class GistNode implements GistService, GistDriverFacing {
   private installResponder(
     now: number,
     key: string,
+    h: Half,
     nli: NetworkLayerInformation,
     udpPort: number,
     ma: MessagingAssociation | undefined,
@@ -1024,26 +1063,28 @@ export class GistNode implements GistService, GistDriverFacing {
     const peer = this.peerFor(nli.peerIdentity, nli.interfaceAddress, udpPort);
     let previous: Peer | undefined;
     let wasEstablished = false;
-    if (rs === undefined || rs.role !== Role.Responder) {
-      if (rs !== undefined) this.removeState(now, rs, undefined);
-      rs = new RoutingState(key, Role.Responder, Phase.Established);
-      this.states.set(key, rs);
+    if (rs === undefined || !rs.has(h) || rs.role(h) !== Role.Responder) {
+      // A Query for the direction we were querying in: the peer took the lead (the other half stays).
+      if (rs !== undefined && rs.has(h)) this.removeHalf(now, rs, h, undefined);
+      rs = this.row(key);
+      rs.open(h, Role.Responder, Phase.Established);
     } else {
-      previous = rs.peer;
-      wasEstablished = rs.phase === Phase.Established;
+      previous = rs.peer(h);
+      wasEstablished = rs.phase(h) === Phase.Established;
     }
-    rs.phase = Phase.Established;
-    this.bindPeer(rs, peer);
-    if (ma !== undefined) this.bindMa(rs, ma);
-    else if (rs.ma !== undefined && rs.ma.peer !== peer) this.unbindMa(rs);
-    if (ipHops > 0) rs.ipHops = ipHops;
+    rs.setPhase(h, Phase.Established);
+    this.bindPeer(rs, h, peer);
+    const bound = rs.ma(h);
+    if (ma !== undefined) this.bindMa(rs, h, ma);
+    else if (bound !== undefined && bound.peer !== peer) this.unbindMa(rs, h);
+    if (ipHops > 0) rs.setIpHops(h, ipHops);
     // s4.4.4: the state lives for the validity time we advertised, unless refreshed.
-    rs.expireAt = now + this.config.routingStateValidityMs;
+    rs.setExpireAt(h, now + this.config.routingStateValidityMs);
     if (wasEstablished && previous !== undefined && previous !== peer) {
-      this.notify(now, rs, { kind: 'routing-status-change', status: 'good', siiHandle: peer.handle, previousSiiHandle: previous.handle });
+      this.notify(now, rs, h, { kind: 'routing-status-change', status: 'good', siiHandle: peer.handle, previousSiiHandle: previous.handle });
     }
     if (previous !== undefined && previous !== peer) this.releasePeer(previous);
-    this.flushQueue(now, rs);
+    this.flushQueue(now, rs, h);
     this.armState(rs);
     return rs;
   }
@@ -1057,15 +1098,17 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     // The Confirm carries the Query's MRI (s5.1): our reply direction is its inverse.
     const key = this.rxKey(msg, raw);
+    const h = lastHalf();
     const rs = this.states.get(key);
     if (msg.responderCookie === undefined) {
       // Only valid when we did not ask for a Confirm cookie (case 1) and hold the state already.
-      if (rs !== undefined && rs.role === Role.Responder && rs.phase === Phase.Established) return; // s6.3 rule 10
+      if (rs !== undefined && rs.has(h) && rs.role(h) === Role.Responder && rs.phase(h) === Phase.Established) return; // s6.3 rule 10
       this.replyError(now, ctx, msg, ErrorCode.NoRoutingState, 0, []);
       return;
     }
     const binding: CookieBinding = {
       stateKey: key,
+      half: h,
       peerIdentity: msg.nli.peerIdentity,
       interfaceAddress: msg.nli.interfaceAddress,
       maOffered: msg.stackProposal !== undefined,
@@ -1101,8 +1144,8 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     this.stats.confirmsAccepted++;
     const udpPort = ctx.via === 'udp' ? ctx.remote.port : (this.peers.get(this.peerKey(msg.nli.peerIdentity, msg.nli.interfaceAddress))?.udpPort ?? this.config.qmodePort);
-    const state = this.installResponder(now, key, msg.nli, udpPort, ma, 0);
-    if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, state, false);
+    const state = this.installResponder(now, key, h, msg.nli, udpPort, ma, 0);
+    if (msg.nslpData !== undefined) this.deliver(now, msg, ctx, state, h, false);
   }
 
   // ------------------------------------------------------------------ Data, Error, MA-Hello
@@ -1145,27 +1188,30 @@ export class GistNode implements GistService, GistDriverFacing {
       this.replyError(now, ctx, msg, ErrorCode.UnknownNslpid, 0, []);
       return;
     }
-    const rs = this.states.get(this.rxKey(msg, raw));
+    const row = this.states.get(this.rxKey(msg, raw));
+    const h = lastHalf();
+    const rs = row !== undefined && row.has(h) ? row : undefined;
     // s4.3.2 validation, in order.
     if (msg.header.eFlag || (msg.header.cFlag && ctx.via === 'udp' && ctx.qmode)) {
-      this.deliver(now, msg, ctx, rs, true);
+      this.deliver(now, msg, ctx, rs, h, true);
       return;
     }
-    if (ctx.via === 'ma' && rs !== undefined && rs.ma !== undefined && rs.ma !== ctx.ma) {
+    const ma = rs?.ma(h);
+    if (ctx.via === 'ma' && ma !== undefined && ma !== ctx.ma) {
       this.replyError(now, ctx, msg, ErrorCode.IncorrectlyDeliveredMessage, 0, []);
       return;
     }
-    if (rs === undefined || rs.phase === Phase.AwaitingConfirm) {
+    if (rs === undefined || rs.phase(h) === Phase.AwaitingConfirm) {
       // s4.4.6: Data needs routing state; tell the peer so that it restarts the handshake.
       this.replyError(now, ctx, msg, ErrorCode.NoRoutingState, 0, []);
       return;
     }
-    if (ctx.via === 'ma' && rs.ma === undefined) {
+    if (ctx.via === 'ma' && ma === undefined) {
       this.replyError(now, ctx, msg, ErrorCode.IncorrectlyDeliveredMessage, 0, []);
       return;
     }
-    if (rs.role === Role.Querier) rs.inactiveAt = now + this.lifetimeOf(rs);
-    this.deliver(now, msg, ctx, rs, false);
+    if (rs.isQuerier(h)) rs.inactiveAt = now + this.lifetimeOf(rs);
+    this.deliver(now, msg, ctx, rs, h, false);
   }
 
   private rxError(now: number, msg: ErrorMessage, ctx: RxContext): void {
@@ -1175,41 +1221,44 @@ export class GistNode implements GistService, GistDriverFacing {
     if (e.mri === undefined || e.sessionId === undefined) return;
     // The Error echoes our message's MRI, which points in our direction of sending (A.4.1).
     if (e.sessionId.length !== 16) return;
-    const rs = this.states.get(stateKey(e.commonHeader.nslpId, e.sessionId, e.mri, false));
-    if (rs === undefined) return;
-    if (ctx.via === 'udp' && rs.peer !== undefined && msg.nli !== undefined && msg.nli.interfaceAddress !== rs.peer.address && rs.phase === Phase.Established) {
+    const rs = this.states.get(rowKey(e.commonHeader.nslpId, e.sessionId, e.mri, false));
+    const h = lastHalf();
+    if (rs === undefined || !rs.has(h)) return;
+    const peer = rs.peer(h);
+    if (ctx.via === 'udp' && peer !== undefined && msg.nli !== undefined && msg.nli.interfaceAddress !== peer.address && rs.phase(h) === Phase.Established) {
       // An Error from a node that is not our peer about established state: only Query errors come from elsewhere.
       if (e.commonHeader.messageType !== MessageType.Query) return;
     }
     const origType = e.commonHeader.messageType;
+    const querier = rs.isQuerier(h);
     if (e.errorCode === ErrorCode.NoRoutingState) {
-      if (rs.role === Role.Querier) {
+      if (querier) {
         // s4.4.6: restart the handshake; re-send the Data the peer dropped.
         const lost = rs.recent;
         rs.recent = undefined;
         const horizon = now - 4 * this.config.t1Ms;
-        if (lost !== undefined) for (const r of lost) if (r.at >= horizon) this.enqueue(now, rs, r.p);
-        rs.phase = Phase.AwaitingResponse;
+        if (lost !== undefined) for (const r of lost) if (r.at >= horizon) this.enqueue(now, rs, FWD, r.p);
+        rs.setPhase(FWD, Phase.AwaitingResponse);
         this.startHandshake(now, rs);
       } else {
-        this.notify(now, rs, { kind: 'routing-status-change', status: 'bad', siiHandle: rs.peer?.handle });
-        this.removeState(now, rs, 'error-from-peer');
+        this.notify(now, rs, h, { kind: 'routing-status-change', status: 'bad', siiHandle: peer?.handle });
+        this.removeHalf(now, rs, h, 'error-from-peer');
       }
       return;
     }
-    if (rs.role === Role.Querier && origType === MessageType.Query) {
+    if (querier && origType === MessageType.Query) {
       if (e.errorCode === ErrorCode.EndpointFound) {
         // The Query reached the flow's end without meeting a node that runs the NSLP (B.4 last-node).
-        this.notify(now, rs, { kind: 'last-node' });
-        this.removeState(now, rs, 'no-next-node');
+        this.notify(now, rs, FWD, { kind: 'last-node' });
+        this.removeHalf(now, rs, FWD, 'no-next-node');
         return;
       }
-      this.removeState(now, rs, 'error-from-peer', `${e.errorClass}/${e.errorCode}/${e.errorSubcode}`);
+      this.removeHalf(now, rs, FWD, 'error-from-peer', `${e.errorClass}/${e.errorCode}/${e.errorSubcode}`);
       return;
     }
-    if (rs.role === Role.Querier && origType === MessageType.Confirm && e.errorCode === ErrorCode.ObjectValueError && e.errorSubcode === 4) {
+    if (querier && origType === MessageType.Confirm && e.errorCode === ErrorCode.ObjectValueError && e.errorSubcode === 4) {
       // Our Confirm's Responder-Cookie was refused (e.g. secret rotated): run the handshake again.
-      rs.phase = Phase.AwaitingResponse;
+      rs.setPhase(FWD, Phase.AwaitingResponse);
       this.startHandshake(now, rs);
     }
   }
@@ -1227,15 +1276,16 @@ export class GistNode implements GistService, GistDriverFacing {
     }
   }
 
-  private deliver(now: number, msg: ResponseMessage | ConfirmMessage | DataMessage, ctx: RxContext, rs: RoutingState | undefined, unvalidated: boolean): void {
+  private deliver(now: number, msg: ResponseMessage | ConfirmMessage | DataMessage, ctx: RxContext, rs: RoutingState | undefined, h: Half, unvalidated: boolean): void {
     // B.2: the SII-Handle names the node the message came from, so that an NSLP
     // answer goes back to it. For Data that is the sender (its NLI, or its MA),
     // which differs from the routing state's peer while two upstream nodes both
     // refresh the same state across a route change (s7.1).
     let sii: number;
+    const statePeer = rs?.peer(h);
     if (msg.type === 'Data' && msg.nli !== undefined) sii = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.via === 'udp' ? ctx.remote.port : this.config.qmodePort).handle;
     else if (msg.type === 'Data' && ctx.via === 'ma' && ctx.ma.peer !== undefined) sii = ctx.ma.peer.handle;
-    else if (rs?.peer !== undefined) sii = rs.peer.handle;
+    else if (statePeer !== undefined) sii = statePeer.handle;
     else if (ctx.via === 'ma' && ctx.ma.peer !== undefined) sii = ctx.ma.peer.handle;
     else sii = 0;
     const ev: RecvMessageEvent = {
@@ -1248,7 +1298,7 @@ export class GistNode implements GistService, GistDriverFacing {
       siiHandle: sii,
       transfer: ctx.via === 'ma' ? (unvalidated ? TRANSFER_CMODE_EXPLICIT : TRANSFER_CMODE) : unvalidated ? TRANSFER_DMODE_EXPLICIT : TRANSFER_DMODE,
       ipTtl: ctx.via === 'udp' ? ctx.ipTtl : undefined,
-      ipDistance: rs?.ipHops ?? 0,
+      ipDistance: rs?.ipHops(h) ?? 0,
       gistHopCount: msg.header.gistHopCount - 1,
       inboundInterface: ctx.via === 'udp' ? ctx.iface : undefined,
     };
@@ -1257,35 +1307,40 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ sending NSLP data
 
-  private enqueue(now: number, rs: RoutingState, p: Pending): void {
-    if (rs.queue === undefined) rs.queue = [];
-    if (rs.queue.length >= this.config.maxQueuedPerState) {
+  private enqueue(now: number, rs: RoutingState, h: Half, p: Pending): void {
+    let q = rs.queue(h);
+    if (q === undefined) rs.setQueue(h, (q = []));
+    if (q.length >= this.config.maxQueuedPerState) {
       this.status(now, p, 'transport-failure');
       return;
     }
-    rs.queue.push(p);
+    q.push(p);
   }
 
-  private sendOnState(now: number, rs: RoutingState, p: Pending): void {
-    if (rs.phase === Phase.AwaitingResponse || rs.phase === Phase.AwaitingConfirm || rs.phase === Phase.Queued || rs.peer === undefined) {
-      this.enqueue(now, rs, p);
+  private sendOnState(now: number, rs: RoutingState, h: Half, p: Pending): void {
+    const phase = rs.phase(h);
+    const peer = rs.peer(h);
+    if (phase === Phase.AwaitingResponse || phase === Phase.AwaitingConfirm || phase === Phase.Queued || peer === undefined) {
+      this.enqueue(now, rs, h, p);
       return;
     }
-    if (rs.stale && rs.role === Role.Querier) {
+    const querier = rs.isQuerier(h);
+    if (querier && rs.stale) {
       // InvalidateRoutingState: rediscover before using the state again.
       rs.stale = false;
-      this.enqueue(now, rs, p);
-      rs.phase = Phase.AwaitingRefresh;
+      this.enqueue(now, rs, FWD, p);
+      rs.setPhase(FWD, Phase.AwaitingRefresh);
       this.startHandshake(now, rs);
       return;
     }
     const key = rs.key;
-    const ma = rs.ma;
+    const rev = h === REV;
+    const ma = rs.ma(h);
     const hops = p.gistHopCount ?? this.config.initialGistHopCount;
     if (ma !== undefined && ma.phase !== MaPhase.Closed) {
       // s4.3.3: once an MA serves this state, use it (congestion control, ordering). s5.1: no NLI in C-mode.
       ma.lastUseAt = now;
-      this.sendOnMa(now, ma, writeData(false, key, hops, false, undefined, p.nslpData));
+      this.sendOnMa(now, ma, writeData(false, key, rev, hops, false, undefined, p.nslpData));
       this.stats.dataSent++;
       if (ma.phase === MaPhase.Connecting) {
         // B.3: report only once the connection is up (or failed).
@@ -1295,15 +1350,16 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     const v = keyIpVersion(key);
-    const nli = this.nliTlv(v, keyIsDownstream(key) ? 0 : rs.ipHops);
+    // s5.2.2: upstream (REV) messages report the IP hop count to the peer.
+    const nli = this.nliTlv(v, rev ? rs.ipHops(h) : 0);
     const needsMa = p.reliable || 4 + dataLength(key, nli, p.nslpData) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT);
     if (needsMa) {
-      if (rs.role === Role.Querier) {
+      if (querier) {
         // An MA needs the responder's SCD: run a handshake with a Stack-Proposal (s5.7.1).
         rs.wantMa = true;
-        this.enqueue(now, rs, p);
-        if (rs.phase === Phase.Established) {
-          rs.phase = Phase.AwaitingRefresh;
+        this.enqueue(now, rs, FWD, p);
+        if (phase === Phase.Established) {
+          rs.setPhase(FWD, Phase.AwaitingRefresh);
           this.startHandshake(now, rs);
         }
         return;
@@ -1312,9 +1368,9 @@ export class GistNode implements GistService, GistDriverFacing {
       this.status(now, p, p.reliable ? 'transport-failure' : 'message-too-large');
       return;
     }
-    this.sendDmode(rs.peer, v, writeData(true, key, hops, false, nli, p.nslpData));
+    this.sendDmode(peer, v, writeData(true, key, rev, hops, false, nli, p.nslpData));
     this.stats.dataSent++;
-    if (rs.role === Role.Querier) {
+    if (querier) {
       // s4.4.6: if our D-mode Confirm was lost, the peer answers this Data with No Routing State within
       // a round trip; keep what was sent in the last 4*T1 (at most 16) to re-send after the new handshake.
       const horizon = now - 4 * this.config.t1Ms;
@@ -1331,15 +1387,16 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   /** B.1 explicit routing (E=1): Data to a known peer without using local routing state. */
-  private sendExplicit(now: number, key: string, peer: Peer, p: Pending): void {
+  private sendExplicit(now: number, key: string, h: Half, peer: Peer, p: Pending): void {
     const ma = peer.ma !== undefined && peer.ma.phase !== MaPhase.Closed ? peer.ma : undefined;
     const hops = p.gistHopCount ?? this.config.initialGistHopCount;
+    const rev = h === REV;
     if (ma !== undefined) {
-      this.sendOnMa(now, ma, writeData(false, key, hops, true, undefined, p.nslpData));
+      this.sendOnMa(now, ma, writeData(false, key, rev, hops, true, undefined, p.nslpData));
     } else {
       // The NLI of a state with no hop count learnt (as the model this replaced: ipHops 0).
       const v = keyIpVersion(key);
-      const bytes = writeData(true, key, hops, true, this.nliTlv(v, 0), p.nslpData);
+      const bytes = writeData(true, key, rev, hops, true, this.nliTlv(v, 0), p.nslpData);
       if (bytes.length + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) {
         this.status(now, p, 'message-too-large');
         return;
@@ -1350,16 +1407,16 @@ export class GistNode implements GistService, GistDriverFacing {
     this.status(now, p, undefined);
   }
 
-  private flushQueue(now: number, rs: RoutingState): void {
-    const q = rs.queue;
-    if (q === undefined || rs.peer === undefined || rs.phase === Phase.AwaitingResponse || rs.phase === Phase.AwaitingConfirm) return;
-    rs.queue = undefined;
+  private flushQueue(now: number, rs: RoutingState, h: Half): void {
+    const q = rs.queue(h);
+    if (q === undefined || rs.peer(h) === undefined || rs.phase(h) === Phase.AwaitingResponse || rs.phase(h) === Phase.AwaitingConfirm) return;
+    rs.setQueue(h, undefined);
     for (const p of q) {
       if (p.giveUpAt !== undefined && now > p.giveUpAt) {
         this.status(now, p, 'timeout');
         continue;
       }
-      this.sendOnState(now, rs, p);
+      this.sendOnState(now, rs, h, p);
     }
   }
 
@@ -1374,8 +1431,9 @@ export class GistNode implements GistService, GistDriverFacing {
     });
   }
 
-  private notify(now: number, rs: RoutingState, notification: Parameters<GistServiceEvents['networkNotification']>[0]['notification']): void {
-    this.events.emit('networkNotification', { now, nslpId: keyNslpId(rs.key), mri: keyMri(rs.key), sessionId: keySid(rs.key), notification });
+  /** B.4 about one half of a row: the MRI is given in that half's direction of sending. */
+  private notify(now: number, rs: RoutingState, h: Half, notification: Parameters<GistServiceEvents['networkNotification']>[0]['notification']): void {
+    this.events.emit('networkNotification', { now, nslpId: keyNslpId(rs.key), mri: keyMri(rs.key, h === REV), sessionId: keySid(rs.key), notification });
   }
 
   // ------------------------------------------------------------------ transmission helpers
@@ -1564,9 +1622,9 @@ export class GistNode implements GistService, GistDriverFacing {
     return undefined;
   }
 
-  private bindPeer(rs: RoutingState, peer: Peer): void {
-    if (rs.peer === peer) return;
-    rs.peer = peer;
+  private bindPeer(rs: RoutingState, h: Half, peer: Peer): void {
+    if (rs.peer(h) === peer) return;
+    rs.setPeer(h, peer);
     peer.refs++;
   }
 
@@ -1601,17 +1659,18 @@ export class GistNode implements GistService, GistDriverFacing {
     if (peer.ma === undefined || peer.ma.phase === MaPhase.Closed) peer.ma = ma;
   }
 
-  private bindMa(rs: RoutingState, ma: MessagingAssociation): void {
-    if (rs.ma === ma) return;
-    if (rs.ma !== undefined) this.unbindMa(rs);
-    rs.ma = ma;
+  private bindMa(rs: RoutingState, h: Half, ma: MessagingAssociation): void {
+    const old = rs.ma(h);
+    if (old === ma) return;
+    if (old !== undefined) this.unbindMa(rs, h);
+    rs.setMa(h, ma);
     ma.users++;
   }
 
-  private unbindMa(rs: RoutingState): void {
-    const ma = rs.ma;
+  private unbindMa(rs: RoutingState, h: Half): void {
+    const ma = rs.ma(h);
     if (ma === undefined) return;
-    rs.ma = undefined;
+    rs.setMa(h, undefined);
     ma.users--;
   }
 
@@ -1691,112 +1750,153 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     if (ma.users === 0) return;
     for (const rs of [...this.states.values()]) {
-      if (rs.ma !== ma) continue;
-      this.unbindMa(rs);
-      if (!failed) continue;
-      if (wasConnecting) {
-        // The MA never came up: messages queued for it are lost.
-        const q = rs.queue;
-        rs.queue = undefined;
-        if (q !== undefined) for (const p of q) this.status(now, p, 'transport-failure', 'messaging association setup failed');
+      for (let h: Half = FWD; ; h = REV) {
+        if (rs.ma(h) === ma) this.maLost(now, rs, h, failed, wasConnecting);
+        if (h === REV) break;
       }
-      this.notify(now, rs, { kind: 'communication-failure', siiHandle: rs.peer?.handle });
-      if (rs.role === Role.Querier && rs.phase !== Phase.AwaitingResponse) {
-        // Rebuild the state (and an MA if still wanted) with the next Query.
-        rs.phase = Phase.AwaitingRefresh;
-        this.startHandshake(now, rs);
-      }
+    }
+  }
+
+  private maLost(now: number, rs: RoutingState, h: Half, failed: boolean, wasConnecting: boolean): void {
+    this.unbindMa(rs, h);
+    if (!failed) return;
+    if (wasConnecting) {
+      // The MA never came up: messages queued for it are lost.
+      const q = rs.queue(h);
+      rs.setQueue(h, undefined);
+      if (q !== undefined) for (const p of q) this.status(now, p, 'transport-failure', 'messaging association setup failed');
+    }
+    this.notify(now, rs, h, { kind: 'communication-failure', siiHandle: rs.peer(h)?.handle });
+    if (rs.has(h) && rs.isQuerier(h) && rs.phase(h) !== Phase.AwaitingResponse) {
+      // Rebuild the state (and an MA if still wanted) with the next Query.
+      rs.setPhase(FWD, Phase.AwaitingRefresh);
+      this.startHandshake(now, rs);
     }
   }
 
   // ------------------------------------------------------------------ routing state timers
 
+  /** Arms the row's one timer entry at the earliest deadline of its halves. */
   private armState(rs: RoutingState): void {
     if (this.states.get(rs.key) !== rs) return;
-    let at = earliest(earliest(rs.expireAt, rs.nextQueryAt), rs.inactiveAt);
-    const q = rs.queue;
-    if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined) at = earliest(at, p.giveUpAt);
-    const iq = rs.inQuery?.giveUpAt;
-    if (iq !== undefined) at = earliest(at, iq);
-    // Data kept for a No-Routing-State re-send (s4.4.6) is let go once the newest is 4*T1 old.
-    const r = rs.recent;
-    if (r !== undefined && r.length > 0) at = earliest(at, r[r.length - 1].at + 4 * this.config.t1Ms);
+    let at = NEVER;
+    if (rs.has(FWD)) {
+      at = earliest(earliest(rs.expire0, rs.nextQueryAt), rs.inactiveAt);
+      const q = rs.queue(FWD);
+      if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined) at = earliest(at, p.giveUpAt);
+      const iq = rs.inQuery?.giveUpAt;
+      if (iq !== undefined) at = earliest(at, iq);
+      // Data kept for a No-Routing-State re-send (s4.4.6) is let go once the newest is 4*T1 old.
+      const r = rs.recent;
+      if (r !== undefined && r.length > 0) at = earliest(at, r[r.length - 1].at + 4 * this.config.t1Ms);
+    }
+    if (rs.has(REV)) {
+      at = earliest(at, rs.expire1);
+      const q = rs.queue(REV);
+      if (q !== undefined) for (const p of q) if (p.giveUpAt !== undefined) at = earliest(at, p.giveUpAt);
+    }
     this.timers.arm(rs, at === NEVER ? undefined : at);
   }
 
   private onStateTimer(now: number, rs: RoutingState): void {
     if (this.states.get(rs.key) !== rs) return;
-    if (due(rs.inactiveAt, now) && rs.role === Role.Querier) {
+    if (rs.has(FWD)) this.onHalfTimer(now, rs, FWD);
+    // The FWD half's work may have removed the row (or, through an NSLP callback, replaced it).
+    if (this.states.get(rs.key) === rs && rs.has(REV)) this.onHalfTimer(now, rs, REV);
+    if (this.states.get(rs.key) !== rs) return;
+    this.armState(rs);
+  }
+
+  private onHalfTimer(now: number, rs: RoutingState, h: Half): void {
+    if (h === FWD && due(rs.inactiveAt, now) && rs.isQuerier(FWD)) {
       // s6.2 Inactive_QNode: no NSLP traffic for the state lifetime.
-      this.removeState(now, rs, 'timeout');
+      this.removeHalf(now, rs, FWD, 'timeout');
       return;
     }
-    const iq = rs.inQuery?.giveUpAt;
-    if (iq !== undefined && now >= iq && rs.phase === Phase.AwaitingResponse) {
+    const iq = h === FWD ? rs.inQuery?.giveUpAt : undefined;
+    if (iq !== undefined && now >= iq && rs.phase(FWD) === Phase.AwaitingResponse) {
       // B.1 / s5.3.3: the NSLP's timeout bounds the Query retransmissions.
-      this.removeState(now, rs, 'timeout');
+      this.removeHalf(now, rs, FWD, 'timeout');
       return;
     }
-    if (due(rs.expireAt, now)) {
-      if (rs.phase === Phase.AwaitingConfirm) {
-        this.removeState(now, rs, 'timeout');
+    if (due(rs.expireAt(h), now)) {
+      const phase = rs.phase(h);
+      if (phase === Phase.AwaitingConfirm) {
+        this.removeHalf(now, rs, h, 'timeout');
         return;
       }
-      if (rs.role === Role.Responder || rs.phase !== Phase.AwaitingRefresh) {
+      if (rs.role(h) === Role.Responder || phase !== Phase.AwaitingRefresh) {
         // s4.2.1: the validity time ran out without a refresh: purge the state.
-        this.notify(now, rs, { kind: 'route-deletion', siiHandle: rs.peer?.handle ?? 0 });
-        this.removeState(now, rs, 'timeout');
+        this.notify(now, rs, h, { kind: 'route-deletion', siiHandle: rs.peer(h)?.handle ?? 0 });
+        this.removeHalf(now, rs, h, 'timeout');
         return;
       }
-      rs.expireAt = NEVER; // querier: the refresh handshake decides
+      rs.setExpireAt(h, NEVER); // querier: the refresh handshake decides
     }
-    const q = rs.queue;
+    const q = rs.queue(h);
     if (q !== undefined) {
       const keep: Pending[] = [];
       for (const p of q) {
         if (p.giveUpAt !== undefined && now >= p.giveUpAt) this.status(now, p, 'timeout');
         else keep.push(p);
       }
-      rs.queue = keep.length > 0 ? keep : undefined;
-      if (rs.phase === Phase.Queued && rs.queue === undefined) {
+      rs.setQueue(h, keep.length > 0 ? keep : undefined);
+      if (rs.phase(h) === Phase.Queued && keep.length === 0) {
         // A session waiting for a handshake slot whose every message timed out: nothing left to set up.
-        this.removeState(now, rs, undefined);
+        this.removeHalf(now, rs, h, undefined);
         return;
       }
     }
+    if (h !== FWD) return;
     const r = rs.recent;
     if (r !== undefined && (r.length === 0 || now >= r[r.length - 1].at + 4 * this.config.t1Ms)) rs.recent = undefined;
-    const phase = rs.phase;
+    const phase = rs.phase(FWD);
     if (due(rs.nextQueryAt, now)) {
       if (phase === Phase.AwaitingResponse || phase === Phase.AwaitingRefresh) this.onQueryTimeout(now, rs);
-      else if (phase === Phase.Established && rs.role === Role.Querier) {
+      else if (phase === Phase.Established && rs.isQuerier(FWD)) {
         // s4.4.4 / s6.2 rule 8: refresh before the peer's state expires.
         rs.nextQueryAt = NEVER;
-        rs.phase = Phase.AwaitingRefresh;
+        rs.setPhase(FWD, Phase.AwaitingRefresh);
         this.startHandshake(now, rs);
       }
     }
-    if (this.states.get(rs.key) !== rs) return;
-    this.armState(rs);
   }
 
-  private removeState(now: number, rs: RoutingState, queuedError: MessageStatusError | undefined, detail?: string): void {
-    if (this.states.get(rs.key) !== rs) return;
-    this.states.delete(rs.key);
-    this.timers.arm(rs, undefined);
-    const q = rs.inQuery !== undefined ? [rs.inQuery, ...(rs.queue ?? [])] : rs.queue;
-    rs.queue = undefined;
-    rs.inQuery = undefined;
-    if (q !== undefined && queuedError !== undefined) for (const p of q) this.status(now, p, queuedError, detail);
-    if (rs.ma !== undefined) {
-      rs.ma.lastUseAt = now;
-      const ma = rs.ma;
-      this.unbindMa(rs);
+  /**
+   * Purges one half of a row (the row goes when both are empty); the NSLP
+   * messages still queued on it are reported with `queuedError` once the
+   * state is gone (so a MessageStatus listener sees the table as it is).
+   */
+  private removeHalf(now: number, rs: RoutingState, h: Half, queuedError: MessageStatusError | undefined, detail?: string): void {
+    if (this.states.get(rs.key) !== rs || !rs.has(h)) return;
+    const queue = rs.queue(h);
+    const q = h === FWD && rs.inQuery !== undefined ? [rs.inQuery, ...(queue ?? [])] : queue;
+    rs.setQueue(h, undefined);
+    if (h === FWD) {
+      rs.inQuery = undefined;
+      rs.recent = undefined;
+      rs.lifetimeMs = NEVER;
+    }
+    const ma = rs.ma(h);
+    if (ma !== undefined) {
+      ma.lastUseAt = now;
+      this.unbindMa(rs, h);
       this.armMa(now, ma);
     }
-    if (rs.peer !== undefined) this.releasePeer(rs.peer);
-    rs.peer = undefined;
-    this.releaseSlot(now, rs);
+    const peer = rs.peer(h);
+    if (peer !== undefined) this.releasePeer(peer);
+    rs.setPeer(h, undefined);
+    const slot = h === FWD && rs.holdsSlot;
+    rs.close(h);
+    if (rs.empty) {
+      this.states.delete(rs.key);
+      this.timers.arm(rs, undefined);
+    } else this.armState(rs);
+    if (slot) {
+      this.handshakesInProgress--;
+      if (this.waitingHead < this.waiting.length) this.startWaiting(now);
+    }
+    if (q !== undefined && queuedError !== undefined) for (const p of q) this.status(now, p, queuedError, detail);
   }
 }
 

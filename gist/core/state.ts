@@ -78,151 +78,239 @@ export function due(at: number, now: number): boolean {
   return at !== NEVER && now >= at;
 }
 
-/** Rarely used parts of a routing state, allocated on demand. */
+/**
+ * The two halves of a routing state row (RFC 5971 s4.2.1: the table is
+ * indexed by MRI, NSLPID and SID, and holds the peer in each direction).
+ * FWD sends in the MRI's Q-mode direction (path-coupled downstream,
+ * loose-end towards the edge: the direction the row's key is written in);
+ * REV sends the other way. Only FWD can be a Querier (Queries are only sent
+ * in the Q-mode direction); either half may be a Responder.
+ */
+export type Half = 0 | 1;
+export const FWD: Half = 0;
+export const REV: Half = 1;
+
+/** Rarely used parts of a routing state row, allocated on demand. */
 export interface RoutingStateExtra {
-  /** The MA carrying this state's messages (C-mode), if any. */
-  ma: MessagingAssociation | undefined;
-  /** Messages waiting for the handshake / MA. */
-  queue: Pending[] | undefined;
-  /** D-mode Data sent in the last 4*T1 (at most 16), re-sent if the peer answers No Routing State (s4.4.6). */
+  /** The MA carrying each half's messages (C-mode), if any. */
+  ma0: MessagingAssociation | undefined;
+  ma1: MessagingAssociation | undefined;
+  /** Messages waiting for the handshake / MA, per half. */
+  queue0: Pending[] | undefined;
+  queue1: Pending[] | undefined;
+  /** FWD querier: D-mode Data sent in the last 4*T1 (at most 16), re-sent if the peer answers No Routing State (s4.4.6). */
   recent: { readonly p: Pending; readonly at: number }[] | undefined;
-  /** SetStateLifetime's period (undefined: the node's default). */
-  lifetimeMs: number | undefined;
 }
 
-const ROLE_BIT = 0x1;
-const PHASE_SHIFT = 1;
+const PRESENT_BIT = 0x1;
+const ROLE_BIT = 0x2;
+const PHASE_SHIFT = 2;
 const PHASE_MASK = 0x7 << PHASE_SHIFT;
-const STALE_BIT = 0x10;
-const WANT_MA_BIT = 0x20;
-const SLOT_BIT = 0x40;
+const STALE_BIT = 0x20;
+const WANT_MA_BIT = 0x40;
+const SLOT_BIT = 0x80;
 const SENT_SHIFT = 8;
 const SENT_MASK = 0xff << SENT_SHIFT;
 const HOPS_SHIFT = 16;
 const HOPS_MASK = 0xff << HOPS_SHIFT;
 
 /**
- * One row of the message routing state table (s4.2.1), kept small because a
- * node holds one per session and direction: the key (keys.ts) is the only
- * copy of NSLPID, SID and MRI; role, phase, flags, the Query count and the
- * IP hop count share one integer; times are integers with NEVER for none;
- * queues and the SetStateLifetime period live in `extra`, allocated on demand.
+ * One row of the message routing state table (s4.2.1) for (MRI, NSLPID,
+ * SID), with a slot for each direction's peer: an NF holds one row per
+ * session, not one per direction. Kept small: the key (keys.ts, MRI in the
+ * FWD direction) is the only copy of NSLPID, SID and MRI; each half's
+ * presence, role, phase and IP hop count (and FWD's flags and Query count)
+ * share one small integer; times are integers with NEVER for none; the
+ * querier-only fields exist once (only FWD queries); queues and MAs live in
+ * `extra`, allocated on demand. One timer entry per row (the earliest
+ * deadline of both halves).
  */
 export class RoutingState implements TimerTarget {
   timerAt: number | undefined = undefined;
   heapIndex = -1;
-  private bits: number;
-  peer: Peer | undefined = undefined;
-  /** s4.4.4: the state is purged at this time unless refreshed. */
-  expireAt = NEVER;
+  private bits0 = 0;
+  private bits1 = 0;
+  peer0: Peer | undefined = undefined;
+  peer1: Peer | undefined = undefined;
+  /** s4.4.4: each half is purged at this time unless refreshed. */
+  expire0 = NEVER;
+  expire1 = NEVER;
   /**
-   * Querier: in AwaitingResponse / AwaitingRefresh the next Query
+   * FWD querier: in AwaitingResponse / AwaitingRefresh the next Query
    * retransmission (No_Response, s5.3.3); when Established, Refresh_QNode.
    */
   nextQueryAt = NEVER;
-  /** Querier: Inactive_QNode (s6.2); SetStateLifetime sets the period. */
+  /** FWD querier: Inactive_QNode (s6.2); SetStateLifetime sets the period. */
   inactiveAt = NEVER;
   /** The random half of our Query-Cookies (cookies.ts), as int32. */
   cookieHi = 0;
   cookieLo = 0;
   /** The NSLP message piggybacked on the initial Query (repeated in its retransmissions, s5.3.3). */
   inQuery: Pending | undefined = undefined;
+  /** SetStateLifetime's period (NEVER: the node's default). */
+  lifetimeMs = NEVER;
   extra: RoutingStateExtra | undefined = undefined;
 
-  constructor(
-    readonly key: string,
-    role: Role,
-    phase: Phase,
-  ) {
-    this.bits = role | (phase << PHASE_SHIFT);
+  constructor(readonly key: string) {}
+
+  private b(h: Half): number {
+    return h === FWD ? this.bits0 : this.bits1;
   }
 
-  get role(): Role {
-    return (this.bits & ROLE_BIT) as Role;
+  private setB(h: Half, v: number): void {
+    if (h === FWD) this.bits0 = v;
+    else this.bits1 = v;
   }
 
-  get phase(): Phase {
-    return ((this.bits & PHASE_MASK) >>> PHASE_SHIFT) as Phase;
+  /** This half holds state. */
+  has(h: Half): boolean {
+    return (this.b(h) & PRESENT_BIT) !== 0;
   }
 
-  set phase(p: Phase) {
-    this.bits = (this.bits & ~PHASE_MASK) | (p << PHASE_SHIFT);
+  /** Neither half holds state: the row can go. */
+  get empty(): boolean {
+    return ((this.bits0 | this.bits1) & PRESENT_BIT) === 0;
   }
 
-  /** InvalidateRoutingState: rediscover with the next message. */
-  get stale(): boolean {
-    return (this.bits & STALE_BIT) !== 0;
+  /** Starts a half afresh (everything but the row's shared parts cleared). */
+  open(h: Half, role: Role, phase: Phase): void {
+    this.setB(h, PRESENT_BIT | (role === Role.Responder ? ROLE_BIT : 0) | (phase << PHASE_SHIFT));
+    if (h === FWD) {
+      this.expire0 = NEVER;
+      this.nextQueryAt = NEVER;
+      this.inactiveAt = NEVER;
+    } else this.expire1 = NEVER;
   }
 
-  set stale(v: boolean) {
-    this.bits = v ? this.bits | STALE_BIT : this.bits & ~STALE_BIT;
+  /** Clears a half (its peer, MA and queue must have been let go by the caller). */
+  close(h: Half): void {
+    this.setB(h, 0);
+    if (h === FWD) {
+      this.peer0 = undefined;
+      this.expire0 = NEVER;
+      this.nextQueryAt = NEVER;
+      this.inactiveAt = NEVER;
+      this.inQuery = undefined;
+    } else {
+      this.peer1 = undefined;
+      this.expire1 = NEVER;
+    }
   }
 
-  /** This state should carry C-mode: a Stack-Proposal goes in its Queries. */
-  get wantMa(): boolean {
-    return (this.bits & WANT_MA_BIT) !== 0;
+  role(h: Half): Role {
+    return (this.b(h) & ROLE_BIT) !== 0 ? Role.Responder : Role.Querier;
   }
 
-  set wantMa(v: boolean) {
-    this.bits = v ? this.bits | WANT_MA_BIT : this.bits & ~WANT_MA_BIT;
+  isQuerier(h: Half): boolean {
+    return (this.b(h) & (PRESENT_BIT | ROLE_BIT)) === PRESENT_BIT;
   }
 
-  /** Holds one of the node's handshake slots (s5.3.3 rate control). */
-  get holdsSlot(): boolean {
-    return (this.bits & SLOT_BIT) !== 0;
+  phase(h: Half): Phase {
+    return ((this.b(h) & PHASE_MASK) >>> PHASE_SHIFT) as Phase;
   }
 
-  set holdsSlot(v: boolean) {
-    this.bits = v ? this.bits | SLOT_BIT : this.bits & ~SLOT_BIT;
+  setPhase(h: Half, p: Phase): void {
+    this.setB(h, (this.b(h) & ~PHASE_MASK) | (p << PHASE_SHIFT));
   }
 
-  /** Queries sent in the current handshake; the Query-Cookie counter (s5.3.3 backoff gives up long before 255). */
-  get queriesSent(): number {
-    return (this.bits & SENT_MASK) >>> SENT_SHIFT;
+  peer(h: Half): Peer | undefined {
+    return h === FWD ? this.peer0 : this.peer1;
   }
 
-  set queriesSent(n: number) {
-    this.bits = (this.bits & ~SENT_MASK) | (Math.min(n, 0xff) << SENT_SHIFT);
+  setPeer(h: Half, p: Peer | undefined): void {
+    if (h === FWD) this.peer0 = p;
+    else this.peer1 = p;
+  }
+
+  expireAt(h: Half): number {
+    return h === FWD ? this.expire0 : this.expire1;
+  }
+
+  setExpireAt(h: Half, t: number): void {
+    if (h === FWD) this.expire0 = t;
+    else this.expire1 = t;
   }
 
   /** IP-hop-count-to-peer (s5.2.2), 0 = unknown; an 8-bit field on the wire. */
-  get ipHops(): number {
-    return (this.bits & HOPS_MASK) >>> HOPS_SHIFT;
+  ipHops(h: Half): number {
+    return (this.b(h) & HOPS_MASK) >>> HOPS_SHIFT;
   }
 
-  set ipHops(n: number) {
-    this.bits = (this.bits & ~HOPS_MASK) | ((n & 0xff) << HOPS_SHIFT);
+  setIpHops(h: Half, n: number): void {
+    this.setB(h, (this.b(h) & ~HOPS_MASK) | ((n & 0xff) << HOPS_SHIFT));
+  }
+
+  /** FWD querier, InvalidateRoutingState: rediscover with the next message. */
+  get stale(): boolean {
+    return (this.bits0 & STALE_BIT) !== 0;
+  }
+
+  set stale(v: boolean) {
+    this.bits0 = v ? this.bits0 | STALE_BIT : this.bits0 & ~STALE_BIT;
+  }
+
+  /** FWD querier: this state should carry C-mode: a Stack-Proposal goes in its Queries. */
+  get wantMa(): boolean {
+    return (this.bits0 & WANT_MA_BIT) !== 0;
+  }
+
+  set wantMa(v: boolean) {
+    this.bits0 = v ? this.bits0 | WANT_MA_BIT : this.bits0 & ~WANT_MA_BIT;
+  }
+
+  /** FWD querier: holds one of the node's handshake slots (s5.3.3 rate control). */
+  get holdsSlot(): boolean {
+    return (this.bits0 & SLOT_BIT) !== 0;
+  }
+
+  set holdsSlot(v: boolean) {
+    this.bits0 = v ? this.bits0 | SLOT_BIT : this.bits0 & ~SLOT_BIT;
+  }
+
+  /** FWD querier: Queries sent in the current handshake; the Query-Cookie counter (s5.3.3 backoff gives up long before 255). */
+  get queriesSent(): number {
+    return (this.bits0 & SENT_MASK) >>> SENT_SHIFT;
+  }
+
+  set queriesSent(n: number) {
+    this.bits0 = (this.bits0 & ~SENT_MASK) | ((n > 0xff ? 0xff : n) << SENT_SHIFT);
   }
 
   /** The extra part, allocated on first use. */
   ext(): RoutingStateExtra {
-    return (this.extra ??= { ma: undefined, queue: undefined, recent: undefined, lifetimeMs: undefined });
+    return (this.extra ??= { ma0: undefined, ma1: undefined, queue0: undefined, queue1: undefined, recent: undefined });
   }
 
-  /** The MA carrying this state's messages (C-mode), if any (most states use D-mode: kept in `extra`). */
-  get ma(): MessagingAssociation | undefined {
-    return this.extra?.ma;
+  /** Drops the extra part once nothing is in it (a queue flushed, an MA unbound): most rows live without one. */
+  private trimExtra(): void {
+    const x = this.extra;
+    if (x !== undefined && x.ma0 === undefined && x.ma1 === undefined && x.queue0 === undefined && x.queue1 === undefined && x.recent === undefined) this.extra = undefined;
   }
 
-  set ma(m: MessagingAssociation | undefined) {
+  /** The MA carrying this half's messages (C-mode), if any (most states use D-mode: kept in `extra`). */
+  ma(h: Half): MessagingAssociation | undefined {
+    const x = this.extra;
+    return x === undefined ? undefined : h === FWD ? x.ma0 : x.ma1;
+  }
+
+  setMa(h: Half, m: MessagingAssociation | undefined): void {
     if (m === undefined && this.extra === undefined) return;
-    this.ext().ma = m;
+    const x = this.ext();
+    if (h === FWD) x.ma0 = m;
+    else x.ma1 = m;
     if (m === undefined) this.trimExtra();
   }
 
-  /** Drops the extra part once nothing is in it (a queue flushed, an MA unbound): most states live without one. */
-  private trimExtra(): void {
+  queue(h: Half): Pending[] | undefined {
     const x = this.extra;
-    if (x !== undefined && x.ma === undefined && x.queue === undefined && x.recent === undefined && x.lifetimeMs === undefined) this.extra = undefined;
+    return x === undefined ? undefined : h === FWD ? x.queue0 : x.queue1;
   }
 
-  get queue(): Pending[] | undefined {
-    return this.extra?.queue;
-  }
-
-  set queue(q: Pending[] | undefined) {
+  setQueue(h: Half, q: Pending[] | undefined): void {
     if (q === undefined && this.extra === undefined) return;
-    this.ext().queue = q;
+    const x = this.ext();
+    if (h === FWD) x.queue0 = q;
+    else x.queue1 = q;
     if (q === undefined) this.trimExtra();
   }
 

@@ -12,7 +12,7 @@
  */
 import { COMMON_HEADER_LENGTH, MessageType, ObjectType } from '../codec/constants';
 import { allocOutput } from '../codec/slab';
-import { copyKeyBytes, KEY_MRI_OFFSET, KEY_SID_OFFSET, keyNslpId } from './keys';
+import { copyKeyBytes, flipDirection, KEY_MRI_OFFSET, KEY_SID_OFFSET, keyNslpId } from './keys';
 
 const MAGIC_BYTES = 4;
 const SID_TLV_BYTES = 4 + 16;
@@ -63,10 +63,15 @@ function start(magic: boolean, total: number, type: number, nslpId: number, hops
   return b;
 }
 
-/** MRI and Session-ID TLVs from the state key. */
-function mriSid(b: Uint8Array, o: number, key: string): number {
+/**
+ * MRI and Session-ID TLVs from the routing state row key (MRI in its Q-mode
+ * direction); `rev`: for the REV half, with the direction inverted.
+ */
+function mriSid(b: Uint8Array, o: number, key: string, rev: boolean): number {
   tlvHeader(b, o, ObjectType.MessageRoutingInformation, key.length - KEY_MRI_OFFSET);
-  o = copyKeyBytes(key, KEY_MRI_OFFSET, b, o + 4);
+  const m = o + 4;
+  o = copyKeyBytes(key, KEY_MRI_OFFSET, b, m);
+  if (rev) flipDirection(b, m);
   tlvHeader(b, o, ObjectType.SessionId, 16);
   o += 4;
   for (let i = 0; i < 16; i++) b[o + i] = key.charCodeAt(KEY_SID_OFFSET + i);
@@ -90,7 +95,7 @@ export function queryLength(key: string, nliTlv: Uint8Array, stackTlvs: Uint8Arr
   return COMMON_HEADER_LENGTH + mriSidBytes(key) + nliTlv.length + QUERY_COOKIE_TLV_BYTES + optBytes(stackTlvs) + nslpBytes(nslpData);
 }
 
-/** A Query datagram (s5.1: MRI SID NLI QC [SP SCD] [NSLP]; C=1, R=1, A.1). */
+/** A Query datagram, always in the Q-mode direction of the row key (s5.1: MRI SID NLI QC [SP SCD] [NSLP]; C=1, R=1, A.1). */
 export function writeQuery(
   key: string,
   hops: number,
@@ -104,7 +109,7 @@ export function writeQuery(
 ): Uint8Array {
   const total = queryLength(key, nliTlv, stackTlvs, nslpData);
   const b = start(true, total, MessageType.Query, keyNslpId(key), hops, true, sFlag, true, false);
-  let o = mriSid(b, MAGIC_BYTES + COMMON_HEADER_LENGTH, key);
+  let o = mriSid(b, MAGIC_BYTES + COMMON_HEADER_LENGTH, key, false);
   o = copy(b, o, nliTlv);
   tlvHeader(b, o, ObjectType.QueryCookie, 12);
   b[o + 4] = cookieHi >>> 24;
@@ -129,6 +134,7 @@ export function writeQuery(
 export function writeResponse(
   magic: boolean,
   key: string,
+  rev: boolean,
   hops: number,
   rFlag: boolean,
   nliTlv: Uint8Array,
@@ -147,7 +153,7 @@ export function writeResponse(
     optBytes(stackTlvs) +
     nslpBytes(nslpData);
   const b = start(magic, total, MessageType.Response, keyNslpId(key), hops, false, true, rFlag, false);
-  let o = mriSid(b, (magic ? MAGIC_BYTES : 0) + COMMON_HEADER_LENGTH, key);
+  let o = mriSid(b, (magic ? MAGIC_BYTES : 0) + COMMON_HEADER_LENGTH, key, rev);
   o = copy(b, o, nliTlv);
   o = tlv(b, o, ObjectType.QueryCookie, queryCookie);
   if (responderCookie !== undefined) o = tlv(b, o, ObjectType.ResponderCookie, responderCookie);
@@ -156,7 +162,7 @@ export function writeResponse(
   return b;
 }
 
-/** A Confirm (s5.1: MRI SID NLI [RC [SP [SCD]]] [NSLP]). */
+/** A Confirm, sent by the querier, so in the row key's direction (s5.1: MRI SID NLI [RC [SP [SCD]]] [NSLP]). */
 export function writeConfirm(
   magic: boolean,
   key: string,
@@ -169,7 +175,7 @@ export function writeConfirm(
   const total =
     COMMON_HEADER_LENGTH + mriSidBytes(key) + nliTlv.length + (responderCookie === undefined ? 0 : 4 + responderCookie.length) + optBytes(stackTlvs) + nslpBytes(nslpData);
   const b = start(magic, total, MessageType.Confirm, keyNslpId(key), hops, false, true, false, false);
-  let o = mriSid(b, (magic ? MAGIC_BYTES : 0) + COMMON_HEADER_LENGTH, key);
+  let o = mriSid(b, (magic ? MAGIC_BYTES : 0) + COMMON_HEADER_LENGTH, key, false);
   o = copy(b, o, nliTlv);
   if (responderCookie !== undefined) o = tlv(b, o, ObjectType.ResponderCookie, responderCookie);
   if (stackTlvs !== undefined) o = copy(b, o, stackTlvs);
@@ -183,10 +189,10 @@ export function dataLength(key: string, nliTlv: Uint8Array | undefined, nslpData
 }
 
 /** A Data message (s5.1: MRI SID [NLI] NSLP; NLI in D-mode only). */
-export function writeData(magic: boolean, key: string, hops: number, eFlag: boolean, nliTlv: Uint8Array | undefined, nslpData: Uint8Array): Uint8Array {
+export function writeData(magic: boolean, key: string, rev: boolean, hops: number, eFlag: boolean, nliTlv: Uint8Array | undefined, nslpData: Uint8Array): Uint8Array {
   const total = dataLength(key, nliTlv, nslpData);
   const b = start(magic, total, MessageType.Data, keyNslpId(key), hops, false, true, false, eFlag);
-  let o = mriSid(b, (magic ? MAGIC_BYTES : 0) + COMMON_HEADER_LENGTH, key);
+  let o = mriSid(b, (magic ? MAGIC_BYTES : 0) + COMMON_HEADER_LENGTH, key, rev);
   if (nliTlv !== undefined) o = copy(b, o, nliTlv);
   tlv(b, o, ObjectType.NslpData, nslpData);
   return b;

@@ -65,7 +65,7 @@ import type {
 import { keyIpVersion, keyMri, keyNslpId, keySid, lastHalf, nslpKeyPart, rowKey, rowKeyFromDatagram, rowMriKeyPart } from './keys';
 import { due, earliest, FWD, MaPhase, MessagingAssociation, NEVER, Peer, Phase, REV, Role, RoutingState, type Half, type Pending } from './state';
 import { TimerHeap } from './timers';
-import { dataLength, queryLength, writeConfirm, writeData, writeQuery, writeResponse } from './wire';
+import { dataLength, queryLength, responseLength, writeConfirm, writeData, writeQuery, writeResponse } from './wire';
 
 /** Where an inbound message came from, for replies and Error messages (s5.6). */
 type RxContext =
@@ -127,6 +127,22 @@ function isDownstream(m: Mri): boolean {
 
 type Target = RoutingState | MessagingAssociation;
 
+/**
+ * While an NSLP handles the RecvMessage of a Query: the reply direction of
+ * that Query, and the first unreliable message the NSLP sends in it, which
+ * goes in the Response instead of a Data message of its own (RFC 5971 s5.1:
+ * a Response may carry NSLP-Data; s4.3.1, s5.3.2: the responding node's
+ * NSLP data travels in it).
+ */
+interface ReplyCapture {
+  readonly key: string;
+  readonly half: Half;
+  /** The SII-Handle of the querying node (B.2, as given in the RecvMessage). */
+  readonly peerHandle: number;
+  req: SendMessageRequest | undefined;
+  p: Pending | undefined;
+}
+
 export class GistNode implements GistService, GistDriverFacing {
   readonly events = new EventEmitter<GistServiceEvents>();
   readonly config: ResolvedConfig;
@@ -169,6 +185,8 @@ export class GistNode implements GistService, GistDriverFacing {
   private waitingHead = 0;
   /** The last peer looked up by (Peer-Identity, address): consecutive messages mostly come from the same peer. */
   private lastPeer: Peer | undefined;
+  /** Set while a Query's RecvMessage is being handled (see ReplyCapture). */
+  private capture: ReplyCapture | undefined;
 
   constructor(config: GistNodeConfig) {
     this.config = resolveConfig(config);
@@ -427,6 +445,13 @@ export class GistNode implements GistService, GistDriverFacing {
     const key = rowKey(req.nslpId, req.sessionId, req.mri, false);
     // The half sending in req.mri's direction: FWD in the Q-mode direction (s5.8.1.2, s5.8.2.2).
     const h = lastHalf();
+    const c = this.capture;
+    if (c !== undefined && c.p === undefined && !reliable && key === c.key && h === c.half && (req.siiHandle === undefined || req.siiHandle === c.peerHandle)) {
+      // The answer to the Query being handled, back to the querying node: it goes in the Response (s5.1).
+      c.p = p;
+      c.req = req;
+      return;
+    }
     if (req.siiHandle !== undefined) {
       // B.1: explicitly routed to a peer we know (E=1, s7.1.5), without local routing state.
       const peer = this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle);
@@ -974,6 +999,9 @@ export class GistNode implements GistService, GistDriverFacing {
     const peer = this.candidate(msg.nli.peerIdentity, msg.nli.interfaceAddress, ctx.remote.port);
     const ipDistance = ctx.ipTtl !== undefined && msg.nli.ipTtl !== 0 && isDownstream(mri) ? Math.max(0, msg.nli.ipTtl - ctx.ipTtl) : 0;
 
+    // The reply direction's key: the Response carries the Query's MRI inverted (s5.1).
+    const key = this.rxKey(msg, raw);
+    const h = lastHalf();
     // s4.3.2: ask the NSLP whether to peer (the payload is delivered as a side effect).
     const ev: RecvMessageEvent = {
       now,
@@ -989,8 +1017,21 @@ export class GistNode implements GistService, GistDriverFacing {
       gistHopCount: msg.header.gistHopCount - 1,
       inboundInterface: ctx.iface,
     };
-    this.events.emit('recvMessage', ev);
+    const capture: ReplyCapture = { key, half: h, peerHandle: peer.handle, req: undefined, p: undefined };
+    const outer = this.capture;
+    this.capture = capture;
+    try {
+      this.events.emit('recvMessage', ev);
+    } finally {
+      this.capture = outer;
+    }
     const accept = atEndpoint || (ev.peering?.accept ?? true);
+    let reply = capture.p;
+    if (reply !== undefined && (!accept || ev.peering?.payload !== undefined)) {
+      // No Response to carry it (the Query goes on), or its one NSLP-Data object is taken: a Data message of its own.
+      this.sendMessage(now, capture.req!);
+      reply = undefined;
+    }
     if (!accept) {
       // s4.3.2 option 2: propagate the Query, unchanged but for the hop count and the NSLP payload.
       if (msg.header.gistHopCount <= 1) {
@@ -1024,9 +1065,6 @@ export class GistNode implements GistService, GistDriverFacing {
 
     // Peering: answer with a Response (s4.4.1). With delayed state installation nothing is stored here
     // (an established state stays usable until its expiry; the Confirm refreshes it, s6.3).
-    // The reply direction's key: the Response carries the Query's MRI inverted (s5.1).
-    const key = this.rxKey(msg, raw);
-    const h = lastHalf();
     const wantsMa = msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined;
     const reuse = wantsMa ? this.liveMaTo(msg.nli.peerIdentity, msg.nli.interfaceAddress) : undefined;
     const offerMa = wantsMa && reuse === undefined;
@@ -1041,8 +1079,18 @@ export class GistNode implements GistService, GistDriverFacing {
     const hops = this.config.initialGistHopCount;
     this.stats.responsesSent++;
     const rev = h === REV;
-    if (reuse !== undefined) this.sendOnMa(now, reuse, writeResponse(false, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
-    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, v, writeResponse(true, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, ev.peering?.payload));
+    if (reply !== undefined && reuse === undefined) {
+      // D-mode: the Response with the reply must stay within the size limit (s4.3.3), else the reply goes alone.
+      const len = responseLength(key, nli, msg.queryCookie, responderCookie, stack, reply.nslpData);
+      if (4 + len + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) {
+        this.sendMessage(now, capture.req!);
+        reply = undefined;
+      }
+    }
+    const payload = reply !== undefined ? reply.nslpData : ev.peering?.payload;
+    if (reuse !== undefined) this.sendOnMa(now, reuse, writeResponse(false, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload));
+    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, v, writeResponse(true, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload));
+    if (reply !== undefined) this.status(now, reply, undefined);
     if (!confirmRequired) {
       // s6.3 case 1: no Confirm needed; install (or refresh) the state now.
       this.installResponder(now, key, h, msg.nli, ctx.remote.port, undefined, ipDistance);

@@ -130,6 +130,27 @@ export function writeQuery(
   return b;
 }
 
+/** Message length (common header + objects, no magic) of a Response. */
+export function responseLength(
+  key: string,
+  nliTlv: Uint8Array,
+  queryCookie: Uint8Array,
+  responderCookie: Uint8Array | undefined,
+  stackTlvs: Uint8Array | undefined,
+  nslpData: Uint8Array | undefined,
+): number {
+  return (
+    COMMON_HEADER_LENGTH +
+    mriSidBytes(key) +
+    nliTlv.length +
+    4 +
+    queryCookie.length +
+    (responderCookie === undefined ? 0 : 4 + responderCookie.length) +
+    optBytes(stackTlvs) +
+    nslpBytes(nslpData)
+  );
+}
+
 /** A Response (s5.1: MRI SID NLI QC [RC [SP SCD]] [NSLP]); `magic` for D-mode, without for an MA. */
 export function writeResponse(
   magic: boolean,
@@ -143,15 +164,7 @@ export function writeResponse(
   stackTlvs: Uint8Array | undefined,
   nslpData: Uint8Array | undefined,
 ): Uint8Array {
-  const total =
-    COMMON_HEADER_LENGTH +
-    mriSidBytes(key) +
-    nliTlv.length +
-    4 +
-    queryCookie.length +
-    (responderCookie === undefined ? 0 : 4 + responderCookie.length) +
-    optBytes(stackTlvs) +
-    nslpBytes(nslpData);
+  const total = responseLength(key, nliTlv, queryCookie, responderCookie, stackTlvs, nslpData);
   const b = start(magic, total, MessageType.Response, keyNslpId(key), hops, false, true, rFlag, false);
   let o = mriSid(b, (magic ? MAGIC_BYTES : 0) + COMMON_HEADER_LENGTH, key, rev);
   o = copy(b, o, nliTlv);

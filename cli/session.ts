@@ -1,5 +1,5 @@
 /**
- * `natfw create|teardown|list|events`: the end-host verbs, talking to a
+ * `natfw create|external|teardown|list|events`: the end-host verbs, talking to a
  * running natfwd over its control socket (daemon/control-protocol.ts).
  * Refusals by the path are reported with their RFC 5973 s4.2.5 class/code and
  * name, exit 1; bad arguments exit 2.
@@ -130,18 +130,47 @@ export function createRequest(o: CreateOpts): Record<string, unknown> {
   if (isIP(o.dst) === 0) throw new CliUsageError(`--dst: '${o.dst}' is not an IP address`);
   if (o.src !== undefined && isIP(o.src) === 0) throw new CliUsageError(`--src: '${o.src}' is not an IP address`);
   if (o.src !== undefined && isIP(o.src) !== isIP(o.dst)) throw new CliUsageError('--src and --dst must be of the same address family');
-  if (o.proto === undefined) throw new CliUsageError('--proto is required');
-  const proto = parseProto('--proto', o.proto);
+  const { proto, req } = commonRequest(o);
   const hasPorts = proto === 6 || proto === 17 || proto === 33 || proto === 132;
   if (!hasPorts && (o.dport !== undefined || o.sport !== undefined)) throw new CliUsageError(`--dport/--sport: protocol ${o.proto} has no ports`);
-  const req: Record<string, unknown> = { dst: o.dst, proto };
+  req.dst = o.dst;
   if (o.src !== undefined) req.src = o.src;
   if (o.dport !== undefined) req.dport = o.dport;
   if (o.sport !== undefined) req.sport = o.sport;
+  return req;
+}
+
+/** What CREATE and EXTERNAL requests share: --proto (required), --sub-ports, --action, --lifetime, --token. */
+function commonRequest(o: Pick<CreateOpts, 'proto' | 'subPorts' | 'action' | 'lifetime' | 'token'>): { proto: number; req: Record<string, unknown> } {
+  if (o.proto === undefined) throw new CliUsageError('--proto is required');
+  const proto = parseProto('--proto', o.proto);
+  const req: Record<string, unknown> = { proto };
   if (o.subPorts !== undefined) req.subPorts = o.subPorts;
   if (o.action !== undefined) req.action = o.action;
   if (o.lifetime !== undefined) req.lifetime = o.lifetime;
   if (o.token !== undefined) req.token = toHex(readTokenFile(o.token).raw);
+  return { proto, req };
+}
+
+interface ExternalOpts extends Pick<CreateOpts, 'proto' | 'subPorts' | 'action' | 'lifetime' | 'token' | 'socket' | 'json'> {
+  sda?: string;
+  dport?: number;
+  ds?: string;
+  dsPort?: number;
+}
+
+/** The control request of `natfw external`, from its options (exported for tests). */
+export function externalRequest(o: ExternalOpts): Record<string, unknown> {
+  if (o.sda === undefined) throw new CliUsageError('--sda is required');
+  if (isIP(o.sda) === 0) throw new CliUsageError(`--sda: '${o.sda}' is not an IP address`);
+  if (o.ds !== undefined && isIP(o.ds) !== isIP(o.sda)) throw new CliUsageError(`--ds: '${o.ds}' is not an IP address of the same family as --sda`);
+  if (o.dport === undefined) throw new CliUsageError('--dport is required (the port this host receives on)');
+  const { proto, req } = commonRequest(o);
+  if (proto !== 6 && proto !== 17 && proto !== 33 && proto !== 132) throw new CliUsageError(`--proto: protocol ${o.proto} has no ports, and EXTERNAL reserves a port`);
+  req.sda = o.sda;
+  req.dport = o.dport;
+  if (o.ds !== undefined) req.dsAddress = o.ds;
+  if (o.dsPort !== undefined) req.dsPort = o.dsPort;
   return req;
 }
 
@@ -189,6 +218,32 @@ export function register(program: Command): void {
         const r = await withClient(o.socket, (c) => c.request('create', req, 60_000));
         if (o.json === true) out(JSON.stringify({ session: r.session, lifetime: r.lifetime }));
         else out(`session ${String(r.session)} lifetime ${String(r.lifetime)}s`);
+      }),
+    );
+
+  program
+    .command('external')
+    .description(
+      'ask natfwd to reserve an external address and port at the edge NAT/firewall for this host to receive on (NATFW EXTERNAL, RFC 5973 s3.7.2); prints the session id, the granted lifetime and the external address:port to give the data sender',
+    )
+    .option('--sda <ip>', 'signalling destination: an address beyond the edge, e.g. the data sender')
+    .option('--proto <p>', 'udp, tcp, sctp or dccp')
+    .option('--dport <port>', 'the port this host receives on', intArg('--dport', 0, 65535))
+    .option('--ds <ip>', 'data sender address, when known (default: any)')
+    .option('--ds-port <port>', 'data sender port, when known (default: any)', intArg('--ds-port', 0, 65535))
+    .option('--sub-ports <n>', '1 also reserves dport + 1 (RTP/RTCP)', intArg('--sub-ports', 0, 1))
+    .addOption(new Option('--action <a>', 'allow or deny').choices(['allow', 'deny']))
+    .option('--lifetime <s>', 'requested lifetime in seconds (the edge may lower it)', intArg('--lifetime', 1, 0xffffffff))
+    .option('--token <file>', 'SESSION_AUTH token file (natfw token issue)')
+    .addOption(socketOption())
+    .option('--json', 'one JSON object on stdout')
+    .action(
+      action(async (o: ExternalOpts) => {
+        const req = externalRequest(o);
+        const r = await withClient(o.socket, (c) => c.request('external', req, 60_000));
+        const ext = r.externalAddress !== undefined ? { externalAddress: r.externalAddress, externalPort: r.externalPort } : {};
+        if (o.json === true) out(JSON.stringify({ session: r.session, lifetime: r.lifetime, ...ext }));
+        else out(`session ${String(r.session)} lifetime ${String(r.lifetime)}s${r.externalAddress !== undefined ? ` external ${String(r.externalAddress)}:${String(r.externalPort)}` : ' (no NAT on the way: receive on the own address)'}`);
       }),
     );
 

@@ -8,6 +8,9 @@
  *   {"id":1,"op":"ping"}                                  -> {"id":1,"ok":true,"node":"fw1","pid":123}
  *   {"id":2,"op":"create","dst":"198.18.2.2","proto":"udp","dport":5004,"lifetime":60}
  *                                                         -> {"id":2,"ok":true,"session":"<hex>","lifetime":60}
+ *   {"id":6,"op":"external","sda":"198.18.1.1","proto":"udp","dport":5004}
+ *                                                         -> {"id":6,"ok":true,"session":"<hex>","lifetime":30,
+ *                                                             "externalAddress":"198.18.1.2","externalPort":40000}
  *   {"id":3,"op":"teardown","session":"<hex>"}            -> {"id":3,"ok":true}
  *   {"id":4,"op":"list"}                                  -> {"id":4,"ok":true,"sessions":[...]}
  *   {"id":5,"op":"events"}                                -> {"id":5,"ok":true}, then {"event":"session.created",...}...
@@ -33,9 +36,27 @@ export interface CreateRequest {
   readonly token?: string;
 }
 
+/** EXTERNAL (RFC 5973 s3.7.2): a receiver reserves an external address and port at the edge NAT/firewall. */
+export interface ExternalRequest {
+  readonly op: 'external';
+  /** Signalling destination address: beyond the edge, e.g. the data sender's (Appendix A). */
+  readonly sda: string;
+  readonly proto: string | number;
+  /** The port the receiver listens on here (DR port). */
+  readonly dport: number;
+  /** The data sender, when known (default: any). */
+  readonly dsAddress?: string;
+  readonly dsPort?: number;
+  readonly subPorts?: number;
+  readonly action?: 'allow' | 'deny';
+  readonly lifetime?: number;
+  readonly token?: string;
+}
+
 export type ControlRequest =
   | { readonly op: 'ping' }
   | CreateRequest
+  | ExternalRequest
   | { readonly op: 'teardown'; readonly session: string }
   | { readonly op: 'list' }
   | { readonly op: 'events' };
@@ -84,6 +105,30 @@ const optStr = (o: Record<string, unknown>, k: string): Result<string | undefine
   return ok(v);
 };
 
+/** The fields CREATE and EXTERNAL share: protocol, sub_ports, lifetime, action, token. */
+function commonFields(v: Record<string, unknown>): Result<Pick<CreateRequest, 'proto' | 'subPorts' | 'lifetime' | 'action' | 'token'>, string> {
+  const proto = v.proto;
+  if (!(typeof proto === 'string' && proto !== '') && !(typeof proto === 'number' && Number.isInteger(proto) && proto >= 0 && proto <= 255)) {
+    return err("'proto' must be a protocol name or a number 0-255");
+  }
+  const subPorts = optInt(v, 'subPorts', 0, 255);
+  if (!subPorts.ok) return subPorts;
+  const lifetime = optInt(v, 'lifetime', 1, 0xffffffff);
+  if (!lifetime.ok) return lifetime;
+  const action = v.action;
+  if (action !== undefined && action !== 'allow' && action !== 'deny') return err("'action' must be allow or deny");
+  const token = optStr(v, 'token');
+  if (!token.ok) return token;
+  if (token.value !== undefined && !/^([0-9a-f]{2})+$/i.test(token.value)) return err("'token' must be hex");
+  return ok({
+    proto,
+    ...(subPorts.value !== undefined ? { subPorts: subPorts.value } : {}),
+    ...(lifetime.value !== undefined ? { lifetime: lifetime.value } : {}),
+    ...(action !== undefined ? { action } : {}),
+    ...(token.value !== undefined ? { token: token.value } : {}),
+  });
+}
+
 /** Checks the shape of one decoded request line (the daemon trusts nothing it did not check). */
 export function parseRequest(v: unknown): Result<ControlRequest, string> {
   if (!isObj(v)) return err('a request is a JSON object');
@@ -103,37 +148,44 @@ export function parseRequest(v: unknown): Result<ControlRequest, string> {
       if (dst.value === undefined) return err("'dst' is required");
       const src = optStr(v, 'src');
       if (!src.ok) return src;
-      const proto = v.proto;
-      if (!(typeof proto === 'string' && proto !== '') && !(typeof proto === 'number' && Number.isInteger(proto) && proto >= 0 && proto <= 255)) {
-        return err("'proto' must be a protocol name or a number 0-255");
-      }
       const dport = optInt(v, 'dport', 0, 65535);
       if (!dport.ok) return dport;
       const sport = optInt(v, 'sport', 0, 65535);
       if (!sport.ok) return sport;
-      const subPorts = optInt(v, 'subPorts', 0, 255);
-      if (!subPorts.ok) return subPorts;
-      const lifetime = optInt(v, 'lifetime', 1, 0xffffffff);
-      if (!lifetime.ok) return lifetime;
-      const action = v.action;
-      if (action !== undefined && action !== 'allow' && action !== 'deny') return err("'action' must be allow or deny");
-      const token = optStr(v, 'token');
-      if (!token.ok) return token;
-      if (token.value !== undefined && !/^([0-9a-f]{2})+$/i.test(token.value)) return err("'token' must be hex");
+      const common = commonFields(v);
+      if (!common.ok) return common;
       return ok({
         op: 'create',
         dst: dst.value,
-        proto,
+        ...common.value,
         ...(src.value !== undefined ? { src: src.value } : {}),
         ...(dport.value !== undefined ? { dport: dport.value } : {}),
         ...(sport.value !== undefined ? { sport: sport.value } : {}),
-        ...(subPorts.value !== undefined ? { subPorts: subPorts.value } : {}),
-        ...(lifetime.value !== undefined ? { lifetime: lifetime.value } : {}),
-        ...(action !== undefined ? { action } : {}),
-        ...(token.value !== undefined ? { token: token.value } : {}),
+      });
+    }
+    case 'external': {
+      const sda = optStr(v, 'sda');
+      if (!sda.ok) return sda;
+      if (sda.value === undefined) return err("'sda' is required");
+      const dport = optInt(v, 'dport', 0, 65535);
+      if (!dport.ok) return dport;
+      if (dport.value === undefined) return err("'dport' is required");
+      const dsAddress = optStr(v, 'dsAddress');
+      if (!dsAddress.ok) return dsAddress;
+      const dsPort = optInt(v, 'dsPort', 0, 65535);
+      if (!dsPort.ok) return dsPort;
+      const common = commonFields(v);
+      if (!common.ok) return common;
+      return ok({
+        op: 'external',
+        sda: sda.value,
+        dport: dport.value,
+        ...common.value,
+        ...(dsAddress.value !== undefined ? { dsAddress: dsAddress.value } : {}),
+        ...(dsPort.value !== undefined ? { dsPort: dsPort.value } : {}),
       });
     }
     default:
-      return err(`unknown op ${JSON.stringify(v.op)} (ping, create, teardown, list, events)`);
+      return err(`unknown op ${JSON.stringify(v.op)} (ping, create, external, teardown, list, events)`);
   }
 }

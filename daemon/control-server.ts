@@ -120,6 +120,8 @@ export class ControlServer {
         return { node: daemon.config.node.name, role: daemon.config.node.role, pid: process.pid, addresses: daemon.addresses };
       case 'create':
         return { ...(await daemon.create(req)) };
+      case 'external':
+        return { ...(await daemon.external(req)) };
       case 'teardown':
         if (!daemon.teardown(req.session)) throw new NatfwdError('NATFWD_NO_SESSION', `no session ${req.session}`);
         return {};

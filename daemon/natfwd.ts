@@ -27,7 +27,7 @@ import { MemoryPinholeSet } from '../enforcement/memory';
 import { IptablesPinholeSet } from '../enforcement/iptables';
 import { NftPinholeSet } from '../enforcement/nft/backend';
 import type { Pinhole, PinholeSet, PortRange } from '../enforcement/types';
-import { decodeSessionAuth } from '../natfw-nslp/auth/codec';
+import { decodeSessionAuth, type SessionAuthObject } from '../natfw-nslp/auth/codec';
 import type { HmacSessionAuthorizer } from '../natfw-nslp/auth/authorizer';
 import {
   NatfwClient,
@@ -40,13 +40,14 @@ import {
   type MiddleboxConfig,
   type NatfwPolicy,
   type NatfwRandom,
+  type ProtocolSpec,
   type SessionAuthorizer,
   type SessionInfo,
 } from '../natfw-nslp';
 import { randomBytes } from 'node:crypto';
 import { authorizerFromSettings, reloadKeys } from './auth-keys';
 import type { NatfwdConfig } from './config';
-import type { ControlErrorBody, CreateRequest, PinholeJson, SessionJson } from './control-protocol';
+import type { ControlErrorBody, CreateRequest, ExternalRequest, PinholeJson, SessionJson } from './control-protocol';
 import { NatfwError } from '../common/errors';
 
 export class NatfwdError extends NatfwError {}
@@ -390,25 +391,31 @@ export class Natfwd {
 
   /** NI: CREATE (s3.7.1); resolves with the granted lifetime or rejects with the path's RESPONSE code. */
   async create(r: CreateRequest): Promise<{ session: string; lifetime: number }> {
-    let token;
-    if (r.token !== undefined) {
-      const d = decodeSessionAuth(new Uint8Array(Buffer.from(r.token, 'hex')));
-      if (!d.ok) throw new NatfwdError('NATFWD_BAD_TOKEN', `token is not a SESSION_AUTH object: ${d.error.message}`);
-      token = d.value;
-    }
-    const proto = typeof r.proto === 'number' ? r.proto : (r.proto.toLowerCase() as 'udp');
     const s = await this.client.create({
       dst: r.dst,
-      proto,
+      ...commonOptions(r),
       ...(r.src !== undefined ? { src: r.src } : {}),
       ...(r.dport !== undefined ? { dport: r.dport } : {}),
       ...(r.sport !== undefined ? { sport: r.sport } : {}),
-      ...(r.subPorts !== undefined ? { subPorts: r.subPorts } : {}),
-      ...(r.action !== undefined ? { action: r.action } : {}),
-      ...(r.lifetime !== undefined ? { lifetime: r.lifetime } : {}),
-      ...(token !== undefined ? { token } : {}),
     });
     return { session: sessionIdKey(s.sessionId), lifetime: s.lifetime };
+  }
+
+  /**
+   * DR: EXTERNAL (s3.7.2) with the loose-end MRM toward `sda`; resolves with the
+   * granted lifetime and, behind a NAT, the reserved external address and port
+   * (NATFW_EXTERNAL_IP) the data sender is to be told.
+   */
+  async external(r: ExternalRequest): Promise<{ session: string; lifetime: number; externalAddress?: string; externalPort?: number }> {
+    const s = await this.client.external({
+      sda: r.sda,
+      dport: r.dport,
+      ...commonOptions(r),
+      ...(r.dsAddress !== undefined ? { dsAddress: r.dsAddress } : {}),
+      ...(r.dsPort !== undefined ? { dsPort: r.dsPort } : {}),
+    });
+    const ext = s.externalIp;
+    return { session: sessionIdKey(s.sessionId), lifetime: s.lifetime, ...(ext !== undefined ? { externalAddress: ext.address, externalPort: ext.port } : {}) };
   }
 
   /** Ends a session: an NI's own (teardown, lifetime 0 along the path) or, on an NF/NR, as the operator (NOTIFY). */
@@ -474,4 +481,28 @@ export class Natfwd {
     await this.driver.close();
     this.backend.close?.();
   }
+}
+
+/** The options CREATE and EXTERNAL requests share, as the NATFW client takes them (the token decoded). */
+function commonOptions(r: CreateRequest | ExternalRequest): {
+  proto: ProtocolSpec;
+  subPorts?: number;
+  action?: 'allow' | 'deny';
+  lifetime?: number;
+  token?: SessionAuthObject;
+} {
+  let token: SessionAuthObject | undefined;
+  if (r.token !== undefined) {
+    const d = decodeSessionAuth(new Uint8Array(Buffer.from(r.token, 'hex')));
+    if (!d.ok) throw new NatfwdError('NATFWD_BAD_TOKEN', `token is not a SESSION_AUTH object: ${d.error.message}`);
+    token = d.value;
+  }
+  return {
+    // A name the client does not know is refused there (NATFW_BAD_ARGUMENT), so the cast only narrows the type.
+    proto: typeof r.proto === 'number' ? r.proto : (r.proto.toLowerCase() as ProtocolSpec),
+    ...(r.subPorts !== undefined ? { subPorts: r.subPorts } : {}),
+    ...(r.action !== undefined ? { action: r.action } : {}),
+    ...(r.lifetime !== undefined ? { lifetime: r.lifetime } : {}),
+    ...(token !== undefined ? { token } : {}),
+  };
 }

@@ -56,15 +56,23 @@ export interface KernelPinhole {
   action: string;
 }
 
+/** A NAT binding as `natfw pinhole list --json` prints it: "address:port" on each side. */
+export interface KernelBinding {
+  type: 'nat-binding';
+  external: string;
+  internal: string;
+  owner: string;
+}
+
 /** A UDP sink in a namespace; `received` holds each datagram's text. */
 export interface UdpSink {
   readonly proc: ChildProcess;
   readonly received: string[];
 }
 
-/** The common head of a natfwd configuration; `extra` adds whole YAML lines (gist, enforcement, policy ...). */
-export function natfwdConfig(name: string, addresses: readonly string[], extra: readonly string[], role: 'host' | 'firewall' | 'nat' = 'host'): string {
-  return [`node: { name: ${name}, role: ${role}, addresses: [${addresses.join(', ')}] }`, 'control: { socket: "@SOCKET@" }', 'log: { level: debug }', ...extra].join('\n') + '\n';
+/** The common head of a natfwd configuration; `extra` adds whole YAML lines (gist, enforcement, policy ...); `edge`: answers EXTERNAL. */
+export function natfwdConfig(name: string, addresses: readonly string[], extra: readonly string[], role: 'host' | 'firewall' | 'nat' = 'host', edge = false): string {
+  return [`node: { name: ${name}, role: ${role},${edge ? ' edge: true,' : ''} addresses: [${addresses.join(', ')}] }`, 'control: { socket: "@SOCKET@" }', 'log: { level: debug }', ...extra].join('\n') + '\n';
 }
 
 export class DaemonTestbed {
@@ -138,14 +146,21 @@ export class DaemonTestbed {
     });
   }
 
-  /** The pinholes `node`'s kernel holds (natfw pinhole list --json in its namespace). */
-  pinholes(node: string): KernelPinhole[] {
+  /** What `node`'s kernel holds: pinholes and NAT bindings (natfw pinhole list --json in its namespace). */
+  private kernelEntries(node: string): Array<KernelPinhole | KernelBinding> {
     return this.lab
       .exec(node, process.execPath, [NATFW, 'pinhole', 'list', '--json'])
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as KernelPinhole)
-      .filter((p) => p.type === 'pinhole');
+      .map((l) => JSON.parse(l) as KernelPinhole | KernelBinding);
+  }
+
+  pinholes(node: string): KernelPinhole[] {
+    return this.kernelEntries(node).filter((p): p is KernelPinhole => p.type === 'pinhole');
+  }
+
+  bindings(node: string): KernelBinding[] {
+    return this.kernelEntries(node).filter((p): p is KernelBinding => p.type === 'nat-binding');
   }
 
   /** A UDP receiver bound to `address`:`port` in `node`'s namespace (resolves once bound). */

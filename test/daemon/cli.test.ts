@@ -106,11 +106,11 @@ describe('natfwd --check', () => {
   });
 });
 
-describe('natfw create|teardown|list|events arguments', () => {
+describe('natfw create|external|teardown|list|events arguments', () => {
   const sock = join(tmpdir(), `natfwd-absent-${process.pid}.sock`);
 
   it('has --help on every verb', () => {
-    for (const v of ['create', 'teardown', 'list', 'events']) {
+    for (const v of ['create', 'external', 'teardown', 'list', 'events']) {
       const r = run('natfw.js', [v, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('--socket');
@@ -128,6 +128,12 @@ describe('natfw create|teardown|list|events arguments', () => {
       [['create', '--dst', '198.18.2.2', '--src', '2001:db8::1', '--proto', 'udp'], /same address family/],
       [['create', '--dst', '198.18.2.2', '--proto', 'icmp', '--dport', '1'], /has no ports/],
       [['teardown', 'xyz'], /<session-id>: 'xyz' is not 32 hex digits/],
+      [['external', '--proto', 'udp', '--dport', '5004'], /--sda is required/],
+      [['external', '--sda', 'there', '--proto', 'udp', '--dport', '5004'], /--sda: 'there' is not an IP address/],
+      [['external', '--sda', '198.18.1.1', '--proto', 'udp'], /--dport is required/],
+      [['external', '--sda', '198.18.1.1', '--proto', 'icmp', '--dport', '5004'], /has no ports/],
+      [['external', '--sda', '198.18.1.1', '--ds', '2001:db8::1', '--proto', 'udp', '--dport', '5004'], /--ds: .* same family/],
+      [['external', '--sda', '198.18.1.1', '--proto', 'udp', '--dport', '5004', '--ds-port', 'x'], /--ds-port/],
     ];
     for (const [args, re] of cases) {
       const r = run('natfw.js', [...args, '--socket', sock]);
@@ -138,7 +144,12 @@ describe('natfw create|teardown|list|events arguments', () => {
   });
 
   it('exits 1 with one line when natfwd is not running', () => {
-    for (const args of [['list'], ['teardown', '00112233445566778899aabbccddeeff'], ['create', '--dst', '198.18.2.2', '--proto', 'udp', '--dport', '5004']]) {
+    for (const args of [
+      ['list'],
+      ['teardown', '00112233445566778899aabbccddeeff'],
+      ['create', '--dst', '198.18.2.2', '--proto', 'udp', '--dport', '5004'],
+      ['external', '--sda', '198.18.1.1', '--proto', 'udp', '--dport', '5004'],
+    ]) {
       const r = run('natfw.js', [...args, '--socket', sock]);
       expect(r.status).toBe(1);
       oneLine(r.stderr);

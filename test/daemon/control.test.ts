@@ -24,6 +24,10 @@ describe('control protocol requests', () => {
       ok: true,
       value: { op: 'create', dst: '198.18.2.2', proto: 'udp', dport: 5004, lifetime: 30 },
     });
+    expect(parseRequest({ op: 'external', sda: '198.18.1.1', proto: 'udp', dport: 5004, dsPort: 6000, subPorts: 1 })).toEqual({
+      ok: true,
+      value: { op: 'external', sda: '198.18.1.1', proto: 'udp', dport: 5004, dsPort: 6000, subPorts: 1 },
+    });
     const bad: Array<[unknown, RegExp]> = [
       [[1], /JSON object/],
       [{ op: 'fly' }, /unknown op "fly"/],
@@ -34,6 +38,10 @@ describe('control protocol requests', () => {
       [{ op: 'create', dst: '198.18.2.2', proto: 'udp', action: 'maybe' }, /'action'/],
       [{ op: 'create', dst: '198.18.2.2', proto: 'udp', token: 'xyz' }, /'token' must be hex/],
       [{ op: 'create', dst: '198.18.2.2', proto: 300 }, /'proto'/],
+      [{ op: 'external', proto: 'udp', dport: 5004 }, /'sda' is required/],
+      [{ op: 'external', sda: '198.18.1.1', proto: 'udp' }, /'dport' is required/],
+      [{ op: 'external', sda: '198.18.1.1', proto: 'udp', dport: 5004, dsPort: -1 }, /'dsPort' must be an integer 0-65535/],
+      [{ op: 'external', sda: '198.18.1.1', dport: 5004 }, /'proto'/],
     ];
     for (const [v, re] of bad) {
       const r = parseRequest(v);

@@ -48,6 +48,8 @@ export class NatfwVnetLab {
   readonly net: VirtualNetwork;
   readonly rnd: SeededRandom;
   readonly nodes = new Map<string, SimNatfwNode>();
+  /** The nodes in insertion order, iterated per clock step without an iterator object. */
+  private readonly nodeList: SimNatfwNode[] = [];
   private readonly timers = new Map<string, { at: number; gen: number }>();
   private seed: number;
 
@@ -76,6 +78,7 @@ export class NatfwVnetLab {
     const pinholes = new MemoryPinholeSet();
     const n: SimNatfwNode = { name, addresses, gist, node, pinholes, enforcement: pinholes };
     this.nodes.set(name, n);
+    this.nodeList.push(n);
     this.net.attach(name, gist);
     return n;
   }
@@ -153,7 +156,8 @@ export class NatfwVnetLab {
 
   /** Whether any node has an enforcement job queued (checked without awaiting anything). */
   private jobsQueued(): boolean {
-    for (const n of this.nodes.values()) if (n.node.queuedEnforcement > 0) return true;
+    const list = this.nodeList;
+    for (let i = 0; i < list.length; i++) if (list[i].node.queuedEnforcement > 0) return true;
     return false;
   }
 
@@ -170,7 +174,8 @@ export class NatfwVnetLab {
       if (next === undefined || next > t) break;
       this.net.clock.step();
       // Deliveries may have made NATFW nodes act: re-arm their timers.
-      for (const n of this.nodes.values()) this.armNatfw(n);
+      const list = this.nodeList;
+      for (let j = 0; j < list.length; j++) this.armNatfw(list[j]);
     }
     this.net.clock.runUntil(t);
     await this.drainJobs();

@@ -3,6 +3,8 @@
  * enforcement backends; virtual time, wall-clock cost):
  *   natfw.setup.3nf.inproc  sessions set up per second through NI - NF1 - NF2 - NF3 - NR,
  *                           CREATE sent to successful RESPONSE received, GIST handshakes included
+ *   natfw.setup.3nf.auth.inproc  the same with a SESSION_AUTH token (RFC 5981 HMAC_SIGNED,
+ *                           AUTH_HMAC_SHA2_256_128) in every CREATE, required and checked at each NF
  *   natfw.refresh.inproc    refresh CREATEs per second processed at one NF that holds 100,000
  *                           sessions (decode, checks, forward, RESPONSE, enforcement refresh)
  *   natfw.session.bytes     heap bytes per session at an NF (GIST + NSLP + pinhole state), at
@@ -27,6 +29,12 @@ import { NatfwNode } from '../natfw-nslp/core/node';
 import { wireCodec } from '../natfw-nslp/core/codec-adapter';
 import { runEnforcementJob } from '../natfw-nslp/core/enforcement-job';
 import { seededRandom } from '../natfw-nslp/core/random';
+import type { NatfwNodeConfig } from '../natfw-nslp/core/node';
+import type { SessionAuthObject } from '../natfw-nslp/codec';
+import { HmacSessionAuthorizer } from '../natfw-nslp/auth/authorizer';
+import { decodeSessionAuth } from '../natfw-nslp/auth/codec';
+import { MemoryKeyStore } from '../natfw-nslp/auth/keys';
+import { issueToken } from '../natfw-nslp/auth/token';
 
 const SEC = 1e9;
 
@@ -69,16 +77,22 @@ function gcFn(): () => void {
   };
 }
 
-/** NI - NF x nfs - NR on a line. */
-function line(nfs: number, seed = 1): NatfwVnetLab {
+/** The key and the Unix time of virtual time 0 for the token benchmark. */
+const AUTH_KEY = new Uint8Array(32).map((_, i) => i * 7 + 1);
+const AUTH_T0 = Date.UTC(2026, 0, 1);
+
+/** NI - NF x nfs - NR on a line; `auth`: every NF requires a SESSION_AUTH token in CREATE. */
+function line(nfs: number, seed = 1, auth = false): NatfwVnetLab {
   const lab = new NatfwVnetLab({ seed });
   const natfw = { nrMaxLifetime: 3600 };
+  const nfNatfw = (): Partial<NatfwNodeConfig> =>
+    auth ? { ...natfw, authorizer: new HmacSessionAuthorizer({ requireForCreate: true, requireForExternal: true, clockOffsetMs: AUTH_T0 }, new MemoryKeyStore([{ keyId: 7, key: AUTH_KEY }])) } : natfw;
   const gist = { routingStateValidityMs: 600_000, defaultStateLifetimeMs: 3_600_000 };
   lab.add('ni', ['198.18.0.1'], { natfw, gist });
   let prev = 'ni';
   for (let i = 1; i <= nfs; i++) {
     const name = `nf${i}`;
-    lab.add(name, [`198.18.${i - 1}.2`, `198.18.${i}.1`], { natfw, gist, middlebox: { kind: 'firewall', policy: { maxLifetime: 3600, minLifetime: 1, allowDeny: true } } });
+    lab.add(name, [`198.18.${i - 1}.2`, `198.18.${i}.1`], { natfw: nfNatfw(), gist, middlebox: { kind: 'firewall', policy: { maxLifetime: 3600, minLifetime: 1, allowDeny: true } } });
     lab.link(prev, name);
     prev = name;
   }
@@ -92,14 +106,41 @@ function flowN(lab: NatfwVnetLab, i: number): ReturnType<typeof flowMri> {
   return flowMri('198.18.0.1', nr, { sourcePort: 1024 + (i % 60000), destinationPort: 2000 + Math.floor(i / 60000) });
 }
 
+/**
+ * One token per session (a token is bound to the first session that presents it), issued before
+ * the clock starts: the authority's work is not the path's.
+ */
+function tokens(lab: NatfwVnetLab, n: number): SessionAuthObject[] {
+  const nr = lab.get('nr').addresses[0];
+  const out: SessionAuthObject[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = flowN(lab, i);
+    const raw = issueToken({
+      key: AUTH_KEY,
+      keyId: 7,
+      src: [{ address: '198.18.0.1', length: 32 }],
+      dst: [{ address: nr, length: 32 }],
+      protocol: 17,
+      srcPorts: { from: f.sourcePort ?? 0, to: f.sourcePort ?? 0 },
+      dstPorts: { from: f.destinationPort ?? 0, to: f.destinationPort ?? 0 },
+      notBefore: AUTH_T0 - 60_000,
+      notAfter: AUTH_T0 + 3_600_000,
+    });
+    const d = decodeSessionAuth(raw);
+    if (!d.ok) throw new Error(d.error.message);
+    out.push(d.value);
+  }
+  return out;
+}
+
 /** Creates `n` sessions in batches; returns established count and wall seconds. */
-async function setup(lab: NatfwVnetLab, n: number, lifetime: number, batch = 2000): Promise<{ ok: number; wall: number; cpu: number }> {
+async function setup(lab: NatfwVnetLab, n: number, lifetime: number, batch = 2000, auth?: readonly SessionAuthObject[]): Promise<{ ok: number; wall: number; cpu: number }> {
   const ni = lab.get('ni').node;
   let ok = 0;
   ni.events.on('established', () => ok++);
   const sw = stopwatch();
   for (let i = 0; i < n; i += batch) {
-    for (let j = i; j < Math.min(n, i + batch); j++) ni.create(lab.now, { mri: flowN(lab, j), lifetime });
+    for (let j = i; j < Math.min(n, i + batch); j++) ni.create(lab.now, { mri: flowN(lab, j), lifetime, ...(auth !== undefined ? { sessionAuth: [auth[j]] } : {}) });
     await lab.runFor(50);
   }
   await lab.runFor(200);
@@ -125,6 +166,31 @@ export const benches: BenchGroup[] = [
         sessions: N,
         established: r.ok,
         nfs: 3,
+      });
+    },
+  },
+  {
+    names: ['natfw.setup.3nf.auth.inproc'],
+    async run(emit) {
+      const warm = line(3, 9, true);
+      await setup(warm, 1000, 600, 2000, tokens(warm, 1000));
+      const N = 10_000;
+      const lab = line(3, 1, true);
+      const auth = tokens(lab, N);
+      const r = await setup(lab, N, 600, 2000, auth);
+      if (r.ok !== N) throw new Error(`natfw.setup.3nf.auth.inproc: ${r.ok} of ${N} sessions established`);
+      emit({
+        bench: 'natfw.setup.3nf.auth.inproc',
+        value: round(r.ok / r.cpu),
+        unit: 'sessions/s',
+        perCpuSecond: round(r.ok / r.cpu),
+        perWallSecond: round(r.ok / r.wall),
+        cpuMs: round(r.cpu * 1000, 0),
+        wallMs: round(r.wall * 1000, 0),
+        sessions: N,
+        established: r.ok,
+        nfs: 3,
+        transform: 'AUTH_HMAC_SHA2_256_128',
       });
     },
   },

@@ -137,8 +137,7 @@ export class NetnsLab {
    * A 198.18.1.1 / 2001:db8:1::1, R 198.18.1.2 + 198.18.2.1 / 2001:db8:1::2 + 2001:db8:2::1, B 198.18.2.2 / 2001:db8:2::2.
    */
   static line(tag = 'line'): NetnsLab {
-    const lab = new NetnsLab(tag);
-    try {
+    return NetnsLab.build(tag, (lab) => {
       lab.addNode({ name: 'A' });
       lab.addNode({ name: 'R', forward: true });
       lab.addNode({ name: 'B' });
@@ -148,6 +147,14 @@ export class NetnsLab {
       lab.route('A', 'default', '2001:db8:1::2');
       lab.route('B', 'default', '198.18.2.1');
       lab.route('B', 'default', '2001:db8:2::1');
+    });
+  }
+
+  /** A new lab set up by `setup`; if that throws, the namespaces made so far are deleted and the error goes on. */
+  static build(tag: string, setup: (lab: NetnsLab) => void): NetnsLab {
+    const lab = new NetnsLab(tag);
+    try {
+      setup(lab);
       return lab;
     } catch (e) {
       lab.destroy();

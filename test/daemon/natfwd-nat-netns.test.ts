@@ -22,8 +22,7 @@ const N_IN = '198.19.0.1';
 const B = '198.19.0.10';
 
 function natLine(): NetnsLab {
-  const lab = new NetnsLab('nat');
-  try {
+  return NetnsLab.build('nat', (lab) => {
     lab.addNode({ name: 'A' });
     lab.addNode({ name: 'N', forward: true });
     lab.addNode({ name: 'B' });
@@ -31,11 +30,7 @@ function natLine(): NetnsLab {
     lab.addLink({ a: 'N', b: 'B', aAddrs: [`${N_IN}/24`], bAddrs: [`${B}/24`] });
     // B's private network is not routed outside: A knows only N's public address.
     lab.route('B', 'default', N_IN);
-    return lab;
-  } catch (e) {
-    lab.destroy();
-    throw e;
-  }
+  });
 }
 
 describeNetns(

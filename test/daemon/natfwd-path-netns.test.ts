@@ -30,8 +30,7 @@ const RS_VALIDITY = 4;
 const GRACE = 2;
 
 function diamond(): NetnsLab {
-  const lab = new NetnsLab('path');
-  try {
+  return NetnsLab.build('path', (lab) => {
     lab.addNode({ name: 'A' });
     for (const r of ['R1', 'R2', 'R3']) lab.addNode({ name: r, forward: true });
     lab.addNode({ name: 'B' });
@@ -57,11 +56,7 @@ function diamond(): NetnsLab {
     lab.route('R3', '198.18.11.0/24', '198.18.13.1');
     lab.route('R3', '198.18.12.0/24', '198.18.14.1');
     lab.route('B', 'default', '198.18.15.1');
-    return lab;
-  } catch (e) {
-    lab.destroy();
-    throw e;
-  }
+  });
 }
 
 describeNetns(

@@ -20,6 +20,7 @@ describeNetns(
   () => {
     let bed: DaemonTestbed;
     let sink: UdpSink;
+    let sink6: UdpSink;
     let token: string;
     let issuerKeys: string;
     let rKeys: string;
@@ -41,17 +42,18 @@ describeNetns(
       expect(issued.stderr).toBe('');
 
       sink = await bed.udpSink('B', LINE.B4, 5004);
-      await bed.start('B', natfwdConfig('b', [LINE.B4], ['gist: { interception: none }', 'enforcement: { backend: memory }']));
+      sink6 = await bed.udpSink('B', LINE.B6, 5004);
+      await bed.start('B', natfwdConfig('b', [LINE.B4, `"${LINE.B6}"`], ['gist: { interception: none }', 'enforcement: { backend: memory }']));
       await bed.start(
         'R',
         natfwdConfig(
           'r',
-          [LINE.R4a, LINE.R4b],
+          [LINE.R4a, LINE.R4b, `"${LINE.R6a}"`, `"${LINE.R6b}"`],
           ['gist: { interception: nfqueue }', 'enforcement: { backend: nftables, mode: standalone }', `authorization: { keys: "${rKeys}", requireForCreate: true }`],
           'firewall',
         ),
       );
-      await bed.start('A', natfwdConfig('a', [LINE.A4], ['gist: { interception: none }', 'enforcement: { backend: memory }']));
+      await bed.start('A', natfwdConfig('a', [LINE.A4, `"${LINE.A6}"`], ['gist: { interception: none }', 'enforcement: { backend: memory }']));
     });
 
     afterAll(async () => {
@@ -135,6 +137,22 @@ describeNetns(
       } finally {
         sub.close();
       }
+    });
+
+    it('opens and closes an IPv6 pinhole the same way (Hop-by-Hop Router Alert, ip6 sets)', async () => {
+      const token6 = join(bed.dir, 'a6.token');
+      expect(natfw(['token', 'issue', '--keys', issuerKeys, '--key-id', '7', '--src', LINE.A6, '--dst', LINE.B6, '--proto', 'udp', '--dport', '5004', '--out', token6]).status).toBe(0);
+      const delivered6 = (tag: string): Promise<boolean> => bed.delivered(sink6, 'A', LINE.A6, LINE.B6, 5004, tag);
+      expect(await delivered6('v6-before')).toBe(false);
+      const r = natfw(['create', '--socket', A().socket, '--src', LINE.A6, '--dst', LINE.B6, '--proto', 'udp', '--dport', '5004', '--lifetime', '30', '--token', token6, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const sid = (JSON.parse(r.stdout) as { session: string }).session;
+      expect(pinholesAtR()).toContainEqual(expect.objectContaining({ owner: sid, src: `${LINE.A6}/128`, dst: `${LINE.B6}/128`, dstPorts: { from: 5004, to: 5004 } }));
+      expect(await delivered6('v6-open')).toBe(true);
+      expect(natfw(['teardown', '--socket', A().socket, sid]).status).toBe(0);
+      expect(await until(() => !pinholesAtR().some((p) => p.owner === sid), 5000)).toBe(true);
+      expect(await delivered6('v6-closed')).toBe(false);
     });
 
     it('on SIGTERM: R leaves its pinholes to the kernel timeout, A tears its sessions down; both remove their sockets', async () => {

@@ -14,7 +14,7 @@
  */
 import { type Family, formatAddress } from '../address';
 import { EnforcementError } from '../errors';
-import { hasPorts } from '../model';
+import { hasPorts, pinholeOf } from '../model';
 import { type Op, type Plan, PinholeTable, StagedTransaction, emptyPlan } from '../table';
 import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSet, PinholeSpec, Prefix, Transaction } from '../types';
 import { type KernelElement, fieldsKey, parseTableJson, runNft } from './kernel';
@@ -74,13 +74,29 @@ export interface KernelInfo {
   readonly expiresS?: number;
 }
 
-/** A kernel key kept as latin1 strings (one byte per char): small on the heap, and its own identity. */
-interface InstalledKey {
+/**
+ * A kernel key kept as a latin1 string (one byte per char): small on the heap, and its own identity
+ * in its set. Interval (pipapo) keys carry their end and overlap box.
+ */
+interface RangeKey {
   readonly start: string;
-  readonly end?: string;
-  /** Identity in its set: start, or start~end for intervals. */
+  readonly end: string;
+  /** Identity in its set: start~end. */
   readonly str: string;
-  readonly box?: Box;
+  readonly box: Box;
+}
+type InstalledKey = string | RangeKey;
+
+function keyStart(k: InstalledKey): string {
+  return typeof k === 'string' ? k : k.start;
+}
+
+function keyEnd(k: InstalledKey): string | undefined {
+  return typeof k === 'string' ? undefined : k.end;
+}
+
+function isRangeKeys(keys: readonly InstalledKey[]): boolean {
+  return keys.length > 0 && typeof keys[0] !== 'string';
 }
 
 /** Slot set names per (action, family, shape[, mask]), built once: keysFor runs for every added pinhole. */
@@ -97,7 +113,8 @@ function slotNames(action: 'allow' | 'deny', family: Family, shape: Shape, mask?
 }
 
 interface Installed {
-  readonly pinhole: Pinhole;
+  /** Replaced in place by a refresh (same rule, new expiry). */
+  pinhole: Pinhole;
   readonly mark: number;
   readonly set: string;
   readonly keys: readonly InstalledKey[];
@@ -339,7 +356,7 @@ export class NftPinholeSet implements PinholeSet {
     let names = slotNames(ph.action, e.family, e.shape);
     const n = names.length;
     // Interval shapes: try the least filled sets first (pipapo deletes cost O(set size)); hash shapes: in order.
-    if (keys[0]?.box !== undefined) names = [...names].sort((a, b) => (this.rangeOcc.get(a)?.size ?? 0) - (this.rangeOcc.get(b)?.size ?? 0));
+    if (isRangeKeys(keys)) names = [...names].sort((a, b) => (this.rangeOcc.get(a)?.size ?? 0) - (this.rangeOcc.get(b)?.size ?? 0));
     for (const set of names) if (this.slotFree(set, keys)) return { set, keys };
     throw new EnforcementError(
       'ENF_CONFLICT',
@@ -349,23 +366,23 @@ export class NftPinholeSet implements PinholeSet {
 
   private slotFree(set: string, keys: readonly InstalledKey[]): boolean {
     for (const k of keys) {
-      if (k.box !== undefined) {
+      if (typeof k !== 'string') {
         if (this.rangeOcc.get(set)?.conflicts(k.box)) return false;
-      } else if (this.hashOcc.get(set)?.has(k.str)) return false;
+      } else if (this.hashOcc.get(set)?.has(k)) return false;
     }
     return true;
   }
 
   private occupy(inst: Installed): void {
     for (const k of inst.keys) {
-      if (k.box !== undefined) {
+      if (typeof k !== 'string') {
         let r = this.rangeOcc.get(inst.set);
         if (r === undefined) this.rangeOcc.set(inst.set, (r = new RangeIndex()));
         r.add(k.box);
       } else {
         let h = this.hashOcc.get(inst.set);
         if (h === undefined) this.hashOcc.set(inst.set, (h = new Map()));
-        h.set(k.str, inst.mark);
+        h.set(k, inst.mark);
       }
     }
   }
@@ -385,8 +402,8 @@ export class NftPinholeSet implements PinholeSet {
 
   private vacate(inst: Installed): void {
     for (const k of inst.keys) {
-      if (k.box !== undefined) this.rangeOcc.get(inst.set)?.remove(k.box);
-      else this.hashOcc.get(inst.set)?.delete(k.str);
+      if (typeof k !== 'string') this.rangeOcc.get(inst.set)?.remove(k.box);
+      else this.hashOcc.get(inst.set)?.delete(k);
     }
   }
 
@@ -427,15 +444,15 @@ export class NftPinholeSet implements PinholeSet {
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
       const data = encodeMarkStr(inst.mark);
-      if (ph.action === 'allow' && inst.keys[0]?.end !== undefined) {
+      if (ph.action === 'allow' && isRangeKeys(inst.keys)) {
         // An allow range (pipapo) element is not deleted but re-added with a 1 ms timeout: a pipapo
         // delete searches the set linearly (nft_pipapo_remove, ~0.6 us per element in the set, the
         // cost that grew with the installed count), an update is cheap. Its live entry goes now, and
         // the allow rules require the live mark, so the dying element admits nothing; the kernel
         // skips expired elements in lookups and overlap checks and frees them in its set GC.
         // Idempotent by nature (an element already gone is re-added expiring at once).
-        for (const k of inst.keys) push(adds, T, inst.set, { key: k.start, keyEnd: k.end, data, timeoutMs: KILL_TIMEOUT_MS });
-      } else for (const k of inst.keys) del(T, inst.set, { key: k.start, keyEnd: k.end, data }, idem);
+        for (const k of inst.keys) push(adds, T, inst.set, { key: keyStart(k), keyEnd: keyEnd(k), data, timeoutMs: KILL_TIMEOUT_MS });
+      } else for (const k of inst.keys) del(T, inst.set, { key: keyStart(k), keyEnd: keyEnd(k), data }, idem);
       if (ph.action === 'allow') del(T, 'live', { key: data }, idem);
     }
     // Pinholes added: choose slots (tentatively occupied; released again on failure).
@@ -468,13 +485,15 @@ export class NftPinholeSet implements PinholeSet {
       const timeoutMs = this.timeoutMs(ph.expiresAt, now);
       const data = encodeMarkStr(inst.mark);
       for (const k of inst.keys)
-        push(adds, T, inst.set, { key: k.start, keyEnd: k.end, data, timeoutMs, comment: ph.owner });
+        push(adds, T, inst.set, { key: keyStart(k), keyEnd: keyEnd(k), data, timeoutMs, comment: ph.owner });
       if (ph.action === 'allow') push(adds, T, 'live', { key: data, timeoutMs });
     };
     for (const inst of addedInst) addPinhole(inst, inst.pinhole);
     // Refreshes: a re-add with the new timeout (never without one: that would make the element permanent).
+    const refreshedInst: Array<Installed | undefined> = [];
     for (const r of plan.refreshed) {
       const inst = this.installed.get(r.before.id);
+      refreshedInst.push(inst);
       if (inst !== undefined) addPinhole(inst, r.after);
     }
 
@@ -549,7 +568,7 @@ export class NftPinholeSet implements PinholeSet {
     const holdUntil = performance.now() + ZOMBIE_HOLD_MS;
     for (const inst of removedInst) {
       this.installed.delete(inst.pinhole.id);
-      if (inst.pinhole.action === 'allow' && inst.keys[0]?.end !== undefined) {
+      if (inst.pinhole.action === 'allow' && isRangeKeys(inst.keys)) {
         // Killed, not deleted: keep its slot and mark until the kernel surely sees it expired.
         this.zombies.push({ inst, until: holdUntil });
         continue;
@@ -561,10 +580,12 @@ export class NftPinholeSet implements PinholeSet {
       this.installed.set(inst.pinhole.id, inst);
       this.marksInUse.add(inst.mark);
     }
-    for (const r of plan.refreshed) {
-      const inst = this.installed.get(r.before.id);
-      if (inst !== undefined)
-        this.installed.set(r.before.id, { pinhole: r.after, mark: inst.mark, set: inst.set, keys: inst.keys, deadline: now + this.timeoutMs(r.after.expiresAt, now) });
+    for (let i = 0; i < plan.refreshed.length; i++) {
+      const inst = refreshedInst[i];
+      if (inst === undefined) continue;
+      const after = plan.refreshed[i].after;
+      inst.pinhole = after;
+      inst.deadline = now + this.timeoutMs(after.expiresAt, now);
     }
     for (const ib of removedB) {
       this.installedB.delete(ib.binding.id);
@@ -744,7 +765,7 @@ export class NftPinholeSet implements PinholeSet {
         if (w !== undefined && sameRule(w, ph)) {
           kept++;
           want.delete(ph.id);
-          if (w.expiresAt !== ph.expiresAt) plan.refreshed.push({ before: ph, after: { ...ph, expiresAt: w.expiresAt } });
+          if (w.expiresAt !== ph.expiresAt) plan.refreshed.push({ before: ph, after: pinholeOf(ph, ph.id, w.expiresAt) });
         } else plan.removed.push(ph);
       }
       for (const { b } of keptB) {
@@ -777,9 +798,9 @@ export class NftPinholeSet implements PinholeSet {
 
   /** Slot-less key computation for a pinhole read back from the kernel (its set is known). */
   private keysFor0(ph: Pinhole, e: PinholeElements): InstalledKey[] {
-    return e.keys.map((k) => {
+    return e.keys.map((k): InstalledKey => {
       const start = encodeKeyStr(k.start);
-      if (k.end === undefined) return { start, str: start };
+      if (k.end === undefined) return start;
       const end = encodeKeyStr(k.end);
       return { start, end, str: `${start}~${end}`, box: boxOf(e.shape as 'range' | 'rangenp', k.start, k.end) };
     });

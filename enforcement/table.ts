@@ -141,7 +141,7 @@ export class PinholeTable {
    * The net effect of `ops` in order, validated against the table as it is now.
    * Throws EnforcementError and changes nothing when any op does not apply.
    */
-  plan(ops: readonly Op[], now: number): Plan {
+  plan(ops: readonly Op[], now: number, pinholeOfId: (id: string) => Pinhole | undefined = (id) => this.pinholes.get(id)): Plan {
     const ph = new Map<string, Pinhole | null>();
     // The table's entry of every id the ops touch, read once (a lookup in a table of 100,000 is a cache miss).
     const before = new Map<string, Pinhole | undefined>();
@@ -150,7 +150,7 @@ export class PinholeTable {
       const o = ph.get(id);
       if (o === null) return undefined;
       if (o !== undefined) return o;
-      const b = this.pinholes.get(id);
+      const b = pinholeOfId(id);
       before.set(id, b);
       return b;
     };
@@ -176,7 +176,7 @@ export class PinholeTable {
     }
     const plan = emptyPlan(now);
     for (const [id, after] of ph) {
-      const was = before.has(id) ? before.get(id) : this.pinholes.get(id);
+      const was = before.has(id) ? before.get(id) : pinholeOfId(id);
       if (after !== null && after.expiresAt <= now)
         throw new EnforcementError('ENF_INVALID_SPEC', `pinhole '${id}' would expire at ${after.expiresAt}, not after now (${now})`);
       if (was === undefined && after !== null) plan.added.push(after);
@@ -199,6 +199,11 @@ export class PinholeTable {
         this.insert(r.after);
       } else this.pinholes.set(r.after.id, r.after); // same rule, new expiry: nothing to re-index
     }
+    this.applyBindings(plan);
+  }
+
+  /** The NAT-binding half of `apply` (for a backend that keeps its pinholes in an index of its own). */
+  applyBindings(plan: Plan): void {
     for (const b of plan.removedBindings) this.deleteBinding(b.id);
     for (const b of plan.addedBindings) this.insertBinding(b);
     for (const r of plan.refreshedBindings) this.insertBinding(r.after);

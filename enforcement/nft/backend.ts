@@ -14,7 +14,7 @@
  */
 import { type Family, formatAddress } from '../address';
 import { EnforcementError } from '../errors';
-import { hasPorts, pinholeOf } from '../model';
+import { hasPorts, parsePacket, pinholeMatches, pinholeOf } from '../model';
 import { type Op, type Plan, PinholeTable, StagedTransaction, emptyPlan } from '../table';
 import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSet, PinholeSpec, Prefix, Transaction } from '../types';
 import { type KernelElement, fieldsKey, parseTableJson, runNft } from './kernel';
@@ -179,13 +179,26 @@ export class NftPinholeSet implements PinholeSet {
   readonly options: LayoutOptions;
   readonly graceMs: number;
   readonly netns: string | undefined;
-  /** The exact record of what is installed; no lookup index (the kernel does the lookups; `explain` scans). */
+  /**
+   * NAT bindings as installed (the table's pinhole half stays empty: pinholes live only in
+   * `installed`, one map lookup per id and change instead of one in each of two 100,000-entry maps).
+   */
   private readonly table = new PinholeTable(false);
+  /** The exact record of the pinholes installed; no lookup index (the kernel does the lookups; `explain` scans). */
   private readonly installed = new Map<string, Installed>();
+  /** Index entries read by the plan of the commit being prepared (execute uses them, no second lookup). */
+  private readonly touched = new Map<string, Installed>();
   private readonly installedB = new Map<string, InstalledBinding>();
   private readonly hashOcc = new Map<string, Map<string, number>>();
   private readonly rangeOcc = new Map<string, RangeIndex>();
-  private readonly marksInUse = new Set<number>();
+  /**
+   * Marks are handed out in increasing order, so a new one is free until the counter wraps past
+   * 0x7fffffff (2^31 pinholes later) or reaches marks a reconcile found: then `markInUse` checks.
+   */
+  private wrapped = false;
+  /** nextMark after the last reconcile: marks from here up to nextMark were made by allocMark. */
+  private freshFrom = 1;
+  private readonly zombieMarks = new Set<number>();
   /** Masked maps that exist in the kernel (made on first use, see layout.ts MaskShape). */
   private readonly maskedMaps = new Set<string>();
   /** Masked maps chosen by the commit being prepared that do not exist yet. */
@@ -237,14 +250,16 @@ export class NftPinholeSet implements PinholeSet {
 
   begin(): Transaction {
     return new StagedTransaction(
-      this.table,
+      { has: (id) => this.installed.has(id), hasBinding: (id) => this.table.hasBinding(id) },
       { pinhole: (spec) => this.newPinholeId(spec), binding: (spec) => this.newBindingId(spec) },
       (ops, now) => this.enqueue(() => this.commitOps(ops, now)),
     );
   }
 
   list(): readonly Pinhole[] {
-    return this.table.list();
+    const out: Pinhole[] = [];
+    for (const i of this.installed.values()) out.push(i.pinhole);
+    return out;
   }
 
   listBindings(): readonly NatBinding[] {
@@ -252,11 +267,16 @@ export class NftPinholeSet implements PinholeSet {
   }
 
   lookup(packet: PacketKey): LookupResult {
-    return this.table.lookup(packet);
+    const pkt = parsePacket(packet);
+    if (pkt === undefined) return { verdict: 'none', matches: [] };
+    const denies: Pinhole[] = [];
+    const allows: Pinhole[] = [];
+    for (const i of this.installed.values()) if (pinholeMatches(i.pinhole, pkt)) (i.pinhole.action === 'deny' ? denies : allows).push(i.pinhole);
+    return { verdict: denies.length > 0 ? 'deny' : allows.length > 0 ? 'allow' : 'none', matches: [...denies, ...allows] };
   }
 
   get(id: string): Pinhole | undefined {
-    return this.table.get(id);
+    return this.installed.get(id)?.pinhole;
   }
 
   /** The mark (ct mark / map data) of an installed pinhole or binding. */
@@ -276,7 +296,7 @@ export class NftPinholeSet implements PinholeSet {
 
   async expire(now: number): Promise<{ pinholes: Pinhole[]; bindings: NatBinding[] }> {
     return this.enqueue(async () => {
-      const gone = this.table.expired(now);
+      const gone = { pinholes: this.list().filter((p) => p.expiresAt <= now), bindings: this.table.expired(now).bindings };
       if (gone.pinholes.length === 0 && gone.bindings.length === 0) return gone;
       const plan = emptyPlan(now);
       plan.removed.push(...gone.pinholes);
@@ -292,10 +312,29 @@ export class NftPinholeSet implements PinholeSet {
   private allocMark(): number {
     for (let i = 0; i <= MAX_MARK; i++) {
       const m = this.nextMark;
-      this.nextMark = this.nextMark >= MAX_MARK ? 1 : this.nextMark + 1;
-      if (!this.marksInUse.has(m)) return m;
+      if (this.nextMark >= MAX_MARK) {
+        this.nextMark = 1;
+        this.wrapped = true;
+      } else this.nextMark++;
+      if (!this.mayBeInUse(m) || !this.markInUse(m)) return m;
     }
     throw new EnforcementError('ENF_CONFLICT', 'no free pinhole number');
+  }
+
+  private wrapMark(): void {
+    if (this.nextMark > MAX_MARK) {
+      this.nextMark = 1;
+      this.wrapped = true;
+    }
+  }
+
+  /** False when `m` surely is not in use (handed out fresh by allocMark since the last reconcile). */
+  private mayBeInUse(m: number): boolean {
+    return this.wrapped || m < this.freshFrom;
+  }
+
+  private markInUse(m: number): boolean {
+    return this.installed.has(pinholeId(m)) || this.installedB.has(bindingId(m)) || this.zombieMarks.has(m);
   }
 
   private checkOwner(owner: string): void {
@@ -323,7 +362,17 @@ export class NftPinholeSet implements PinholeSet {
 
   private async commitOps(ops: readonly Op[], now: number): Promise<void> {
     if (!Number.isFinite(now)) throw new EnforcementError('ENF_INVALID_SPEC', 'now must be a finite number');
-    await this.execute(this.table.plan(ops, now), now, [], false);
+    this.touched.clear();
+    try {
+      const plan = this.table.plan(ops, now, (id) => {
+        const i = this.installed.get(id);
+        if (i !== undefined) this.touched.set(id, i);
+        return i?.pinhole;
+      });
+      await this.execute(plan, now, [], false);
+    } finally {
+      this.touched.clear();
+    }
   }
 
   /** Names of the masked maps that exist in the kernel (for `explain`). */
@@ -395,7 +444,7 @@ export class NftPinholeSet implements PinholeSet {
     while (i < this.zombies.length && this.zombies[i].until <= t) {
       const z = this.zombies[i++];
       this.vacate(z.inst);
-      this.marksInUse.delete(z.inst.mark);
+      this.zombieMarks.delete(z.inst.mark);
     }
     if (i > 0) this.zombies = this.zombies.slice(i);
   }
@@ -439,7 +488,7 @@ export class NftPinholeSet implements PinholeSet {
     // Pinholes removed.
     const removedInst: Installed[] = [];
     for (const ph of plan.removed) {
-      const inst = this.installed.get(ph.id);
+      const inst = this.touched.get(ph.id) ?? this.installed.get(ph.id);
       if (inst === undefined) continue;
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
@@ -461,7 +510,7 @@ export class NftPinholeSet implements PinholeSet {
     try {
       for (const ph of plan.added) {
         const mark = markOfId(ph.id);
-        if (mark === undefined || this.marksInUse.has(mark))
+        if (mark === undefined || (this.mayBeInUse(mark) && this.markInUse(mark)))
           throw new EnforcementError('ENF_INVALID_SPEC', `pinhole id '${ph.id}' is not a free id of this backend`);
         const { set, keys } = this.keysFor(ph);
         const inst: Installed = { pinhole: ph, mark, set, keys, deadline: now + this.timeoutMs(ph.expiresAt, now) };
@@ -492,7 +541,7 @@ export class NftPinholeSet implements PinholeSet {
     // Refreshes: a re-add with the new timeout (never without one: that would make the element permanent).
     const refreshedInst: Array<Installed | undefined> = [];
     for (const r of plan.refreshed) {
-      const inst = this.installed.get(r.before.id);
+      const inst = this.touched.get(r.before.id) ?? this.installed.get(r.before.id);
       refreshedInst.push(inst);
       if (inst !== undefined) addPinhole(inst, r.after);
     }
@@ -521,7 +570,7 @@ export class NftPinholeSet implements PinholeSet {
     const addedB: InstalledBinding[] = [];
     for (const b of plan.addedBindings) {
       const mark = markOfId(b.id);
-      if (mark === undefined || this.marksInUse.has(mark))
+      if (mark === undefined || (this.mayBeInUse(mark) && this.markInUse(mark)))
         throw new EnforcementError('ENF_INVALID_SPEC', `binding id '${b.id}' is not a free id of this backend`);
       const el = bindingElements(b);
       addedB.push({ binding: b, mark, family: el.family, el, deadline: now + this.timeoutMs(b.expiresAt, now) });
@@ -571,15 +620,12 @@ export class NftPinholeSet implements PinholeSet {
       if (inst.pinhole.action === 'allow' && isRangeKeys(inst.keys)) {
         // Killed, not deleted: keep its slot and mark until the kernel surely sees it expired.
         this.zombies.push({ inst, until: holdUntil });
+        this.zombieMarks.add(inst.mark);
         continue;
       }
       this.vacate(inst);
-      this.marksInUse.delete(inst.mark);
     }
-    for (const inst of addedInst) {
-      this.installed.set(inst.pinhole.id, inst);
-      this.marksInUse.add(inst.mark);
-    }
+    for (const inst of addedInst) this.installed.set(inst.pinhole.id, inst);
     for (let i = 0; i < plan.refreshed.length; i++) {
       const inst = refreshedInst[i];
       if (inst === undefined) continue;
@@ -587,19 +633,13 @@ export class NftPinholeSet implements PinholeSet {
       inst.pinhole = after;
       inst.deadline = now + this.timeoutMs(after.expiresAt, now);
     }
-    for (const ib of removedB) {
-      this.installedB.delete(ib.binding.id);
-      this.marksInUse.delete(ib.mark);
-    }
-    for (const ib of addedB) {
-      this.installedB.set(ib.binding.id, ib);
-      this.marksInUse.add(ib.mark);
-    }
+    for (const ib of removedB) this.installedB.delete(ib.binding.id);
+    for (const ib of addedB) this.installedB.set(ib.binding.id, ib);
     for (const r of plan.refreshedBindings) {
       const ib = this.installedB.get(r.before.id);
       if (ib !== undefined) this.installedB.set(r.before.id, { ...ib, binding: r.after, deadline: now + this.timeoutMs(r.after.expiresAt, now) });
     }
-    this.table.apply(plan);
+    this.table.applyBindings(plan);
   }
 
   // ---------- reconcile ----------
@@ -650,9 +690,9 @@ export class NftPinholeSet implements PinholeSet {
     this.installedB.clear();
     this.hashOcc.clear();
     this.rangeOcc.clear();
-    this.marksInUse.clear();
+    this.zombieMarks.clear();
     this.zombies = [];
-    for (const p of this.table.list()) this.table.delete(p.id);
+    this.wrapped = false;
     for (const b of this.table.listBindings()) this.table.deleteBinding(b.id);
 
     const byMark = new Map<number, KernelElement[]>();
@@ -725,17 +765,15 @@ export class NftPinholeSet implements PinholeSet {
     for (const { ph, inst } of keptP) {
       this.installed.set(ph.id, inst);
       this.occupy(inst);
-      this.marksInUse.add(inst.mark);
-      this.table.insert(ph);
       this.nextMark = Math.max(this.nextMark, inst.mark + 1);
     }
     for (const { b, ib } of keptB) {
       this.installedB.set(b.id, ib);
-      this.marksInUse.add(ib.mark);
       this.table.insertBinding(b);
       this.nextMark = Math.max(this.nextMark, ib.mark + 1);
     }
-    if (this.nextMark > MAX_MARK) this.nextMark = 1;
+    this.wrapMark();
+    this.freshFrom = this.nextMark;
 
     if (!repair) return { kept: keptP.length + keptB.length, removed: 0, added: 0, unreadable: unreadable.length };
     // Delete what is inconsistent or orphaned (exact kernel keys, idempotently), and apply `desired`.
@@ -778,14 +816,19 @@ export class NftPinholeSet implements PinholeSet {
       }
       for (const w of want.values()) {
         const m = markOfId(w.id);
-        if (m === undefined || this.marksInUse.has(m) || w.expiresAt <= now) continue;
+        if (m === undefined || this.markInUse(m) || w.expiresAt <= now) continue;
         plan.added.push(w);
+        this.nextMark = Math.max(this.nextMark, m + 1);
       }
       for (const w of wantB.values()) {
         const m = markOfId(w.id);
-        if (m === undefined || this.marksInUse.has(m) || w.expiresAt <= now) continue;
+        if (m === undefined || this.markInUse(m) || w.expiresAt <= now) continue;
         plan.addedBindings.push(w);
+        this.nextMark = Math.max(this.nextMark, m + 1);
       }
+      // Numbers from here on are new (allocMark hands them out without a check).
+      this.wrapMark();
+      this.freshFrom = this.nextMark;
     }
     await this.execute(plan, now, extra, true);
     return {

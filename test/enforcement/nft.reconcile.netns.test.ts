@@ -86,6 +86,24 @@ describeNetns(
         set.close();
       }
     }, 30_000);
+
+    test('pinholes of the desired state missing from the kernel are installed with their ids; new ids never collide with them', async () => {
+      const netns = lab.ns('R');
+      await NftPinholeSet.teardown({ netns });
+      const spec = (port: number) => ({ protocol: 17, src: { address: '198.18.1.1', length: 32 }, dst: { address: '198.18.2.2', length: 32 }, dstPorts: { from: port, to: port }, action: 'allow' as const, owner: 'd', expiresAt: Date.now() + 60_000 });
+      const { set, report } = await NftPinholeSet.open({ netns, now: Date.now(), desired: { pinholes: [{ ...spec(7000), id: 'ph-500' }], bindings: [] } });
+      try {
+        expect(report.added).toBe(1);
+        expect(set.get('ph-500')).toMatchObject({ dstPorts: { from: 7000, to: 7000 } });
+        const tx = set.begin();
+        const id = tx.add(spec(7001));
+        await tx.commit(Date.now());
+        expect(id).toBe('ph-501');
+        expect(set.list().map((p) => p.id).sort()).toEqual(['ph-500', 'ph-501']);
+      } finally {
+        set.close();
+      }
+    }, 30_000);
   },
   ['nft'],
 );

@@ -22,6 +22,7 @@ import type {
   MessageStatusError,
   RecvMessageEvent,
   SendMessageRequest,
+  TransferAttributes,
 } from '../api';
 // Imported from the defining modules, not the codec's index: its re-exports compile to
 // getter properties, and these names are used on every message.
@@ -105,6 +106,8 @@ const TRANSFER_DMODE: RecvMessageEvent['transfer'] = Object.freeze({ reliable: f
 const TRANSFER_CMODE: RecvMessageEvent['transfer'] = Object.freeze({ reliable: true, secure: false, explicitlyRouted: undefined });
 const TRANSFER_DMODE_EXPLICIT: RecvMessageEvent['transfer'] = Object.freeze({ reliable: false, secure: false, explicitlyRouted: true });
 const TRANSFER_CMODE_EXPLICIT: RecvMessageEvent['transfer'] = Object.freeze({ reliable: true, secure: false, explicitlyRouted: true });
+const STATUS_RELIABLE: TransferAttributes = Object.freeze({ reliable: true, secure: false });
+const STATUS_UNRELIABLE: TransferAttributes = Object.freeze({ reliable: false, secure: false });
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -185,6 +188,8 @@ export class GistNode implements GistService, GistDriverFacing {
   private waitingHead = 0;
   /** The last peer looked up by (Peer-Identity, address): consecutive messages mostly come from the same peer. */
   private lastPeer: Peer | undefined;
+  /** Known peers by interface address (a node in the middle alternates between its two neighbours). */
+  private readonly peersByAddress = new Map<string, Peer>();
   /** Set while a Query's RecvMessage is being handled (see ReplyCapture). */
   private capture: ReplyCapture | undefined;
 
@@ -577,32 +582,32 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   setStateLifetime(now: number, nslpId: NslpId, mri: Mri, sessionId: SessionId | undefined, lifetimeMs: number): void {
-    const targets: RoutingState[] = [];
-    let h: Half;
     if (sessionId !== undefined) {
       const rs = this.states.get(rowKey(nslpId, sessionId, mri, false));
-      h = lastHalf();
-      if (rs !== undefined) targets.push(rs);
-    } else {
-      // Key layout (keys.ts): NSLPID (2) | SID (16) | MRI.
-      const suffix = rowMriKeyPart(mri);
-      h = lastHalf();
-      const prefix = nslpKeyPart(nslpId);
-      for (const [k, rs] of this.states) if (k.length === 18 + suffix.length && k.startsWith(prefix) && k.endsWith(suffix)) targets.push(rs);
+      if (rs !== undefined) this.setHalfLifetime(now, rs, lastHalf(), lifetimeMs);
+      return;
     }
-    // The half named by the MRI's direction; only the FWD querier uses the lifetime (Inactive_QNode, s6.2).
-    for (const rs of targets) {
-      if (!rs.has(h)) continue;
-      if (lifetimeMs <= 0) {
-        // B.5: no further interest: stop refreshing (s4.4.4 "MUST NOT refresh ... known to be inactive").
-        this.removeHalf(now, rs, h, 'timeout');
-        continue;
-      }
-      if (h !== FWD) continue;
-      rs.lifetimeMs = lifetimeMs;
-      if (rs.isQuerier(FWD)) rs.inactiveAt = now + lifetimeMs;
-      this.armState(rs);
+    // Key layout (keys.ts): NSLPID (2) | SID (16) | MRI.
+    const suffix = rowMriKeyPart(mri);
+    const h = lastHalf();
+    const prefix = nslpKeyPart(nslpId);
+    const targets: RoutingState[] = [];
+    for (const [k, rs] of this.states) if (k.length === 18 + suffix.length && k.startsWith(prefix) && k.endsWith(suffix)) targets.push(rs);
+    for (const rs of targets) this.setHalfLifetime(now, rs, h, lifetimeMs);
+  }
+
+  /** B.5 for the half named by the MRI's direction; only the FWD querier uses the lifetime (Inactive_QNode, s6.2). */
+  private setHalfLifetime(now: number, rs: RoutingState, h: Half, lifetimeMs: number): void {
+    if (!rs.has(h)) return;
+    if (lifetimeMs <= 0) {
+      // B.5: no further interest: stop refreshing (s4.4.4 "MUST NOT refresh ... known to be inactive").
+      this.removeHalf(now, rs, h, 'timeout');
+      return;
     }
+    if (h !== FWD) return;
+    rs.lifetimeMs = lifetimeMs;
+    if (rs.isQuerier(FWD)) rs.inactiveAt = now + lifetimeMs;
+    this.armState(rs);
   }
 
   invalidateRoutingState(now: number, req: InvalidateRoutingStateRequest): void {
@@ -1473,7 +1478,7 @@ export class GistNode implements GistService, GistDriverFacing {
     this.events.emit('messageStatus', {
       now,
       nslpMessageHandle: p.handle,
-      transfer: { reliable: p.reliable, secure: false },
+      transfer: p.reliable ? STATUS_RELIABLE : STATUS_UNRELIABLE,
       error,
       detail,
     });
@@ -1487,7 +1492,10 @@ export class GistNode implements GistService, GistDriverFacing {
   // ------------------------------------------------------------------ transmission helpers
 
   private sendDmode(peer: Peer, v: IpVersion, bytes: Uint8Array): void {
-    this.sendDmodeTo({ address: peer.address, port: peer.udpPort }, v, bytes);
+    // The peer's D-mode address, built once (and again only when its port changes).
+    let to = peer.dmode;
+    if (to === undefined || to.port !== peer.udpPort) peer.dmode = to = { address: peer.address, port: peer.udpPort };
+    this.sendDmodeTo(to, v, bytes);
   }
 
   private sendDmodeTo(to: TransportAddress, v: IpVersion, bytes: Uint8Array): void {
@@ -1613,11 +1621,22 @@ export class GistNode implements GistService, GistDriverFacing {
     return `${hex(peerIdentity)}|${address}`;
   }
 
-  /** The last peer found, when it is still a known peer and has this identity (no key text built). */
+  /**
+   * A known peer with this address and identity, found without building its key text: the last
+   * one found, else the one known at that address.
+   */
   private cachedPeer(peerIdentity: Uint8Array, address: string): Peer | undefined {
-    const c = this.lastPeer;
-    if (c === undefined || c.address !== address || !sameBytes(c.peerIdentity, peerIdentity) || this.peers.get(c.key) !== c) return undefined;
+    let c = this.lastPeer;
+    if (c === undefined || c.address !== address) c = this.peersByAddress.get(address);
+    if (c === undefined || !sameBytes(c.peerIdentity, peerIdentity) || this.peers.get(c.key) !== c) return undefined;
+    this.lastPeer = c;
     return c;
+  }
+
+  private forgetPeer(peer: Peer): void {
+    this.peers.delete(peer.key);
+    this.peersByHandle.delete(peer.handle);
+    if (this.peersByAddress.get(peer.address) === peer) this.peersByAddress.delete(peer.address);
   }
 
   private peerFor(peerIdentity: Uint8Array, address: string, udpPort: number): Peer {
@@ -1633,6 +1652,7 @@ export class GistNode implements GistService, GistDriverFacing {
       if (cand !== undefined) this.candidates.delete(key);
       p = cand ?? new Peer(key, this.nextHandle++, peerIdentity.slice(), address, udpPort);
       this.peers.set(key, p);
+      this.peersByAddress.set(address, p);
       this.peersByHandle.set(p.handle, p);
     }
     p.udpPort = udpPort;
@@ -1679,8 +1699,7 @@ export class GistNode implements GistService, GistDriverFacing {
   private releasePeer(peer: Peer): void {
     peer.refs--;
     if (peer.refs <= 0 && (peer.ma === undefined || peer.ma.phase === MaPhase.Closed)) {
-      this.peers.delete(peer.key);
-      this.peersByHandle.delete(peer.handle);
+      this.forgetPeer(peer);
     }
   }
 
@@ -1792,8 +1811,7 @@ export class GistNode implements GistService, GistDriverFacing {
     if (peer !== undefined && peer.ma === ma) {
       peer.ma = undefined;
       if (peer.refs <= 0) {
-        this.peers.delete(peer.key);
-        this.peersByHandle.delete(peer.handle);
+        this.forgetPeer(peer);
       }
     }
     if (ma.users === 0) return;

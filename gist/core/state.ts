@@ -16,6 +16,8 @@ export class Peer {
   refs = 0;
   /** The MA to this peer, when one is open or opening. */
   ma: MessagingAssociation | undefined;
+  /** Where its D-mode messages go (shared by every transmit to it; node.ts sendDmode). */
+  dmode: TransportAddress | undefined = undefined;
 
   constructor(
     readonly key: string,

@@ -3,15 +3,23 @@
  * ordered by (time, insertion order) so runs are deterministic. Nothing here
  * reads the wall clock; time moves only when `step()` pops the next event.
  */
-interface Scheduled {
-  readonly at: number;
-  readonly seq: number;
-  readonly fn: () => void;
-  cancelled: boolean;
-}
-
 export interface ScheduledHandle {
   cancel(): void;
+}
+
+/** A scheduled callback; it is its own handle (no handle object or closure per event). */
+class Scheduled implements ScheduledHandle {
+  cancelled = false;
+
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 export class StepCapExceeded extends Error {
@@ -41,13 +49,9 @@ export class VirtualClock {
 
   /** Schedules `fn` at absolute time `at` (clamped to now). */
   schedule(at: number, fn: () => void): ScheduledHandle {
-    const ev: Scheduled = { at: Math.max(at, this.nowMs), seq: this.seq++, fn, cancelled: false };
+    const ev = new Scheduled(at > this.nowMs ? at : this.nowMs, this.seq++, fn);
     this.push(ev);
-    return {
-      cancel: () => {
-        ev.cancelled = true;
-      },
-    };
+    return ev;
   }
 
   after(delayMs: number, fn: () => void): ScheduledHandle {
@@ -103,16 +107,19 @@ export class VirtualClock {
     return x.at < y.at || (x.at === y.at && x.seq < y.seq);
   }
 
+  // Sifts move the event through a hole (no swap arrays: this runs for every datagram).
   private push(ev: Scheduled): void {
     const h = this.heap;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const up = h[p];
+      if (!this.less(ev, up)) break;
+      h[i] = up;
       i = p;
     }
+    h[i] = ev;
   }
 
   private pop(): Scheduled | undefined {
@@ -120,19 +127,19 @@ export class VirtualClock {
     if (h.length === 0) return undefined;
     const top = h[0];
     const last = h.pop() as Scheduled;
-    if (h.length > 0) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l], h[m])) m = l;
-        if (r < h.length && this.less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+        const c = r < n && this.less(h[r], h[l]) ? r : l;
+        if (!this.less(h[c], last)) break;
+        h[i] = h[c];
+        i = c;
       }
+      h[i] = last;
     }
     return top;
   }

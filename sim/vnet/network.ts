@@ -329,7 +329,7 @@ export class VirtualNetwork {
   /** Sends a datagram originated at `fromHost` (the source address may be spoofed, e.g. Q-mode with S=0). */
   sendDatagram(fromHost: string, dg: VirtualDatagram): void {
     this.stats.datagramsSent++;
-    this.record({ t: this.now, kind: 'send', host: fromHost, dg });
+    if (this.tracing) this.record({ t: this.now, kind: 'send', host: fromHost, dg });
     const h = this.host(fromHost);
     if (h.owns(dg.dst.address)) {
       this.clock.schedule(this.now, () => this.arrive(fromHost, dg, true));
@@ -341,30 +341,30 @@ export class VirtualNetwork {
   private forwardFrom(hostName: string, dg: VirtualDatagram, decrementTtl: boolean): void {
     const ttl = decrementTtl ? dg.ttl - 1 : dg.ttl;
     if (ttl <= 0) {
-      this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'ttl' });
+      if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'ttl' });
       return;
     }
     const next = this.routing.nextHop(hostName, dg.dst.address);
     if (next === undefined) {
-      this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'no-route' });
+      if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'no-route' });
       return;
     }
     const link = this.links.get(linkKey(hostName, next));
     if (link === undefined || !link.up) {
-      this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'link-down' });
+      if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'link-down' });
       return;
     }
     const out: VirtualDatagram = ttl === dg.ttl ? dg : { ...dg, ttl };
     for (const f of this.filters) {
       if (!f(out, hostName, next)) {
         this.stats.datagramsLost++;
-        this.record({ t: this.now, kind: 'drop', host: hostName, dg: out, reason: 'filter' });
+        if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg: out, reason: 'filter' });
         return;
       }
     }
     if (link.loss > 0 && this.random.next() < link.loss) {
       this.stats.datagramsLost++;
-      this.record({ t: this.now, kind: 'drop', host: hostName, dg: out, reason: 'loss' });
+      if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg: out, reason: 'loss' });
       return;
     }
     this.clock.after(link.delayMs, () => this.arrive(next, out, false));
@@ -375,10 +375,10 @@ export class VirtualNetwork {
     const node = h.node;
     if (h.owns(dg.dst.address)) {
       this.stats.datagramsDelivered++;
-      this.record({ t: this.now, kind: 'deliver', host: hostName, dg, intercepted: false });
+      if (this.tracing) this.record({ t: this.now, kind: 'deliver', host: hostName, dg, intercepted: false });
       if (node === undefined) return;
       if (dg.dst.port !== node.listen.udpPort && dg.dst.port !== node.listen.qmodePort) {
-        this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'port-unreachable' });
+        if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'port-unreachable' });
         return;
       }
       node.handleDatagram(this.now, {
@@ -402,11 +402,11 @@ export class VirtualNetwork {
       this.pump(hostName);
       if (disp.kind === 'consume') {
         this.stats.datagramsIntercepted++;
-        this.record({ t: this.now, kind: 'deliver', host: hostName, dg, intercepted: true });
+        if (this.tracing) this.record({ t: this.now, kind: 'deliver', host: hostName, dg, intercepted: true });
         return;
       }
       const fwd = disp.payload !== undefined ? { ...dg, payload: disp.payload } : dg;
-      this.record({ t: this.now, kind: 'forward', host: hostName, dg: fwd, modified: disp.payload !== undefined });
+      if (this.tracing) this.record({ t: this.now, kind: 'forward', host: hostName, dg: fwd, modified: disp.payload !== undefined });
       this.forwardFrom(hostName, fwd, true);
       return;
     }
@@ -435,12 +435,12 @@ export class VirtualNetwork {
     const version = remote.address.includes(':') ? 6 : 4;
     const srcAddr = localAddress ?? h.addressFor(version) ?? h.addresses[0];
     const local: TransportAddress = { address: srcAddr, port: h.nextEphemeralPort++ };
-    this.record({ t: this.now, kind: 'stream', host: fromHost, event: 'connect' });
+    if (this.tracing) this.record({ t: this.now, kind: 'stream', host: fromHost, event: 'connect' });
     const delay = this.pathDelay(fromHost, remote.address);
     const dstName = this.hostOf(remote.address);
     const fail = (reason: string, after: number): void => {
       this.clock.after(after, () => {
-        this.record({ t: this.now, kind: 'stream', host: fromHost, event: 'fail' });
+        if (this.tracing) this.record({ t: this.now, kind: 'stream', host: fromHost, event: 'fail' });
         h.node?.handleStreamClosed(this.now, connId, reason);
         this.pump(fromHost);
       });
@@ -465,12 +465,12 @@ export class VirtualNetwork {
       stream.open = true;
       stream.lastToB = this.now;
       this.streams.set(`${dstName}/${peerId}`, stream);
-      this.record({ t: this.now, kind: 'stream', host: dstName, event: 'accept' });
+      if (this.tracing) this.record({ t: this.now, kind: 'stream', host: dstName, event: 'accept' });
       this.pump(dstName);
       this.clock.after(delay, () => {
         if (!stream.open) return;
         stream.lastToA = this.now;
-        this.record({ t: this.now, kind: 'stream', host: fromHost, event: 'open' });
+        if (this.tracing) this.record({ t: this.now, kind: 'stream', host: fromHost, event: 'open' });
         h.node?.handleStreamOpened(this.now, connId);
         this.pump(fromHost);
       });
@@ -494,7 +494,7 @@ export class VirtualNetwork {
     const copy = bytes.slice();
     this.clock.schedule(at, () => {
       if (!this.streams.has(`${end.host}/${end.connId}`)) return;
-      this.record({ t: this.now, kind: 'stream', host: end.host, event: 'data', bytes: copy.length });
+      if (this.tracing) this.record({ t: this.now, kind: 'stream', host: end.host, event: 'data', bytes: copy.length });
       this.host(end.host).node?.handleStreamData(this.now, end.connId, copy);
       this.pump(end.host);
     });
@@ -514,7 +514,7 @@ export class VirtualNetwork {
       const k = `${end.host}/${end.connId}`;
       if (!this.streams.has(k)) return;
       this.streams.delete(k);
-      this.record({ t: this.now, kind: 'stream', host: end.host, event: 'close' });
+      if (this.tracing) this.record({ t: this.now, kind: 'stream', host: end.host, event: 'close' });
       this.host(end.host).node?.handleStreamClosed(this.now, end.connId);
       this.pump(end.host);
     });
@@ -532,7 +532,7 @@ export class VirtualNetwork {
       for (const end of [st.a, st.b]) {
         if (end === undefined) continue;
         this.streams.delete(`${end.host}/${end.connId}`);
-        this.record({ t: this.now, kind: 'stream', host: end.host, event: 'close' });
+        if (this.tracing) this.record({ t: this.now, kind: 'stream', host: end.host, event: 'close' });
         this.host(end.host).node?.handleStreamClosed(this.now, end.connId, reason);
         this.pump(end.host);
       }

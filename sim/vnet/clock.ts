@@ -13,7 +13,6 @@ class Scheduled implements ScheduledHandle {
 
   constructor(
     readonly at: number,
-    readonly seq: number,
     readonly fn: () => void,
   ) {}
 
@@ -29,10 +28,24 @@ export class StepCapExceeded extends Error {
   }
 }
 
+/** The events due at one time, in scheduling order (which is the seq order). */
+interface Bucket {
+  readonly evs: (Scheduled | undefined)[];
+  head: number;
+}
+
+/**
+ * Events are kept per distinct time: a min-heap of the times and, for each,
+ * its events in the order they were scheduled. Running them bucket by bucket,
+ * front to back, is exactly the (time, insertion order) order, and most events
+ * join a bucket that exists already (every datagram on a 1 ms link lands at
+ * now + 1): no heap sift for them.
+ */
 export class VirtualClock {
   private nowMs: number;
-  private seq = 0;
-  private heap: Scheduled[] = [];
+  private count = 0;
+  private readonly times: number[] = [];
+  private readonly buckets = new Map<number, Bucket>();
 
   constructor(start = 0) {
     this.nowMs = start;
@@ -44,13 +57,21 @@ export class VirtualClock {
 
   /** Number of pending (not cancelled) events is at most this. */
   get pending(): number {
-    return this.heap.length;
+    return this.count;
   }
 
   /** Schedules `fn` at absolute time `at` (clamped to now). */
   schedule(at: number, fn: () => void): ScheduledHandle {
-    const ev = new Scheduled(at > this.nowMs ? at : this.nowMs, this.seq++, fn);
-    this.push(ev);
+    const t = at > this.nowMs ? at : this.nowMs;
+    const ev = new Scheduled(t, fn);
+    let b = this.buckets.get(t);
+    if (b === undefined) {
+      b = { evs: [], head: 0 };
+      this.buckets.set(t, b);
+      this.pushTime(t);
+    }
+    b.evs.push(ev);
+    this.count++;
     return ev;
   }
 
@@ -60,15 +81,16 @@ export class VirtualClock {
 
   /** Time of the next pending event, or undefined. */
   peek(): number | undefined {
-    this.dropCancelled();
-    return this.heap.length > 0 ? this.heap[0].at : undefined;
+    return this.front()?.at;
   }
 
   /** Runs the next event (advancing time to it); false when there is none. */
   step(): boolean {
-    this.dropCancelled();
-    const ev = this.pop();
+    const ev = this.front();
     if (ev === undefined) return false;
+    const b = this.buckets.get(ev.at) as Bucket;
+    b.evs[b.head++] = undefined;
+    this.count--;
     this.nowMs = ev.at;
     ev.fn();
     return true;
@@ -99,48 +121,54 @@ export class VirtualClock {
     return steps;
   }
 
-  private dropCancelled(): void {
-    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
+  /** The next event that is not cancelled (left in its bucket), dropping cancelled ones and spent buckets. */
+  private front(): Scheduled | undefined {
+    const times = this.times;
+    while (times.length > 0) {
+      const t = times[0];
+      const b = this.buckets.get(t) as Bucket;
+      const evs = b.evs;
+      while (b.head < evs.length) {
+        const ev = evs[b.head] as Scheduled;
+        if (!ev.cancelled) return ev;
+        evs[b.head++] = undefined;
+        this.count--;
+      }
+      this.buckets.delete(t);
+      this.popTime();
+    }
+    return undefined;
   }
 
-  private less(x: Scheduled, y: Scheduled): boolean {
-    return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-  }
-
-  // Sifts move the event through a hole (no swap arrays: this runs for every datagram).
-  private push(ev: Scheduled): void {
-    const h = this.heap;
+  private pushTime(t: number): void {
+    const h = this.times;
     let i = h.length;
-    h.push(ev);
+    h.push(t);
     while (i > 0) {
       const p = (i - 1) >> 1;
       const up = h[p];
-      if (!this.less(ev, up)) break;
+      if (up <= t) break;
       h[i] = up;
       i = p;
     }
-    h[i] = ev;
+    h[i] = t;
   }
 
-  private pop(): Scheduled | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0];
-    const last = h.pop() as Scheduled;
+  private popTime(): void {
+    const h = this.times;
+    const last = h.pop() as number;
     const n = h.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && this.less(h[r], h[l]) ? r : l;
-        if (!this.less(h[c], last)) break;
-        h[i] = h[c];
-        i = c;
-      }
-      h[i] = last;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && h[r] < h[l] ? r : l;
+      if (h[c] >= last) break;
+      h[i] = h[c];
+      i = c;
     }
-    return top;
+    h[i] = last;
   }
 }

@@ -17,7 +17,7 @@ import type { Mri } from '../../gist/types';
 import type { PortRange, Prefix } from '../../enforcement/types';
 import { encodeMriValue, mriValueLength } from '../../gist/codec';
 import { NATFW_NSLPID, NatfwResponse } from '../codec/constants';
-import { decodeSessionAuth, encodeSessionAuth, type SessionAuthObject } from './codec';
+import { decodeSessionAuth, encodeSessionAuth, sessionAuthWireBytes, type SessionAuthObject } from './codec';
 import { MemoryKeyStore, type KeyStore } from './keys';
 import { DEFAULT_COVERAGE, rawSessionAuthObjects, type MacCoverage, type MessageContext } from './mac';
 import { DEFAULT_ALLOWED_TRANSFORMS } from './transforms';
@@ -145,9 +145,12 @@ export class HmacSessionAuthorizer implements SessionAuthorizer {
     if (!required && !this.policy.verifyWhenNotRequired) return { ok: true };
     const epochNow = now + (this.policy.clockOffsetMs ?? 0);
     // The octets as received are what the MAC covers; only without them are the decoded objects re-encoded.
-    const raws = req.nslpMessageBytes.length > 0 ? rawSessionAuthObjects(req.nslpMessageBytes) : req.sessionAuth.map((o) => encodeSessionAuth(o));
+    // When the message decoder's objects are those octets (an NF's CREATE), they are used as decoded.
+    const pairs = decodedAsReceived(req);
+    const raws = pairs !== undefined ? pairs : req.nslpMessageBytes.length > 0 ? rawSessionAuthObjects(req.nslpMessageBytes) : req.sessionAuth.map((o) => encodeSessionAuth(o));
     // Only HMAC_SIGNED objects (AUTH_ENT_ID sub-type 10) are tokens here.
-    const tokens = raws.filter(isHmacSigned);
+    const tokens: number[] = [];
+    for (let i = 0; i < raws.length; i++) if (isHmacSigned(raws[i])) tokens.push(i);
     if (tokens.length === 0) {
       if (!required) return { ok: true };
       const broken = raws.map((r) => decodeSessionAuth(r)).find((d) => !d.ok);
@@ -159,8 +162,8 @@ export class HmacSessionAuthorizer implements SessionAuthorizer {
     const ctx = coverage.message ? messageContext(req) : undefined;
     const flows = requestFlows(req);
     let first: VerifyResult | undefined;
-    for (const raw of tokens) {
-      const v = verifyToken(epochNow, raw, this.keys, opts, flows, ctx);
+    for (const i of tokens) {
+      const v = verifyToken(epochNow, raws[i], this.keys, opts, flows, ctx, pairs !== undefined ? req.sessionAuth[i] : undefined);
       if (!v.ok) {
         first ??= v;
         continue;
@@ -196,6 +199,28 @@ export class HmacSessionAuthorizer implements SessionAuthorizer {
     this.bindings.set(tokenKey, { sessionKey, until });
     return undefined;
   }
+}
+
+/**
+ * The raw SESSION_AUTH objects of `nslpMessageBytes` when the request's decoded
+ * objects are exactly those octets, one for one and in order (as the message
+ * decoder makes them): then `req.sessionAuth[i]` is `raws[i]` decoded. Else undefined.
+ */
+function decodedAsReceived(req: AuthorizationRequest): Uint8Array[] | undefined {
+  if (req.sessionAuth.length === 0 || req.nslpMessageBytes.length === 0) return undefined;
+  const raws = rawSessionAuthObjects(req.nslpMessageBytes);
+  if (raws.length !== req.sessionAuth.length) return undefined;
+  for (let i = 0; i < raws.length; i++) {
+    const wire = sessionAuthWireBytes(req.sessionAuth[i]);
+    if (wire === undefined || !sameOctets(wire, raws[i])) return undefined;
+  }
+  return raws;
+}
+
+function sameOctets(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function verifyOptions(p: AuthorizationPolicy): VerifyOptions {

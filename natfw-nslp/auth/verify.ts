@@ -6,7 +6,7 @@
  */
 import type { PortRange, Prefix } from '../../enforcement/types';
 import { parseIp } from '../codec/address';
-import { readSessionAuth } from './codec';
+import { readSessionAuth, type SessionAuthObject } from './codec';
 import type { KeyStore } from './keys';
 import { locateAuthData, macInput, type MacCoverage, type MessageContext } from './mac';
 import { parseToken, type PortGrant, type TokenView } from './token';
@@ -107,7 +107,8 @@ export function notCovered(t: TokenView, q: FlowQuery): string | undefined {
 /**
  * Verifies one raw SESSION_AUTH object (header included). Order: structure,
  * transform, key, MAC (nothing else is believed before the MAC holds),
- * authority, time, coverage.
+ * authority, time, coverage. `decoded`: `raw` decoded already (the message
+ * decoder's object, whose wire bytes `raw` are), so that it is not decoded twice.
  */
 export function verifyToken(
   now: number,
@@ -116,10 +117,15 @@ export function verifyToken(
   opts: VerifyOptions,
   flows: readonly FlowQuery[],
   ctx?: MessageContext,
+  decoded?: SessionAuthObject,
 ): VerifyResult {
-  const d = readSessionAuth(raw);
-  if (!d.ok) return fail('malformed', d.error.message);
-  const p = parseToken(d.value);
+  let obj = decoded;
+  if (obj === undefined) {
+    const d = readSessionAuth(raw);
+    if (!d.ok) return fail('malformed', d.error.message);
+    obj = d.value;
+  }
+  const p = parseToken(obj);
   if (!p.ok) return fail('malformed', p.error);
   const t = p.value;
   const transform = TRANSFORMS.get(t.transformId);

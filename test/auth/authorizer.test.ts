@@ -29,6 +29,22 @@ describe('HmacSessionAuthorizer', () => {
     expect(a.authorize(NOW, request([token()], {}, new Uint8Array()))).toMatchObject({ ok: true });
   });
 
+  it('uses the decoded objects only when they are the octets of the message: a decoded valid token does not vouch for other bytes', () => {
+    const a = new HmacSessionAuthorizer(required, store());
+    const good = token();
+    const forged = good.slice();
+    forged[forged.length - 1] ^= 1; // the MAC's last octet
+    // Decoded objects of the good token, message bytes with the forged one: the bytes are what count.
+    refused(a.authorize(NOW, request([good], {}, createWith([forged]).bytes)), 'bad-mac');
+    // The other way round: decoded forged token, good bytes: accepted (the MAC holds over the bytes received).
+    expect(new HmacSessionAuthorizer(required, store()).authorize(NOW, request([forged], {}, createWith([good]).bytes)).ok).toBe(true);
+    // Decoded from the same bytes: the same answers as from the bytes alone.
+    const b = new HmacSessionAuthorizer(required, store());
+    expect(b.authorize(NOW, request([good])).ok).toBe(true);
+    refused(new HmacSessionAuthorizer(required, store()).authorize(NOW, request([forged])), 'bad-mac');
+    refused(new HmacSessionAuthorizer(required, store()).authorize(NOW, { ...request([forged]), sessionAuth: [] }), 'bad-mac');
+  });
+
   it('missing: required but absent; not required: passes without looking', () => {
     refused(new HmacSessionAuthorizer(required, store()).authorize(NOW, request([])), 'missing');
     const lax = new HmacSessionAuthorizer({ requireForCreate: false, requireForExternal: true }, store());

@@ -271,19 +271,41 @@ export function encodeSessionAuthValue(obj: SessionAuthObject): Uint8Array {
  */
 const ARRIVED_AS = new WeakMap<SessionAuthObject, Uint8Array>();
 
+/**
+ * What the decoder makes: a SessionAuthObject whose wire octets ride along in
+ * a private field, invisible to equality, JSON and spreading (a spread copy is
+ * a new object, encoded canonically, as a copy in the weak map would be). A
+ * weak-map entry per decoded object cost an NF more than verifying the token
+ * (ephemeron bookkeeping in every GC); objects made elsewhere still use it.
+ */
+class DecodedSessionAuth implements SessionAuthObject {
+  #wire: Uint8Array | undefined = undefined;
+
+  constructor(readonly attributes: readonly SessionAuthAttribute[]) {}
+
+  static wire(obj: SessionAuthObject): Uint8Array | undefined {
+    return #wire in obj ? obj.#wire : ARRIVED_AS.get(obj);
+  }
+
+  static remember(obj: SessionAuthObject, raw: Uint8Array): void {
+    if (#wire in obj) obj.#wire = raw;
+    else ARRIVED_AS.set(obj, raw);
+  }
+}
+
 /** The octets a decoded object arrived as, if it was decoded. */
 export function sessionAuthWireBytes(obj: SessionAuthObject): Uint8Array | undefined {
-  return ARRIVED_AS.get(obj);
+  return DecodedSessionAuth.wire(obj);
 }
 
 /** Records the octets `obj` was decoded from (message decoder). */
 export function rememberWireBytes(obj: SessionAuthObject, raw: Uint8Array): void {
-  ARRIVED_AS.set(obj, raw);
+  DecodedSessionAuth.remember(obj, raw);
 }
 
 /** Appends the whole object (header and attributes) to `w`. */
 export function writeSessionAuth(w: ByteWriter, obj: SessionAuthObject): void {
-  const arrived = ARRIVED_AS.get(obj);
+  const arrived = DecodedSessionAuth.wire(obj);
   if (arrived !== undefined) {
     w.bytes(arrived);
     return;
@@ -441,20 +463,20 @@ export function decodeSessionAuthValue(
     if (x === XType.AUTHENTICATION_DATA) sawAuthData = true;
     attributes.push(a.value);
   }
-  return ok({ attributes });
+  return ok(new DecodedSessionAuth(attributes));
 }
 
 /** Decodes a whole SESSION_AUTH NSLP object (header included); re-encoding it gives these octets back. */
 export function decodeSessionAuth(bytes: Uint8Array): Result<SessionAuthObject, NatfwDecodeError> {
   const r = readSessionAuth(bytes);
-  if (r.ok) ARRIVED_AS.set(r.value, bytes.slice());
+  if (r.ok) DecodedSessionAuth.remember(r.value, bytes.slice());
   return r;
 }
 
 /**
  * Decodes a whole SESSION_AUTH NSLP object without remembering its octets: for
  * a check that holds the raw bytes itself (verify.ts) and forwards nothing, so
- * that it pays for neither a copy nor a weak-map entry per message.
+ * that it pays for no copy per message.
  */
 export function readSessionAuth(bytes: Uint8Array): Result<SessionAuthObject, NatfwDecodeError> {
   if (bytes.length < 4) return fail(NatfwResponse.WRONG_OBJECT_LENGTH, 0, `${bytes.length} octets, too few for an object header`);

@@ -152,6 +152,11 @@ export class Simulation implements PinholeObserver {
       rng: netRng,
       up: (u) => this.up[u],
       sent: (u, now, pkt) => this.sent(u, now, pkt),
+      capturing: opts.onPacket !== undefined,
+      counted: (label, bytes) => {
+        this.r.messages.add(label);
+        this.r.bytes.add(label, bytes);
+      },
       dropped: (reason) => this.r.drops.add(reason),
     });
     this.r = {

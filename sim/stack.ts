@@ -101,6 +101,10 @@ export interface WorldContext {
   up(node: number): boolean;
   /** Every signalling message put on the wire, for the counts and the capture. */
   sent(node: number, now: number, pkt: SimPacket): void;
+  /** Someone wants the packets themselves (--pcap): when false, a stack may call `counted` instead of `sent`. */
+  readonly capturing: boolean;
+  /** A signalling message put on the wire, counted only (no packet object built). */
+  counted(label: string, bytes: number): void;
   dropped(reason: string): void;
 }
 

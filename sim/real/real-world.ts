@@ -132,14 +132,22 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
     if (n === undefined || !n.alive) return;
     const now = ctx.clock.now;
     if (t.kind === 'udp') {
+      const label = datagramLabel(t.bytes);
+      if (!ctx.capturing) return ctx.counted(label, t.bytes.length);
       const pkt: SimPacket = {
         src: t.source.address, dst: t.destination.address, transport: 'udp', srcPort: t.source.port, dstPort: t.destination.port,
-        rao: t.qmode !== undefined, payload: t.bytes, label: datagramLabel(t.bytes),
+        rao: t.qmode !== undefined, payload: t.bytes, label,
       };
       ctx.sent(u, now, pkt);
     } else if (t.kind === 'tcp-send') {
-      const c = conns.get(`${u}/${t.connId}`);
       const labels = streamLabels(t.bytes);
+      if (!ctx.capturing) {
+        // The bytes are counted with the first message of the write (as in the capture below).
+        if (labels.length === 0) return ctx.counted('unparsed', t.bytes.length);
+        for (let i = 0; i < labels.length; i++) ctx.counted(labels[i], i === 0 ? t.bytes.length : 0);
+        return;
+      }
+      const c = conns.get(`${u}/${t.connId}`);
       const first: SimPacket = {
         src: c?.local.address ?? '0.0.0.0', dst: c?.remote.address ?? '0.0.0.0', transport: 'tcp', srcPort: c?.local.port ?? 0, dstPort: c?.remote.port ?? 0,
         rao: false, payload: t.bytes, label: labels[0] ?? 'unparsed',

@@ -10,11 +10,25 @@ export interface ScheduledHandle {
   cancel(): void;
 }
 
-class Scheduled implements ScheduledHandle {
+/**
+ * Something to run at a time on the clock, and its own cancel handle. Hot
+ * callers (a datagram in flight) subclass it so an event costs one object,
+ * not a task plus a closure.
+ */
+export abstract class ClockTask implements ScheduledHandle {
   cancelled = false;
-  constructor(readonly fn: () => void) {}
+  abstract run(): void;
   cancel(): void {
     this.cancelled = true;
+  }
+}
+
+class Scheduled extends ClockTask {
+  constructor(readonly fn: () => void) {
+    super();
+  }
+  run(): void {
+    this.fn();
   }
 }
 
@@ -24,7 +38,7 @@ export class SimClock {
   private size = 0;
   private at = new Float64Array(1024);
   private order = new Float64Array(1024);
-  private events: Array<Scheduled | undefined> = new Array<Scheduled | undefined>(1024);
+  private events: Array<ClockTask | undefined> = new Array<ClockTask | undefined>(1024);
 
   get now(): number {
     return this.nowMs;
@@ -40,6 +54,24 @@ export class SimClock {
     const ev = new Scheduled(fn);
     this.push(at > this.nowMs ? at : this.nowMs, ev);
     return ev;
+  }
+
+  /** Schedules `task` at absolute time `at` (clamped to now); it must not be in the queue already. */
+  scheduleTask(at: number, task: ClockTask): void {
+    this.push(at > this.nowMs ? at : this.nowMs, task);
+  }
+
+  /**
+   * The tasks in the queue that `pick` selects (cancelled ones left out), in the order they were scheduled.
+   * A scan of the whole queue: for rare events (a route change), not per packet.
+   */
+  pendingTasks<T extends ClockTask>(pick: (t: ClockTask) => t is T): T[] {
+    const found: Array<{ s: number; t: T }> = [];
+    for (let i = 0; i < this.size; i++) {
+      const t = this.events[i] as ClockTask;
+      if (!t.cancelled && pick(t)) found.push({ s: this.order[i], t });
+    }
+    return found.sort((a, b) => a.s - b.s).map((x) => x.t);
   }
 
   after(delayMs: number, fn: () => void): ScheduledHandle {
@@ -60,7 +92,7 @@ export class SimClock {
       if (this.size === 0 || this.at[0] > t) break;
       this.nowMs = this.at[0];
       const ev = this.pop();
-      ev.fn();
+      ev.run();
       steps++;
     }
     if (t > this.nowMs) this.nowMs = t;
@@ -68,7 +100,7 @@ export class SimClock {
   }
 
   private dropCancelled(): void {
-    while (this.size > 0 && (this.events[0] as Scheduled).cancelled) this.pop();
+    while (this.size > 0 && (this.events[0] as ClockTask).cancelled) this.pop();
   }
 
   private grow(): void {
@@ -82,7 +114,7 @@ export class SimClock {
     this.events.length = n;
   }
 
-  private push(t: number, ev: Scheduled): void {
+  private push(t: number, ev: ClockTask): void {
     if (this.size === this.at.length) this.grow();
     const at = this.at;
     const order = this.order;
@@ -102,11 +134,11 @@ export class SimClock {
     events[i] = ev;
   }
 
-  private pop(): Scheduled {
+  private pop(): ClockTask {
     const at = this.at;
     const order = this.order;
     const events = this.events;
-    const top = events[0] as Scheduled;
+    const top = events[0] as ClockTask;
     const n = --this.size;
     const t = at[n];
     const s = order[n];

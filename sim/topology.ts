@@ -139,6 +139,11 @@ export class Topology implements Routing {
     this.version++;
   }
 
+  /** The index of the link from u towards node d, or NO_ROUTE (also for u === d). */
+  linkIndexTowards(u: number, d: number): number {
+    return u === d ? NO_ROUTE : this.nextLink[u * this.nodes.length + d];
+  }
+
   /** The link from u towards node d, or undefined. */
   linkTowards(u: number, d: number): TopoLink | undefined {
     if (u === d) return undefined;

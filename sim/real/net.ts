@@ -19,7 +19,8 @@
 import type { AcceptedStream, ConnId, GistDriverFacing, TransportAddress, Transmit } from '../../gist/core/driver-api';
 import type { Prng } from '../prng';
 import type { Topology } from '../topology';
-import type { ScheduledHandle, SimClock } from '../clock';
+import { ClockTask, type SimClock } from '../clock';
+import { NO_ROUTE } from '../topology';
 
 /** A datagram on the virtual wire. */
 interface Datagram {
@@ -34,13 +35,39 @@ interface Datagram {
   readonly overhead: number;
 }
 
-/** A datagram in flight to its next event: the nodes it reaches on the way, with the time and TTL of each arrival. */
-interface Journey {
-  readonly dg: Datagram;
-  readonly nodes: number[];
-  readonly times: number[];
-  readonly ttls: number[];
-  handle?: ScheduledHandle;
+/** What happens when a journey reaches its last node. */
+const RECEIVE = 0;
+const OFFER = 1;
+const DROP = 2;
+
+/**
+ * A datagram in flight to its next event: the nodes it reaches on the way, with the time and TTL of each
+ * arrival (flat triples), and what happens at the last one. It is its own clock event.
+ */
+class Journey extends ClockTask {
+  /** (node, time, ttl) of every node reached, the first being where the walk started. */
+  readonly hops: number[];
+  outcome = RECEIVE;
+  reason: NetDropReason = 'no-route';
+
+  constructor(
+    private readonly net: RealNetwork,
+    readonly dg: Datagram,
+    u: number,
+    t: number,
+    ttl: number,
+  ) {
+    super();
+    this.hops = [u, t, ttl];
+  }
+
+  get length(): number {
+    return this.hops.length / 3;
+  }
+
+  run(): void {
+    this.net.journeyEnd(this);
+  }
 }
 
 export type NetDropReason = 'no-route' | 'ttl' | 'loss' | 'node-down' | 'port-unreachable';
@@ -89,7 +116,6 @@ const CONNECT_FAIL_MS = 3000;
 
 export class RealNetwork {
   private readonly hosts: Host[];
-  private readonly inFlight = new Set<Journey>();
   private readonly streams = new Map<string, Stream>(); // `${node}/${connId}`
   readonly stats = { sent: 0, delivered: 0, intercepted: 0, lost: 0, streamBytes: 0 };
 
@@ -169,26 +195,32 @@ export class RealNetwork {
   /** The links changed: every datagram in flight goes on from the first hop it has not reached yet, over the new routes. */
   linksChanged(): void {
     const now = this.clock.now;
-    for (const j of [...this.inFlight]) {
-      // nodes[0] was handled already (it sent or forwarded the datagram); decisions at later nodes are still to come.
+    for (const j of this.inFlight()) {
+      // Hop 0 was handled already (it sent or forwarded the datagram); decisions at later nodes are still to come.
+      const h = j.hops;
+      const n = j.length;
       let k = 1;
-      while (k < j.times.length - 1 && j.times[k] < now) k++;
-      if (k >= j.nodes.length) continue;
-      j.handle?.cancel();
-      this.inFlight.delete(j);
-      this.walk(j.dg, j.nodes[k], j.times[k], j.ttls[k], true, true);
+      while (k < n - 1 && h[3 * k + 1] < now) k++;
+      if (k >= n) continue;
+      j.cancel();
+      this.walk(j.dg, h[3 * k], h[3 * k + 1], h[3 * k + 2], true, true);
     }
+  }
+
+  /** Datagrams in flight now, in the order they were sent on their way. */
+  private inFlight(): Journey[] {
+    return this.clock.pendingTasks((t): t is Journey => t instanceof Journey);
   }
 
   /** Datagrams in flight now (for tests). */
   get pending(): number {
-    return this.inFlight.size;
+    return this.inFlight().length;
   }
 
   private sendDatagram(u: number, dg: Datagram): void {
     this.stats.sent++;
     if (this.topo.nodeOfAddress(dg.dst.address) === u) {
-      this.arriveLater({ dg, nodes: [u], times: [this.clock.now], ttls: [dg.ttl] }, true);
+      this.end(new Journey(this, dg, u, this.clock.now, dg.ttl), RECEIVE);
       return;
     }
     // The sender neither offers its own packet to itself nor decrements its TTL.
@@ -203,23 +235,27 @@ export class RealNetwork {
    */
   private walk(dg: Datagram, u: number, t: number, ttl: number, arrived: boolean, decrement: boolean): void {
     const d = this.topo.nodeOfAddress(dg.dst.address);
-    const j: Journey = { dg, nodes: [u], times: [t], ttls: [ttl] };
+    const j = new Journey(this, dg, u, t, ttl);
+    const hops = j.hops;
+    const links = this.topo.links;
     let cur = u;
     for (let hop = 0; ; hop++) {
       if (hop > 0 || arrived) {
-        if (cur === d) return this.arriveLater(j, true);
-        if (dg.routerAlert !== undefined && this.mayIntercept(cur, dg)) return this.arriveLater(j, false);
+        if (cur === d) return this.end(j, RECEIVE);
+        if (dg.routerAlert !== undefined && this.mayIntercept(cur, dg)) return this.end(j, OFFER);
       }
       if (hop > 0 || decrement) {
         ttl--;
-        if (ttl <= 0) return this.dropLater(j, 'ttl');
+        if (ttl <= 0) return this.end(j, DROP, 'ttl');
       }
-      if (d === undefined || hop > this.topo.size) return this.dropLater(j, 'no-route');
-      const link = this.topo.linkTowards(cur, d);
-      if (link === undefined || !link.up) return this.dropLater(j, 'no-route');
-      if (link.loss > 0 && this.rng.next() < link.loss) return this.dropLater(j, 'loss');
+      if (d === undefined || hop > this.topo.size) return this.end(j, DROP, 'no-route');
+      const li = this.topo.linkIndexTowards(cur, d);
+      if (li === NO_ROUTE) return this.end(j, DROP, 'no-route');
+      const link = links[li];
+      if (!link.up) return this.end(j, DROP, 'no-route');
+      if (link.loss > 0 && this.rng.next() < link.loss) return this.end(j, DROP, 'loss');
       const dir = link.a === cur ? 0 : 1;
-      const cap = link.capacityBps();
+      const cap = link.spec.capacityBps;
       if (cap > 0) {
         // Serialization behind the packets already queued on this direction of the link.
         const tx = ((dg.payload.length + dg.overhead) * 8 * 1000) / cap;
@@ -229,38 +265,33 @@ export class RealNetwork {
       }
       t += link.spec.delayMs;
       cur = dir === 0 ? link.b : link.a;
-      j.nodes.push(cur);
-      j.times.push(t);
-      j.ttls.push(ttl);
+      hops.push(cur, t, ttl);
     }
+  }
+
+  /**
+   * The journey's last node receives the datagram (RECEIVE), is offered it (OFFER) or it is lost on the way
+   * (DROP, counted when the datagram gets to where it is lost: a route change before then may save it).
+   */
+  private end(j: Journey, outcome: number, reason?: NetDropReason): void {
+    j.outcome = outcome;
+    if (reason !== undefined) j.reason = reason;
+    const at = j.hops[j.hops.length - 2];
+    if (outcome === DROP && at <= this.clock.now) return this.drop(j.reason);
+    this.clock.scheduleTask(at, j);
+  }
+
+  /** A journey's clock event. */
+  journeyEnd(j: Journey): void {
+    if (j.outcome === DROP) return this.drop(j.reason);
+    const h = j.hops;
+    const last = h.length - 3;
+    this.arrive(h[last], j.dg, h[last + 2], j.outcome === RECEIVE);
   }
 
   private mayIntercept(u: number, dg: Datagram): boolean {
     const g = this.hosts[u].gist;
     return g !== undefined && dg.dst.port === g.listen.qmodePort;
-  }
-
-  /** The journey's last node receives (`final`) or is offered the datagram when it gets there. */
-  private arriveLater(j: Journey, final: boolean): void {
-    const last = j.nodes.length - 1;
-    const u = j.nodes[last];
-    const ttl = j.ttls[last];
-    this.inFlight.add(j);
-    j.handle = this.clock.schedule(j.times[last], () => {
-      this.inFlight.delete(j);
-      this.arrive(u, j.dg, ttl, final);
-    });
-  }
-
-  /** A loss on the way, counted when the datagram gets to where it is lost (a route change before then may save it). */
-  private dropLater(j: Journey, reason: NetDropReason): void {
-    const at = j.times[j.times.length - 1];
-    if (at <= this.clock.now) return this.drop(reason);
-    this.inFlight.add(j);
-    j.handle = this.clock.schedule(at, () => {
-      this.inFlight.delete(j);
-      this.drop(reason);
-    });
   }
 
   private drop(reason: NetDropReason): void {

@@ -9,6 +9,7 @@ import { basename, extname, join } from 'node:path';
 import { action, CliFailure, CliUsageError, intArg } from './common';
 import type { Report } from '../sim/report';
 import { runScenarioFile } from '../sim/run';
+import { relaunch, startRunStats, STATS_ENV, wantsRelaunch } from '../sim/process';
 import { resolveStack, type StackName } from '../sim/stacks';
 
 export function register(program: Command): void {
@@ -26,6 +27,12 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress display')
     .action(
       action(async (file: string, o: { seed?: number; out?: string; pcap?: string; stack: StackName | 'auto'; sizeFactor?: number; json?: boolean; progress: boolean }) => {
+        // The simulation runs in a process with its own heap settings (sim/process.ts): this one only waits for it.
+        if (wantsRelaunch()) {
+          process.exitCode = await relaunch();
+          return;
+        }
+        const stats = startRunStats(process.env[STATS_ENV]);
         const stack = resolveStack(o.stack);
         if ('error' in stack) throw new CliFailure(stack.error);
         if (stack.name === 'model' && o.pcap !== undefined) {
@@ -41,6 +48,7 @@ export function register(program: Command): void {
         }
         if (!res.ok) throw new CliUsageError(res.error.message);
         const { report, files } = res.value;
+        stats.finish({ events: report.simulatedEvents, sessions: report.sessions.signalled, established: report.sessions.established, nodes: report.scenario.nodes, stack: report.stack, ok: report.ok });
         if (o.json === true) process.stdout.write(JSON.stringify(report) + '\n');
         else process.stdout.write(summary(report, files, res.value.capturedPackets));
         const failed = report.assertions.filter((a) => !a.ok);

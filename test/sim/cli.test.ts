@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCapture } from '../../gist/capture';
 import { decodeGistDatagram } from '../../gist/codec';
+import { RELAUNCHED_ENV, SIM_NODE_FLAGS, STATS_ENV, wantsRelaunch } from '../../sim/process';
 
 const root = join(__dirname, '../..');
 const cli = join(root, 'dist/bin/natfw.js');
@@ -76,3 +77,23 @@ test('--pcap writes a capture that the capture reader opens, Queries with the Ro
   const msg = decodeGistDatagram(udpPayload);
   expect(msg.ok && msg.value.type).toBe('Query');
 }, 60_000);
+
+test('the simulation runs in a process relaunched with the heap flags of sim/process.ts, once', () => {
+  const stats = join(dir, 'stats.json');
+  const r = spawnSync(process.execPath, [cli, 'sim', 'run', 'sim/scenarios/deny.yaml', '--out', join(dir, 'deny')], {
+    encoding: 'utf8', cwd: root, timeout: 60_000, env: { ...process.env, [STATS_ENV]: stats, [RELAUNCHED_ENV]: '', NODE_OPTIONS: '' },
+  });
+  expect(r.status).toBe(0);
+  const s = JSON.parse(readFileSync(stats, 'utf8')) as { execArgv: string[]; cpuS: number; peakRssBytes: number; ok: boolean };
+  expect(s.execArgv).toEqual([...SIM_NODE_FLAGS]);
+  expect(s.ok).toBe(true);
+  expect(s.peakRssBytes).toBeGreaterThan(0);
+}, 60_000);
+
+test('semi-space flags of the user are kept: no relaunch', () => {
+  expect(wantsRelaunch({}, [])).toBe(true);
+  expect(wantsRelaunch({ [RELAUNCHED_ENV]: '1' }, [])).toBe(false);
+  expect(wantsRelaunch({}, ['--max-semi-space-size=16'])).toBe(false);
+  expect(wantsRelaunch({ NODE_OPTIONS: '--max-old-space-size=4096 --min_semi_space_size=8' }, [])).toBe(false);
+  expect(wantsRelaunch({ NODE_OPTIONS: '--max-old-space-size=4096' }, ['--inspect'])).toBe(true);
+});

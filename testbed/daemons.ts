@@ -8,7 +8,7 @@
  * its files. Tests build their topology with NetnsLab and hand it over.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ControlClient } from '../cli/session';
@@ -36,8 +36,30 @@ export interface Daemon {
   readonly proc: ChildProcess;
   /** Control socket (on the host's file system, reachable from outside the namespace). */
   readonly socket: string;
-  /** stdout lines: one JSON log event per line. */
+  /** stdout lines so far: one JSON log event per line. */
   readonly log: string[];
+}
+
+/**
+ * A daemon's stdout and stderr go to files, not pipes: a test blocked in a
+ * synchronous call (spawnSync, execFileSync) does not read pipes, and a daemon
+ * whose pipe fills blocks in its next log write, so a burst of log lines would
+ * freeze it until the test next yields.
+ */
+class FileLoggedDaemon implements Daemon {
+  constructor(
+    readonly node: string,
+    readonly proc: ChildProcess,
+    readonly socket: string,
+    private readonly stdoutFile: string,
+    readonly stderrFile: string,
+  ) {}
+
+  get log(): string[] {
+    return readFileSync(this.stdoutFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+  }
 }
 
 export interface CliResult {
@@ -108,14 +130,17 @@ export class DaemonTestbed {
     writeFileSync(cfg, yaml.replace('@SOCKET@', socket));
     const check = spawnSync(process.execPath, [NATFWD, '--config', cfg, '--check'], { encoding: 'utf8' });
     if (check.status !== 0) throw new Error(`natfwd --check on ${node}: ${check.stderr.trim()}`);
-    const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, NATFWD, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const d: Daemon = { node, proc, socket, log: [] };
+    const outFile = join(this.dir, `${node}.log`);
+    const errFile = join(this.dir, `${node}.err`);
+    const out = openSync(outFile, 'w');
+    const errOut = openSync(errFile, 'w');
+    const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, NATFWD, '--config', cfg], { stdio: ['ignore', out, errOut] });
+    closeSync(out);
+    closeSync(errOut);
+    const d = new FileLoggedDaemon(node, proc, socket, outFile, errFile);
     this.daemons.set(node, d);
-    let errText = '';
-    proc.stdout?.setEncoding('utf8').on('data', (s: string) => d.log.push(...s.split('\n').filter((l) => l !== '')));
-    proc.stderr?.setEncoding('utf8').on('data', (s: string) => (errText += s));
     const ready = await until(async () => proc.exitCode !== null || (await this.answersPing(socket)), 15_000);
-    if (!ready || proc.exitCode !== null) throw new Error(`natfwd on ${node} did not start: ${errText.trim()}`);
+    if (!ready || proc.exitCode !== null) throw new Error(`natfwd on ${node} did not start: ${readFileSync(errFile, 'utf8').trim()}`);
     return d;
   }
 

@@ -1,5 +1,5 @@
 /**
- * `natfw create|external|teardown|list|events`: the end-host verbs, talking to a
+ * `natfw create|external|teardown|list|stats|events`: the end-host verbs, talking to a
  * running natfwd over its control socket (daemon/control-protocol.ts).
  * Refusals by the path are reported with their RFC 5973 s4.2.5 class/code and
  * name, exit 1; bad arguments exit 2.
@@ -197,6 +197,16 @@ function describeEvent(e: Record<string, unknown>): string {
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
+/** `a.b.c value` lines of a nested object, for people. */
+function flatten(o: Record<string, unknown>, prefix = ''): string[] {
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) lines.push(...flatten(v as Record<string, unknown>, `${prefix}${k}.`));
+    else lines.push(`${prefix}${k} ${String(v)}`);
+  }
+  return lines;
+}
+
 export function register(program: Command): void {
   program
     .command('create')
@@ -269,6 +279,19 @@ export function register(program: Command): void {
         const r = await withClient(o.socket, (c) => c.request('list'));
         const sessions = (r.sessions as SessionJson[] | undefined) ?? [];
         for (const s of sessions) out(o.json === true ? JSON.stringify(s) : describeSession(s));
+      }),
+    );
+
+  program
+    .command('stats')
+    .description("natfwd's counters: GIST messages and errors by kind, the driver's I/O, sessions by role, SESSION_AUTH refusals, pinholes")
+    .addOption(socketOption())
+    .option('--json', 'one JSON object')
+    .action(
+      action(async (o: { socket: string; json?: boolean }) => {
+        const { id: _id, ok: _ok, ...r } = await withClient(o.socket, (c) => c.request('stats'));
+        if (o.json === true) out(JSON.stringify(r));
+        else for (const line of flatten(r)) out(line);
       }),
     );
 

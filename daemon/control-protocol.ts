@@ -13,6 +13,7 @@
  *                                                             "externalAddress":"198.18.1.2","externalPort":40000}
  *   {"id":3,"op":"teardown","session":"<hex>"}            -> {"id":3,"ok":true}
  *   {"id":4,"op":"list"}                                  -> {"id":4,"ok":true,"sessions":[...]}
+ *   {"id":7,"op":"stats"}                                 -> {"id":7,"ok":true,"gist":{...},"driver":{...},"sessions":{...},...}
  *   {"id":5,"op":"events"}                                -> {"id":5,"ok":true}, then {"event":"session.created",...}...
  *
  * Refusals by the path carry the RFC 5973 s4.2.5 class/code and its name.
@@ -59,6 +60,7 @@ export type ControlRequest =
   | ExternalRequest
   | { readonly op: 'teardown'; readonly session: string }
   | { readonly op: 'list' }
+  | { readonly op: 'stats' }
   | { readonly op: 'events' };
 
 export interface ControlErrorBody {
@@ -135,6 +137,7 @@ export function parseRequest(v: unknown): Result<ControlRequest, string> {
   switch (v.op) {
     case 'ping':
     case 'list':
+    case 'stats':
     case 'events':
       return ok({ op: v.op });
     case 'teardown': {
@@ -186,6 +189,6 @@ export function parseRequest(v: unknown): Result<ControlRequest, string> {
       });
     }
     default:
-      return err(`unknown op ${JSON.stringify(v.op)} (ping, create, external, teardown, list, events)`);
+      return err(`unknown op ${JSON.stringify(v.op)} (ping, create, external, teardown, list, stats, events)`);
   }
 }

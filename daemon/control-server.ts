@@ -127,6 +127,8 @@ export class ControlServer {
         return {};
       case 'list':
         return { sessions: daemon.listSessions() };
+      case 'stats':
+        return daemon.stats();
     }
   }
 

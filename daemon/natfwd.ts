@@ -159,6 +159,9 @@ export class Natfwd {
   /** NF sessions whose pinholes were installed at least once (the next `installed` is a refresh). */
   private readonly installedOnce = new Set<string>();
   private stopped = false;
+  private readonly startedAt = Date.now();
+  /** Requests refused by the SESSION_AUTH check (RFC 5981), counted for `natfw stats`. */
+  authorizationRefusals = 0;
 
   private constructor(
     readonly config: NatfwdConfig,
@@ -220,6 +223,7 @@ export class Natfwd {
         authorize: (_now, req) => {
           const r = hmac.authorize(Date.now(), req);
           if (!r.ok) {
+            if (daemon !== undefined) daemon.authorizationRefusals++;
             daemon?.emitEvent({
               event: 'authorization.refused',
               session: hexOf(req.sessionId),
@@ -447,6 +451,21 @@ export class Natfwd {
         return p === undefined ? { id } : pinholeToJson(p);
       }),
     }));
+  }
+
+  /** Counters for operators (`natfw stats`): GIST messages and errors, the driver's I/O, sessions by role, pinholes. */
+  stats(): Record<string, unknown> {
+    const roles: Record<string, number> = {};
+    for (const s of this.node.listSessions()) roles[s.role] = (roles[s.role] ?? 0) + 1;
+    return {
+      node: this.config.node.name,
+      uptime: Math.round((Date.now() - this.startedAt) / 1000),
+      gist: { ...this.gist.stats, routingStates: this.gist.routingStateCount, messagingAssociations: this.gist.maCount },
+      driver: { ...this.driver.stats },
+      sessions: roles,
+      authorizationRefusals: this.authorizationRefusals,
+      enforcement: { backend: this.config.enforcement.backend, pinholes: this.backend.list().length },
+    };
   }
 
   /** Reloads the key directory (SIGHUP); the old keys stay on error. */

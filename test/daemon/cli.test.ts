@@ -110,7 +110,7 @@ describe('natfw create|external|teardown|list|events arguments', () => {
   const sock = join(tmpdir(), `natfwd-absent-${process.pid}.sock`);
 
   it('has --help on every verb', () => {
-    for (const v of ['create', 'external', 'teardown', 'list', 'events']) {
+    for (const v of ['create', 'external', 'teardown', 'list', 'stats', 'events']) {
       const r = run('natfw.js', [v, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('--socket');

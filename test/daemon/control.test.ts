@@ -87,6 +87,15 @@ describe('natfwd control socket (in process, loopback)', () => {
     try {
       await expect(c.request('ping')).resolves.toMatchObject({ ok: true, node: 't1', role: 'host', addresses: ['127.0.0.1'] });
       await expect(c.request('list')).resolves.toMatchObject({ ok: true, sessions: [] });
+      await expect(c.request('stats')).resolves.toMatchObject({
+        ok: true,
+        node: 't1',
+        gist: { queriesSent: 0, errorsSent: 0, routingStates: 0 },
+        driver: { udpSent: 0 },
+        sessions: {},
+        authorizationRefusals: 0,
+        enforcement: { backend: 'memory', pinholes: 0 },
+      });
     } finally {
       c.close();
     }

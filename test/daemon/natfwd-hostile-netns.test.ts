@@ -162,6 +162,10 @@ describeNetns(
       // No session survives, no pinhole was installed.
       expect(await until(() => bed.natfw(['list', '--socket', rd.socket]).stdout.trim() === '', 5000)).toBe(true);
       expect(bed.pinholes('R')).toEqual([]);
+      // The counters say the same: errors sent, nothing established.
+      const stats = JSON.parse(bed.natfw(['stats', '--socket', rd.socket, '--json']).stdout) as { gist: { errorsSent: number; handshakesCompleted: number }; sessions: object };
+      expect(stats.gist.errorsSent).toBeGreaterThan(0);
+      expect(stats.sessions).toEqual({});
     });
 
     it('still opens a properly signed flow afterwards', async () => {

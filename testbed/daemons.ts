@@ -10,14 +10,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ControlClient } from '../cli/session';
 import type { NetnsLab } from './netns';
 
-const ROOT = resolve(__dirname, '..');
+/** The built tree: this file runs from `testbed/` under ts-jest and from `dist/testbed/` in benchmarks. */
+const DIST = basename(resolve(__dirname, '..')) === 'dist' ? resolve(__dirname, '..') : resolve(__dirname, '../dist');
 /** The built entry points (tests run after `npm run build`). */
-export const NATFWD = join(ROOT, 'dist/bin/natfwd.js');
-export const NATFW = join(ROOT, 'dist/bin/natfw.js');
+export const NATFWD = join(DIST, 'bin/natfwd.js');
+export const NATFW = join(DIST, 'bin/natfw.js');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 /**
  * natfwd end to end, as an operator runs it: real daemons on A - R - B in
  * network namespaces (the testbed), R a firewall with NFQUEUE interception and
- * nftables in standalone mode. A's daemon is asked, over its control socket,
+ * nftables in standalone mode, all logging at info. A's daemon is asked, over its control socket,
  * for many sessions at once (each its own flow A -> B:port); a setup counts
  * from the request to the granted lifetime, so it covers the GIST handshakes
  * over real sockets, the interception at R, the NSLP at three nodes and R's
@@ -46,17 +46,17 @@ async function run(emit: (l: { bench: string; value: number; unit: string; [k: s
   const bed = new DaemonTestbed(NetnsLab.line('bd'));
   try {
     const host = ['gist: { interception: none }', 'enforcement: { backend: memory }', `policy: { maxSessions: ${SESSIONS * 2} }`];
-    await bed.start('B', natfwdConfig('b', [LINE.B4], host));
+    await bed.start('B', natfwdConfig('b', [LINE.B4], host, { logLevel: 'info' }));
     await bed.start(
       'R',
       natfwdConfig(
         'r',
         [LINE.R4a, LINE.R4b],
         ['gist: { interception: nfqueue }', 'enforcement: { backend: nftables, mode: standalone }', `policy: { maxSessions: ${SESSIONS * 2} }`],
-        'firewall',
+        { role: 'firewall', logLevel: 'info' },
       ),
     );
-    await bed.start('A', natfwdConfig('a', [LINE.A4], host));
+    await bed.start('A', natfwdConfig('a', [LINE.A4], host, { logLevel: 'info' }));
     const pidOf = (n: string): number => {
       const pid = bed.daemon(n).proc.pid;
       if (pid === undefined) throw new Error(`${n} has no pid`);

@@ -93,9 +93,18 @@ export interface UdpSink {
   readonly received: string[];
 }
 
-/** The common head of a natfwd configuration; `extra` adds whole YAML lines (gist, enforcement, policy ...); `edge`: answers EXTERNAL. */
-export function natfwdConfig(name: string, addresses: readonly string[], extra: readonly string[], role: 'host' | 'firewall' | 'nat' = 'host', edge = false): string {
-  return [`node: { name: ${name}, role: ${role},${edge ? ' edge: true,' : ''} addresses: [${addresses.join(', ')}] }`, 'control: { socket: "@SOCKET@" }', 'log: { level: debug }', ...extra].join('\n') + '\n';
+export interface NatfwdConfigOptions {
+  readonly role?: 'host' | 'firewall' | 'nat';
+  /** Answers EXTERNAL (edge firewall / edge NAT). */
+  readonly edge?: boolean;
+  /** Default debug: tests read the log; benchmarks want info. */
+  readonly logLevel?: 'debug' | 'info';
+}
+
+/** The common head of a natfwd configuration; `extra` adds whole YAML lines (gist, enforcement, policy ...). */
+export function natfwdConfig(name: string, addresses: readonly string[], extra: readonly string[], o: NatfwdConfigOptions = {}): string {
+  const node = `node: { name: ${name}, role: ${o.role ?? 'host'},${o.edge === true ? ' edge: true,' : ''} addresses: [${addresses.join(', ')}] }`;
+  return [node, 'control: { socket: "@SOCKET@" }', `log: { level: ${o.logLevel ?? 'debug'} }`, ...extra].join('\n') + '\n';
 }
 
 export class DaemonTestbed {
@@ -135,7 +144,9 @@ export class DaemonTestbed {
     const errFile = join(this.dir, `${node}.err`);
     const out = openSync(outFile, 'w');
     const errOut = openSync(errFile, 'w');
-    const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, NATFWD, '--config', cfg], { stdio: ['ignore', out, errOut] });
+    // NATFW_TESTBED_NODE_ARGS: node options for the daemons only (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile them).
+    const nodeArgs = (process.env.NATFW_TESTBED_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, ...nodeArgs, NATFWD, '--config', cfg], { stdio: ['ignore', out, errOut] });
     closeSync(out);
     closeSync(errOut);
     const d = new FileLoggedDaemon(node, proc, socket, outFile, errFile);

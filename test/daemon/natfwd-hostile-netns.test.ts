@@ -123,7 +123,7 @@ describeNetns(
           'r',
           [LINE.R4a, LINE.R4b],
           ['gist: { interception: nfqueue }', 'enforcement: { backend: nftables, mode: standalone }', `authorization: { keys: "${rKeys}", requireForCreate: true }`],
-          'firewall',
+          { role: 'firewall' },
         ),
       );
       await bed.start('A', natfwdConfig('a', [LINE.A4], ['gist: { interception: none }', 'enforcement: { backend: memory }']));

@@ -59,8 +59,7 @@ describeNetns(
             'gist: { interception: nfqueue }',
             'enforcement: { backend: nftables, mode: standalone }',
           ],
-          'nat',
-          true,
+          { role: 'nat', edge: true },
         ),
       );
       await bed.start('A', natfwdConfig('a', [A], host));

@@ -78,9 +78,9 @@ describeNetns(
         `enforcement: { backend: nftables, mode: standalone, grace: ${GRACE}, expireInterval: 1 }`,
       ];
       await bed.start('B', natfwdConfig('b', [B], [`gist: { interception: none, routingStateValidity: ${RS_VALIDITY} }`, 'enforcement: { backend: memory }']));
-      await bed.start('R3', natfwdConfig('r3', ['198.18.13.2', '198.18.14.2', '198.18.15.1'], firewall, 'firewall'));
-      await bed.start('R1', natfwdConfig('r1', [VIA_R1, '198.18.13.1'], firewall, 'firewall'));
-      await bed.start('R2', natfwdConfig('r2', [VIA_R2, '198.18.14.1'], firewall, 'firewall'));
+      await bed.start('R3', natfwdConfig('r3', ['198.18.13.2', '198.18.14.2', '198.18.15.1'], firewall, { role: 'firewall' }));
+      await bed.start('R1', natfwdConfig('r1', [VIA_R1, '198.18.13.1'], firewall, { role: 'firewall' }));
+      await bed.start('R2', natfwdConfig('r2', [VIA_R2, '198.18.14.1'], firewall, { role: 'firewall' }));
       await bed.start('A', natfwdConfig('a', [A], host));
     });
 

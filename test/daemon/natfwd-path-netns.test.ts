@@ -127,6 +127,21 @@ describeNetns(
       expect(await until(() => !owned('R2') && !owned('R3'), 5000)).toBe(true);
       expect(await delivered('closed')).toBe(false);
     });
+
+    it('when the NI dies without a word (SIGKILL), the firewalls close the flow once its lifetime runs out', async () => {
+      const r = bed.natfw(['create', '--socket', bed.daemon('A').socket, '--src', A, '--dst', B, '--proto', 'udp', '--dport', '5004', '--lifetime', String(LIFETIME), '--json']);
+      expect(r.status).toBe(0);
+      session = (JSON.parse(r.stdout) as { session: string }).session;
+      expect(owned('R2') && owned('R3')).toBe(true);
+      const a = bed.daemon('A').proc;
+      a.kill('SIGKILL');
+      expect(await until(() => a.signalCode !== null, 5000)).toBe(true);
+      // The firewalls cannot know yet: the session was created a moment ago and its lifetime has not run out.
+      expect(owned('R2') && owned('R3')).toBe(true);
+      // No refresh comes: gone within the lifetime plus the expiry sweep (1 s) and a second of slack.
+      expect(await until(() => !owned('R2') && !owned('R3'), (LIFETIME + 2) * 1000)).toBe(true);
+      expect(await delivered('ni-dead')).toBe(false);
+    });
   },
   ['nft'],
 );

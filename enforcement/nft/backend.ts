@@ -188,6 +188,11 @@ export class NftPinholeSet implements PinholeSet {
   private readonly installed = new Map<string, Installed>();
   /** Index entries read by the plan of the commit being prepared (execute uses them, no second lookup). */
   private readonly touched = new Map<string, Installed>();
+  /**
+   * Index entries read when an op was staged (`remove`/`refresh` check the id exists), so the plan
+   * need not read them again. Valid until the index changes: emptied by every index update.
+   */
+  private readonly staged = new Map<string, Installed>();
   private readonly installedB = new Map<string, InstalledBinding>();
   private readonly hashOcc = new Map<string, Map<string, number>>();
   private readonly rangeOcc = new Map<string, RangeIndex>();
@@ -250,7 +255,14 @@ export class NftPinholeSet implements PinholeSet {
 
   begin(): Transaction {
     return new StagedTransaction(
-      { has: (id) => this.installed.has(id), hasBinding: (id) => this.table.hasBinding(id) },
+      {
+        has: (id) => {
+          const i = this.installed.get(id);
+          if (i !== undefined) this.staged.set(id, i);
+          return i !== undefined;
+        },
+        hasBinding: (id) => this.table.hasBinding(id),
+      },
       { pinhole: (spec) => this.newPinholeId(spec), binding: (spec) => this.newBindingId(spec) },
       (ops, now) => this.enqueue(() => this.commitOps(ops, now)),
     );
@@ -365,7 +377,7 @@ export class NftPinholeSet implements PinholeSet {
     this.touched.clear();
     try {
       const plan = this.table.plan(ops, now, (id) => {
-        const i = this.installed.get(id);
+        const i = this.staged.get(id) ?? this.installed.get(id);
         if (i !== undefined) this.touched.set(id, i);
         return i?.pinhole;
       });
@@ -640,6 +652,7 @@ export class NftPinholeSet implements PinholeSet {
       if (ib !== undefined) this.installedB.set(r.before.id, { ...ib, binding: r.after, deadline: now + this.timeoutMs(r.after.expiresAt, now) });
     }
     this.table.applyBindings(plan);
+    this.staged.clear();
   }
 
   // ---------- reconcile ----------
@@ -682,6 +695,7 @@ export class NftPinholeSet implements PinholeSet {
   private async reconcileNow(now: number, desired: OpenOptions['desired'], repair = true): Promise<ReconcileReport> {
     this.maskedMaps.clear();
     const { elements, unreadable } = await this.readKernel();
+    this.staged.clear();
     this.info.clear();
     const T = this.options.table;
     const N = this.options.natTable;

@@ -133,6 +133,15 @@ function tokens(lab: NatfwVnetLab, n: number): SessionAuthObject[] {
   return out;
 }
 
+/** What the figure claims: every session established at the NI, with its pinhole at every NF (checked after the clock stops). */
+function checkPath(lab: NatfwVnetLab, n: number, ok: number, nfs: number, name: string): void {
+  if (ok !== n) throw new Error(`${name}: ${ok} of ${n} sessions established`);
+  for (let i = 1; i <= nfs; i++) {
+    const size = lab.get(`nf${i}`).pinholes.size;
+    if (size !== n) throw new Error(`${name}: nf${i} holds ${size} pinholes for ${n} sessions`);
+  }
+}
+
 /** Creates `n` sessions in batches; returns established count and wall seconds. */
 async function setup(lab: NatfwVnetLab, n: number, lifetime: number, batch = 2000, auth?: readonly SessionAuthObject[]): Promise<{ ok: number; wall: number; cpu: number }> {
   const ni = lab.get('ni').node;
@@ -155,6 +164,7 @@ export const benches: BenchGroup[] = [
       const N = 10_000;
       const lab = line(3);
       const r = await setup(lab, N, 600);
+      checkPath(lab, N, r.ok, 3, 'natfw.setup.3nf.inproc');
       emit({
         bench: 'natfw.setup.3nf.inproc',
         value: round(r.ok / r.cpu),
@@ -178,7 +188,7 @@ export const benches: BenchGroup[] = [
       const lab = line(3, 1, true);
       const auth = tokens(lab, N);
       const r = await setup(lab, N, 600, 2000, auth);
-      if (r.ok !== N) throw new Error(`natfw.setup.3nf.auth.inproc: ${r.ok} of ${N} sessions established`);
+      checkPath(lab, N, r.ok, 3, 'natfw.setup.3nf.auth.inproc');
       emit({
         bench: 'natfw.setup.3nf.auth.inproc',
         value: round(r.ok / r.cpu),

@@ -47,42 +47,30 @@ export class ObservedPinholeSet implements PinholeSet {
   }
 
   begin(): Transaction {
-    const tx = this.inner.begin();
-    const adds: string[] = [];
-    const removes: string[] = [];
-    const set = this;
-    return {
-      add(spec: PinholeSpec): string {
-        const id = tx.add(spec);
-        adds.push(id);
-        return id;
-      },
-      remove(id: string): void {
-        tx.remove(id);
-        removes.push(id);
-      },
-      refresh: (id, at) => tx.refresh(id, at),
-      addBinding: (spec: NatBindingSpec) => tx.addBinding(spec),
-      removeBinding: (id) => tx.removeBinding(id),
-      refreshBinding: (id, at) => tx.refreshBinding(id, at),
-      abort: () => tx.abort(),
-      commit(now: number): Promise<void> {
-        const before = removes.map((id) => set.inner.get(id)).filter((p): p is Pinhole => p !== undefined);
-        return set.tracker.track(
-          tx.commit(now).then(() => {
-            for (const p of before) {
-              if (set.inner.get(p.id) !== undefined) continue;
-              set.observer.removed(set.node, now, p);
-            }
-            for (const id of adds) {
-              const p = set.inner.get(id);
-              if (p === undefined) continue;
-              set.observer.added(set.node, now, p);
-            }
-          }),
-        );
-      },
-    };
+    return new ObservedTransaction(this, this.inner.begin());
+  }
+
+  /** A transaction committed: tell the observer what went and what came (its pinholes as installed now). */
+  committed(now: number, before: readonly Pinhole[], adds: readonly string[]): void {
+    for (const p of before) {
+      if (this.inner.get(p.id) !== undefined) continue;
+      this.observer.removed(this.node, now, p);
+    }
+    for (const id of adds) {
+      const p = this.inner.get(id);
+      if (p === undefined) continue;
+      this.observer.added(this.node, now, p);
+    }
+  }
+
+  /** The pinhole `id` as installed now. */
+  get(id: string): Pinhole | undefined {
+    return this.inner.get(id);
+  }
+
+  /** Counts a promise the run loop waits for. */
+  track<T>(p: Promise<T>): Promise<T> {
+    return this.tracker.track(p);
   }
 
   list(): readonly Pinhole[] {
@@ -112,5 +100,57 @@ export class ObservedPinholeSet implements PinholeSet {
   wipe(now: number): void {
     for (const p of this.inner.list()) this.observer.removed(this.node, now, p);
     this.inner = new MemoryPinholeSet();
+  }
+}
+
+/** A transaction on the backend that remembers what it adds and removes, for the observer (one object, no closures). */
+class ObservedTransaction implements Transaction {
+  private readonly adds: string[] = [];
+  private readonly removes: string[] = [];
+
+  constructor(
+    private readonly set: ObservedPinholeSet,
+    private readonly tx: Transaction,
+  ) {}
+
+  add(spec: PinholeSpec): string {
+    const id = this.tx.add(spec);
+    this.adds.push(id);
+    return id;
+  }
+
+  remove(id: string): void {
+    this.tx.remove(id);
+    this.removes.push(id);
+  }
+
+  refresh(id: string, at: number): void {
+    this.tx.refresh(id, at);
+  }
+
+  addBinding(spec: NatBindingSpec): string {
+    return this.tx.addBinding(spec);
+  }
+
+  removeBinding(id: string): void {
+    this.tx.removeBinding(id);
+  }
+
+  refreshBinding(id: string, at: number): void {
+    this.tx.refreshBinding(id, at);
+  }
+
+  abort(): void {
+    this.tx.abort();
+  }
+
+  commit(now: number): Promise<void> {
+    const before: Pinhole[] = [];
+    for (const id of this.removes) {
+      const p = this.set.get(id);
+      if (p !== undefined) before.push(p);
+    }
+    const adds = this.adds;
+    return this.set.track(this.tx.commit(now).then(() => this.set.committed(now, before, adds)));
   }
 }

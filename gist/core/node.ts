@@ -1027,6 +1027,11 @@ export class GistNode implements GistService, GistDriverFacing {
     this.capture = capture;
     try {
       this.events.emit('recvMessage', ev);
+    } catch (e) {
+      // A listener failed: what it sent before failing still goes out (as it did before Responses carried it).
+      this.capture = outer;
+      if (capture.req !== undefined) this.sendMessage(now, capture.req);
+      throw e;
     } finally {
       this.capture = outer;
     }

@@ -102,25 +102,44 @@ export interface RoutingStateExtra {
   queue1: Pending[] | undefined;
   /** FWD querier: D-mode Data sent in the last 4*T1 (at most 16), re-sent if the peer answers No Routing State (s4.4.6). */
   recent: { readonly p: Pending; readonly at: number }[] | undefined;
+  /** FWD querier: the NSLP message piggybacked on the initial Query (repeated in its retransmissions, s5.3.3). */
+  inQuery: Pending | undefined;
 }
 
-const PRESENT_BIT = 0x1;
-const ROLE_BIT = 0x2;
+/*
+ * Both halves' small fields share one integer (31 bits, so it stays a small
+ * integer: no boxed number per row):
+ *   0 FWD present | 1 FWD role (1 = Responder) | 2-4 FWD phase | 5 stale | 6 want MA | 7 holds slot
+ *   8-12 Queries sent (FWD) | 13-20 FWD IP hop count | 21 REV present | 22 REV awaiting Confirm
+ *   23-30 REV IP hop count
+ * REV is always a Responder (only the Q-mode direction queries), so its phase is
+ * Established or AwaitingConfirm.
+ */
+const PRESENT0 = 1 << 0;
+const ROLE0 = 1 << 1;
 const PHASE_SHIFT = 2;
 const PHASE_MASK = 0x7 << PHASE_SHIFT;
-const STALE_BIT = 0x20;
-const WANT_MA_BIT = 0x40;
-const SLOT_BIT = 0x80;
+const STALE_BIT = 1 << 5;
+const WANT_MA_BIT = 1 << 6;
+const SLOT_BIT = 1 << 7;
 const SENT_SHIFT = 8;
-const SENT_MASK = 0xff << SENT_SHIFT;
-const HOPS_SHIFT = 16;
-const HOPS_MASK = 0xff << HOPS_SHIFT;
+/** s5.3.3 backoff gives up long before 31 Queries (T2 = 64 * T1 by default: 7 Queries). */
+const SENT_MAX = 0x1f;
+const SENT_MASK = SENT_MAX << SENT_SHIFT;
+const HOPS0_SHIFT = 13;
+const HOPS0_MASK = 0xff << HOPS0_SHIFT;
+const PRESENT1 = 1 << 21;
+const AWAIT1 = 1 << 22;
+const HOPS1_SHIFT = 23;
+const HOPS1_MASK = 0xff << HOPS1_SHIFT;
+const FWD_BITS = PRESENT0 | ROLE0 | PHASE_MASK | STALE_BIT | WANT_MA_BIT | SLOT_BIT | SENT_MASK | HOPS0_MASK;
+const REV_BITS = PRESENT1 | AWAIT1 | HOPS1_MASK;
 
 /**
  * One row of the message routing state table (s4.2.1) for (MRI, NSLPID,
  * SID), with a slot for each direction's peer: an NF holds one row per
  * session, not one per direction. Kept small: the key (keys.ts, MRI in the
- * FWD direction) is the only copy of NSLPID, SID and MRI; each half's
+ * FWD direction) is the only copy of NSLPID, SID and MRI; both halves'
  * presence, role, phase and IP hop count (and FWD's flags and Query count)
  * share one small integer; times are integers with NEVER for none; the
  * querier-only fields exist once (only FWD queries); queues and MAs live in
@@ -130,8 +149,7 @@ const HOPS_MASK = 0xff << HOPS_SHIFT;
 export class RoutingState implements TimerTarget {
   timerAt: number | undefined = undefined;
   heapIndex = -1;
-  private bits0 = 0;
-  private bits1 = 0;
+  private bits = 0;
   peer0: Peer | undefined = undefined;
   peer1: Peer | undefined = undefined;
   /** s4.4.4: each half is purged at this time unless refreshed. */
@@ -147,72 +165,71 @@ export class RoutingState implements TimerTarget {
   /** The random half of our Query-Cookies (cookies.ts), as int32. */
   cookieHi = 0;
   cookieLo = 0;
-  /** The NSLP message piggybacked on the initial Query (repeated in its retransmissions, s5.3.3). */
-  inQuery: Pending | undefined = undefined;
   /** SetStateLifetime's period (NEVER: the node's default). */
   lifetimeMs = NEVER;
   extra: RoutingStateExtra | undefined = undefined;
 
   constructor(readonly key: string) {}
 
-  private b(h: Half): number {
-    return h === FWD ? this.bits0 : this.bits1;
-  }
-
-  private setB(h: Half, v: number): void {
-    if (h === FWD) this.bits0 = v;
-    else this.bits1 = v;
-  }
-
   /** This half holds state. */
   has(h: Half): boolean {
-    return (this.b(h) & PRESENT_BIT) !== 0;
+    return (this.bits & (h === FWD ? PRESENT0 : PRESENT1)) !== 0;
   }
 
   /** Neither half holds state: the row can go. */
   get empty(): boolean {
-    return ((this.bits0 | this.bits1) & PRESENT_BIT) === 0;
+    return (this.bits & (PRESENT0 | PRESENT1)) === 0;
   }
 
   /** Starts a half afresh (everything but the row's shared parts cleared). */
   open(h: Half, role: Role, phase: Phase): void {
-    this.setB(h, PRESENT_BIT | (role === Role.Responder ? ROLE_BIT : 0) | (phase << PHASE_SHIFT));
     if (h === FWD) {
+      this.bits = (this.bits & REV_BITS) | PRESENT0 | (role === Role.Responder ? ROLE0 : 0) | (phase << PHASE_SHIFT);
       this.expire0 = NEVER;
       this.nextQueryAt = NEVER;
       this.inactiveAt = NEVER;
-    } else this.expire1 = NEVER;
+      return;
+    }
+    if (role !== Role.Responder) throw new Error('routing state: only the Q-mode direction (FWD) has a Querier');
+    this.bits = (this.bits & FWD_BITS) | PRESENT1;
+    this.setPhase(REV, phase);
+    this.expire1 = NEVER;
   }
 
   /** Clears a half (its peer, MA and queue must have been let go by the caller). */
   close(h: Half): void {
-    this.setB(h, 0);
     if (h === FWD) {
+      this.bits &= REV_BITS;
       this.peer0 = undefined;
       this.expire0 = NEVER;
       this.nextQueryAt = NEVER;
       this.inactiveAt = NEVER;
       this.inQuery = undefined;
     } else {
+      this.bits &= FWD_BITS;
       this.peer1 = undefined;
       this.expire1 = NEVER;
     }
   }
 
   role(h: Half): Role {
-    return (this.b(h) & ROLE_BIT) !== 0 ? Role.Responder : Role.Querier;
+    return h === FWD && (this.bits & ROLE0) === 0 ? Role.Querier : Role.Responder;
   }
 
   isQuerier(h: Half): boolean {
-    return (this.b(h) & (PRESENT_BIT | ROLE_BIT)) === PRESENT_BIT;
+    return h === FWD && (this.bits & (PRESENT0 | ROLE0)) === PRESENT0;
   }
 
   phase(h: Half): Phase {
-    return ((this.b(h) & PHASE_MASK) >>> PHASE_SHIFT) as Phase;
+    if (h === FWD) return ((this.bits & PHASE_MASK) >>> PHASE_SHIFT) as Phase;
+    return (this.bits & AWAIT1) !== 0 ? Phase.AwaitingConfirm : Phase.Established;
   }
 
   setPhase(h: Half, p: Phase): void {
-    this.setB(h, (this.b(h) & ~PHASE_MASK) | (p << PHASE_SHIFT));
+    if (h === FWD) this.bits = (this.bits & ~PHASE_MASK) | (p << PHASE_SHIFT);
+    else if (p === Phase.AwaitingConfirm) this.bits |= AWAIT1;
+    else if (p === Phase.Established) this.bits &= ~AWAIT1;
+    else throw new Error(`routing state: a Responder (REV) half cannot be in phase ${p}`);
   }
 
   peer(h: Half): Peer | undefined {
@@ -235,58 +252,61 @@ export class RoutingState implements TimerTarget {
 
   /** IP-hop-count-to-peer (s5.2.2), 0 = unknown; an 8-bit field on the wire. */
   ipHops(h: Half): number {
-    return (this.b(h) & HOPS_MASK) >>> HOPS_SHIFT;
+    return h === FWD ? (this.bits & HOPS0_MASK) >>> HOPS0_SHIFT : (this.bits & HOPS1_MASK) >>> HOPS1_SHIFT;
   }
 
   setIpHops(h: Half, n: number): void {
-    this.setB(h, (this.b(h) & ~HOPS_MASK) | ((n & 0xff) << HOPS_SHIFT));
+    if (h === FWD) this.bits = (this.bits & ~HOPS0_MASK) | ((n & 0xff) << HOPS0_SHIFT);
+    else this.bits = (this.bits & ~HOPS1_MASK) | ((n & 0xff) << HOPS1_SHIFT);
   }
 
   /** FWD querier, InvalidateRoutingState: rediscover with the next message. */
   get stale(): boolean {
-    return (this.bits0 & STALE_BIT) !== 0;
+    return (this.bits & STALE_BIT) !== 0;
   }
 
   set stale(v: boolean) {
-    this.bits0 = v ? this.bits0 | STALE_BIT : this.bits0 & ~STALE_BIT;
+    this.bits = v ? this.bits | STALE_BIT : this.bits & ~STALE_BIT;
   }
 
   /** FWD querier: this state should carry C-mode: a Stack-Proposal goes in its Queries. */
   get wantMa(): boolean {
-    return (this.bits0 & WANT_MA_BIT) !== 0;
+    return (this.bits & WANT_MA_BIT) !== 0;
   }
 
   set wantMa(v: boolean) {
-    this.bits0 = v ? this.bits0 | WANT_MA_BIT : this.bits0 & ~WANT_MA_BIT;
+    this.bits = v ? this.bits | WANT_MA_BIT : this.bits & ~WANT_MA_BIT;
   }
 
   /** FWD querier: holds one of the node's handshake slots (s5.3.3 rate control). */
   get holdsSlot(): boolean {
-    return (this.bits0 & SLOT_BIT) !== 0;
+    return (this.bits & SLOT_BIT) !== 0;
   }
 
   set holdsSlot(v: boolean) {
-    this.bits0 = v ? this.bits0 | SLOT_BIT : this.bits0 & ~SLOT_BIT;
+    this.bits = v ? this.bits | SLOT_BIT : this.bits & ~SLOT_BIT;
   }
 
-  /** FWD querier: Queries sent in the current handshake; the Query-Cookie counter (s5.3.3 backoff gives up long before 255). */
+  /** FWD querier: Queries sent in the current handshake; the Query-Cookie counter (at most SENT_MAX). */
   get queriesSent(): number {
-    return (this.bits0 & SENT_MASK) >>> SENT_SHIFT;
+    return (this.bits & SENT_MASK) >>> SENT_SHIFT;
   }
 
   set queriesSent(n: number) {
-    this.bits0 = (this.bits0 & ~SENT_MASK) | ((n > 0xff ? 0xff : n) << SENT_SHIFT);
+    this.bits = (this.bits & ~SENT_MASK) | ((n > SENT_MAX ? SENT_MAX : n) << SENT_SHIFT);
   }
 
   /** The extra part, allocated on first use. */
   ext(): RoutingStateExtra {
-    return (this.extra ??= { ma0: undefined, ma1: undefined, queue0: undefined, queue1: undefined, recent: undefined });
+    return (this.extra ??= { ma0: undefined, ma1: undefined, queue0: undefined, queue1: undefined, recent: undefined, inQuery: undefined });
   }
 
   /** Drops the extra part once nothing is in it (a queue flushed, an MA unbound): most rows live without one. */
   private trimExtra(): void {
     const x = this.extra;
-    if (x !== undefined && x.ma0 === undefined && x.ma1 === undefined && x.queue0 === undefined && x.queue1 === undefined && x.recent === undefined) this.extra = undefined;
+    if (x !== undefined && x.ma0 === undefined && x.ma1 === undefined && x.queue0 === undefined && x.queue1 === undefined && x.recent === undefined && x.inQuery === undefined) {
+      this.extra = undefined;
+    }
   }
 
   /** The MA carrying this half's messages (C-mode), if any (most states use D-mode: kept in `extra`). */
@@ -314,6 +334,17 @@ export class RoutingState implements TimerTarget {
     if (h === FWD) x.queue0 = q;
     else x.queue1 = q;
     if (q === undefined) this.trimExtra();
+  }
+
+  /** Lives in `extra`: it is only there while the first handshake runs. */
+  get inQuery(): Pending | undefined {
+    return this.extra?.inQuery;
+  }
+
+  set inQuery(p: Pending | undefined) {
+    if (p === undefined && this.extra === undefined) return;
+    this.ext().inQuery = p;
+    if (p === undefined) this.trimExtra();
   }
 
   get recent(): { readonly p: Pending; readonly at: number }[] | undefined {

@@ -138,10 +138,12 @@ type Target = RoutingState | MessagingAssociation;
  * NSLP data travels in it).
  */
 interface ReplyCapture {
-  readonly key: string;
-  readonly half: Half;
+  /** A Query's RecvMessage is being handled (one object per node, reused: no allocation per Query). */
+  active: boolean;
+  key: string;
+  half: Half;
   /** The SII-Handle of the querying node (B.2, as given in the RecvMessage). */
-  readonly peerHandle: number;
+  peerHandle: number;
   req: SendMessageRequest | undefined;
   p: Pending | undefined;
 }
@@ -190,8 +192,8 @@ export class GistNode implements GistService, GistDriverFacing {
   private lastPeer: Peer | undefined;
   /** Known peers by interface address (a node in the middle alternates between its two neighbours). */
   private readonly peersByAddress = new Map<string, Peer>();
-  /** Set while a Query's RecvMessage is being handled (see ReplyCapture). */
-  private capture: ReplyCapture | undefined;
+  /** Active while a Query's RecvMessage is being handled (see ReplyCapture). */
+  private readonly capture: ReplyCapture = { active: false, key: '', half: FWD, peerHandle: 0, req: undefined, p: undefined };
 
   constructor(config: GistNodeConfig) {
     this.config = resolveConfig(config);
@@ -451,7 +453,7 @@ export class GistNode implements GistService, GistDriverFacing {
     // The half sending in req.mri's direction: FWD in the Q-mode direction (s5.8.1.2, s5.8.2.2).
     const h = lastHalf();
     const c = this.capture;
-    if (c !== undefined && c.p === undefined && !reliable && key === c.key && h === c.half && (req.siiHandle === undefined || req.siiHandle === c.peerHandle)) {
+    if (c.active && c.p === undefined && !reliable && key === c.key && h === c.half && (req.siiHandle === undefined || req.siiHandle === c.peerHandle)) {
       // The answer to the Query being handled, back to the querying node: it goes in the Response (s5.1).
       c.p = p;
       c.req = req;
@@ -1022,24 +1024,41 @@ export class GistNode implements GistService, GistDriverFacing {
       gistHopCount: msg.header.gistHopCount - 1,
       inboundInterface: ctx.iface,
     };
-    const capture: ReplyCapture = { key, half: h, peerHandle: peer.handle, req: undefined, p: undefined };
-    const outer = this.capture;
-    this.capture = capture;
+    // No datagram is handled from inside a listener, so this never nests; if it did, the inner Query captures nothing.
+    const c = this.capture;
+    const capturing = !c.active;
+    if (capturing) {
+      c.active = true;
+      c.key = key;
+      c.half = h;
+      c.peerHandle = peer.handle;
+    }
+    let replyReq: SendMessageRequest | undefined;
+    let reply: Pending | undefined;
     try {
       this.events.emit('recvMessage', ev);
     } catch (e) {
-      // A listener failed: what it sent before failing still goes out (as it did before Responses carried it).
-      this.capture = outer;
-      if (capture.req !== undefined) this.sendMessage(now, capture.req);
+      if (capturing) {
+        // A listener failed: what it sent before failing still goes out (as it did before Responses carried it).
+        const r = c.req;
+        c.active = false;
+        c.req = undefined;
+        c.p = undefined;
+        if (r !== undefined) this.sendMessage(now, r);
+      }
       throw e;
-    } finally {
-      this.capture = outer;
+    }
+    if (capturing) {
+      replyReq = c.req;
+      reply = c.p;
+      c.active = false;
+      c.req = undefined;
+      c.p = undefined;
     }
     const accept = atEndpoint || (ev.peering?.accept ?? true);
-    let reply = capture.p;
     if (reply !== undefined && (!accept || ev.peering?.payload !== undefined)) {
       // No Response to carry it (the Query goes on), or its one NSLP-Data object is taken: a Data message of its own.
-      this.sendMessage(now, capture.req!);
+      this.sendMessage(now, replyReq!);
       reply = undefined;
     }
     if (!accept) {
@@ -1093,7 +1112,7 @@ export class GistNode implements GistService, GistDriverFacing {
       // D-mode: the Response with the reply must stay within the size limit (s4.3.3), else the reply goes alone.
       const len = responseLength(key, nli, msg.queryCookie, responderCookie, stack, reply.nslpData);
       if (4 + len + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) {
-        this.sendMessage(now, capture.req!);
+        this.sendMessage(now, replyReq!);
         reply = undefined;
       }
     }

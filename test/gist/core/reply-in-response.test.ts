@@ -131,6 +131,31 @@ describe('the NSLP reply to a Query travels in the GIST Response', () => {
     expect(a.recv.filter((ev) => ev.nslpData.length === 400)).toHaveLength(1);
   });
 
+  it('an answer sent before the listener throws still goes out, as a Data message', () => {
+    const { net, a, b, mri, s } = pair(37);
+    b.node.events.once('recvMessage', (ev) => {
+      b.node.sendMessage(ev.now, { nslpId: NSLP, sessionId: ev.sessionId, mri: invertDirection(ev.mri), nslpData: bytes('before-throw'), siiHandle: ev.siiHandle });
+      throw new Error('listener bug');
+    });
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('q') });
+    net.pump('A');
+    expect(() => net.runFor(50)).toThrow('listener bug');
+    net.pump('B');
+    net.runFor(50);
+    expect(a.recv.map((ev) => text(ev.nslpData))).toEqual(['before-throw']);
+    // The next Query is captured again (the failed one left nothing behind).
+    answerQueries(b, () => bytes('fine'));
+    const s2 = sid(new SeededRandom(99));
+    net.runFor(100); // the first session's Query retransmission is answered too; then watch only the second
+    const seen = tap(net);
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s2, mri: { ...mri, sourcePort: 7 }, nslpData: bytes('q2') });
+    net.pump('A');
+    net.runFor(50);
+    const second = a.recv.filter((ev) => Buffer.from(ev.sessionId).equals(Buffer.from(s2)));
+    expect(second.map((ev) => text(ev.nslpData))).toEqual(['fine']);
+    expect(seen.filter((d) => d.from === B).map((d) => d.type)).toEqual(['Response']);
+  });
+
   it('a node that lets the Query pass on sends its answer as Data, and the Query reaches the next node', () => {
     const { net, rnd, a, r, b } = line3({ seed: 36 });
     const mri = flow(A, '198.18.2.2');

@@ -140,7 +140,9 @@ export class NatfwVnetLab {
   /** Runs every enforcement job queued at any node (each one transaction), answering the core. */
   async drainJobs(): Promise<boolean> {
     let any = false;
-    for (const n of this.nodes.values()) {
+    const list = this.nodeList;
+    for (let k = 0; k < list.length; k++) {
+      const n = list[k];
       for (let i = 0; i < 1_000_000; i++) {
         const job = n.node.pollEnforcement();
         if (job === undefined) break;

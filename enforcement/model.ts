@@ -93,6 +93,15 @@ function checkPorts(r: PortRange | undefined, what: string): void {
   if (!ok(r.from) || !ok(r.to) || r.from > r.to) throw invalid(`${what}: bad port range ${r.from}-${r.to}`);
 }
 
+/** canonicalPrefix for IPv4 text already parsed to `v` (parsePrefix's checks and messages). */
+function canonicalV4(v: number, given: Prefix, what: string): Prefix {
+  const len = given.length;
+  if (!Number.isInteger(len) || len < 0 || len > 32) throw invalid(`${what}: prefix length ${len} out of range for IPv4`);
+  const net = len === 0 ? 0 : (v & ((0xffffffff << (32 - len)) >>> 0)) >>> 0;
+  if (net === v) return { address: given.address, length: len };
+  return { address: `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}`, length: len };
+}
+
 function canonicalPrefix(p: NetPrefix, given: Prefix): Prefix {
   // Dotted-quad text that parses is canonical already; keep the caller's string when no host bits were cleared.
   if (p.family === 4 && parseV4Number(given.address) === Number(p.net.value)) return { address: given.address, length: p.length };
@@ -106,9 +115,21 @@ function canonicalPrefix(p: NetPrefix, given: Prefix): Prefix {
  */
 export function normalizeSpec(spec: PinholeSpec): PinholeSpec {
   if (!Number.isInteger(spec.protocol) || spec.protocol < 0 || spec.protocol > 255) throw invalid(`protocol ${spec.protocol} is not 0-255`);
-  const src = parsePrefix(spec.src, 'src');
-  const dst = parsePrefix(spec.dst, 'dst');
-  if (src.family !== dst.family) throw invalid('src and dst are of different address families');
+  // IPv4 (the common case): numbers instead of the BigInt parse (fewer allocations per change).
+  const s4 = parseV4Number(spec.src.address);
+  const d4 = s4 >= 0 ? parseV4Number(spec.dst.address) : -1;
+  let srcP: Prefix;
+  let dstP: Prefix;
+  if (s4 >= 0 && d4 >= 0) {
+    srcP = canonicalV4(s4, spec.src, 'src');
+    dstP = canonicalV4(d4, spec.dst, 'dst');
+  } else {
+    const src = parsePrefix(spec.src, 'src');
+    const dst = parsePrefix(spec.dst, 'dst');
+    if (src.family !== dst.family) throw invalid('src and dst are of different address families');
+    srcP = canonicalPrefix(src, spec.src);
+    dstP = canonicalPrefix(dst, spec.dst);
+  }
   checkPorts(spec.srcPorts, 'srcPorts');
   checkPorts(spec.dstPorts, 'dstPorts');
   if (!hasPorts(spec.protocol) && (spec.srcPorts !== undefined || spec.dstPorts !== undefined))
@@ -122,8 +143,8 @@ export function normalizeSpec(spec: PinholeSpec): PinholeSpec {
   return pinholeOf(
     {
       protocol: spec.protocol,
-      src: canonicalPrefix(src, spec.src),
-      dst: canonicalPrefix(dst, spec.dst),
+      src: srcP,
+      dst: dstP,
       action: spec.action,
       owner: spec.owner,
       expiresAt: spec.expiresAt,

@@ -26,6 +26,7 @@ import {
   type Shape,
   MAX_MASKED_MAPS,
   maskedMapScript,
+  v4HashKeys,
   slotsOf,
   bindingElements,
   encodeKey,
@@ -400,17 +401,15 @@ export class NftPinholeSet implements PinholeSet {
   }
 
   private keysFor(ph: Pinhole): { set: string; keys: InstalledKey[] } {
+    const fast = v4HashKeys(ph);
+    if (fast !== undefined) {
+      const r = this.slotFor(ph, 4, fast.shape, fast.mask, fast.keys);
+      if (r !== undefined) return r;
+    }
     let e = pinholeElements(ph);
     if (e.shape === 'masked') {
-      // A masked hash map of this mask combination (made now if missing and the budget allows), else pipapo.
-      const keys = this.keysFor0(ph, e);
-      for (const set of slotNames(ph.action, e.family, e.shape, e.mask)) {
-        const exists = this.maskedMaps.has(set) || this.maskedPending.has(set);
-        if (!exists && this.maskedMapCount(e.family) >= MAX_MASKED_MAPS) continue;
-        if (!this.slotFree(set, keys)) continue;
-        if (!exists) this.maskedPending.add(set);
-        return { set, keys };
-      }
+      const r = this.slotFor(ph, e.family, e.shape, e.mask, this.keysFor0(ph, e));
+      if (r !== undefined) return r;
       e = pinholeElements(ph, { masked: false });
     }
     const keys = this.keysFor0(ph, e);
@@ -423,6 +422,28 @@ export class NftPinholeSet implements PinholeSet {
       'ENF_CONFLICT',
       `pinhole ${ph.id}: ${n} pinholes with the same or overlapping ${e.shape} rule already installed (${ph.action} ${e.family === 4 ? 'IPv4' : 'IPv6'})`,
     );
+  }
+
+  /**
+   * A set for a hash-shaped pinhole: the first slot whose map holds none of its keys. Masked maps:
+   * made now if missing and the budget allows; undefined = none (the caller falls back to pipapo).
+   */
+  private slotFor(ph: Pinhole, family: Family, shape: Shape, mask: MaskShape | undefined, keys: InstalledKey[]): { set: string; keys: InstalledKey[] } | undefined {
+    if (shape !== 'masked') {
+      for (const set of slotNames(ph.action, family, shape)) if (this.slotFree(set, keys)) return { set, keys };
+      throw new EnforcementError(
+        'ENF_CONFLICT',
+        `pinhole ${ph.id}: ${slotsOf(ph.action, shape)} pinholes with the same ${shape} rule already installed (${ph.action} ${family === 4 ? 'IPv4' : 'IPv6'})`,
+      );
+    }
+    for (const set of slotNames(ph.action, family, shape, mask)) {
+      const exists = this.maskedMaps.has(set) || this.maskedPending.has(set);
+      if (!exists && this.maskedMapCount(family) >= MAX_MASKED_MAPS) continue;
+      if (!this.slotFree(set, keys)) continue;
+      if (!exists) this.maskedPending.add(set);
+      return { set, keys };
+    }
+    return undefined;
   }
 
   private slotFree(set: string, keys: readonly InstalledKey[]): boolean {

@@ -4,7 +4,7 @@
  * pinhole -> element mapping, the generated ruleset's order, kernel JSON
  * parsing, and the overlap index of the interval maps.
  */
-import { encodeKey, encodeMark, layoutOptions, maskedMapScript, parseSetName, pinholeElements, setName, setupScript, slotsOf } from '../../enforcement/nft/layout';
+import { encodeKey, encodeKeyStr, encodeMark, layoutOptions, maskedMapScript, parseSetName, pinholeElements, setName, setupScript, slotsOf, v4HashKeys } from '../../enforcement/nft/layout';
 import { parseTableJson } from '../../enforcement/nft/kernel';
 import { RangeIndex, boxOf } from '../../enforcement/nft/ranges';
 import { markOfId, pinholeId } from '../../enforcement/nft/backend';
@@ -159,6 +159,38 @@ describe('nftables layout', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test('the IPv4 fast path gives the shapes and key bytes of the general path (property)', () => {
+    const port = fc.integer({ min: 0, max: 65535 });
+    const range = fc.oneof(
+      fc.constant(undefined),
+      port.map((p) => ({ from: p, to: p })),
+      port.map((p) => ({ from: Math.min(p, 65534), to: Math.min(p, 65534) + 1 })),
+      fc.tuple(port, fc.integer({ min: 0, max: 40 })).map(([p, w]) => ({ from: Math.min(p, 65535 - w), to: Math.min(p, 65535 - w) + w })),
+    );
+    const addr = fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `198.18.${a}.${b}`);
+    const ph = fc
+      .record({ protocol: fc.constantFrom(1, 6, 17, 47, 132), s: addr, sl: fc.constantFrom(0, 8, 24, 31, 32, 32), d: addr, dl: fc.constantFrom(0, 16, 32, 32), sp: range, dp: range, action: fc.constantFrom('allow' as const, 'allow' as const, 'deny' as const) })
+      .map((r): Pinhole => {
+        const ported = [6, 17, 132].includes(r.protocol);
+        return { ...base, protocol: r.protocol, src: { address: r.s, length: r.sl }, dst: { address: r.d, length: r.dl }, srcPorts: ported ? r.sp : undefined, dstPorts: ported ? r.dp : undefined, action: r.action };
+      });
+    fc.assert(
+      fc.property(ph, (p) => {
+        const general = pinholeElements(p);
+        const fast = v4HashKeys(p);
+        if (general.shape === 'range' || general.shape === 'rangenp') expect(fast).toBeUndefined();
+        else {
+          expect(fast).toBeDefined();
+          expect(fast!.shape).toBe(general.shape);
+          expect(fast!.mask).toEqual(general.mask);
+          expect(fast!.keys).toEqual(general.keys.map((k) => encodeKeyStr(k.start)));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(v4HashKeys({ ...base, src: { address: '2001:db8::1', length: 128 }, dst: { address: '2001:db8::2', length: 128 } })).toBeUndefined();
   });
 
   test('ids are the pinhole numbers (the ct marks), recoverable from the kernel', () => {

@@ -358,6 +358,16 @@ export class Natfwd {
         rule: { ...e.rule, srcPorts: ports(e.rule.srcPorts), dstPorts: ports(e.rule.dstPorts) },
       });
     });
+    n.on('reserved', (e) =>
+      this.emitEvent({
+        event: e.first ? 'session.created' : 'session.refreshed',
+        session: e.key,
+        role: 'NF',
+        kind: 'EXTERNAL',
+        lifetime: e.lifetime,
+        ...(e.externalIp !== undefined ? { externalAddress: e.externalIp.address, externalPort: e.externalIp.port } : {}),
+      }),
+    );
     n.on('terminated', (e) => {
       this.installedOnce.delete(e.key);
       const ev = e.reason === 'expired' ? 'session.expired' : e.reason === 'teardown' ? 'session.torn-down' : 'session.terminated';

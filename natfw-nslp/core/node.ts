@@ -163,6 +163,8 @@ export interface NatfwNodeEvents {
   incoming: (ev: { now: number; key: string; mri: Mri; nonce?: number; lifetime: number }) => void;
   /** NF: policy installed (or refreshed) after a successful RESPONSE. */
   installed: (ev: { now: number; key: string; rule: PolicyRule; pinholeIds: readonly string[] }) => void;
+  /** Edge NF: an EXTERNAL answered here (s3.7.2), first or as a refresh; `externalIp` is what the DR was told. */
+  reserved: (ev: { now: number; key: string; lifetime: number; first: boolean; externalIp?: ExternalAddress }) => void;
   log: (ev: { now: number; level: 'debug' | 'info' | 'warn'; key?: string; msg: string }) => void;
 }
 
@@ -822,6 +824,7 @@ export class NatfwNode {
     s.terminating = edge;
     if (edge) {
       const respond = (): void => {
+        const first = !s.everEstablished;
         s.state = 'established';
         s.everEstablished = true;
         s.lifetime = lt.value;
@@ -837,6 +840,9 @@ export class NatfwNode {
           // s3.7.2: the edge copies NATFW_EXTERNAL_BINDING into the RESPONSE.
           externalBinding: msg.externalBinding,
         });
+        if (this.events.listenerCount('reserved') > 0) {
+          this.events.emit('reserved', { now, key: s.key, lifetime: lt.value, first, ...(action === 'allow' && externalIp !== undefined ? { externalIp } : {}) });
+        }
       };
       // s3.7.2: an edge firewall loads a deny rule at once. s3.7.6.1: for EXTERNAL-PROXY the edge
       // acts for an NSIS-unaware data sender, so it activates the reservation itself.

@@ -79,7 +79,13 @@ describeNetns(
       expect(external.externalAddress).toBe(N_OUT);
       expect(external.externalPort).toBeGreaterThanOrEqual(40000);
       expect(external.externalPort).toBeLessThanOrEqual(40099);
-      // N holds the reservation as an EXTERNAL session (its NAT binding comes with the CREATE, s3.7.1).
+      // N logged the reservation and holds it as an EXTERNAL session (its NAT binding comes with the CREATE, s3.7.1).
+      expect(
+        await until(
+          () => bed.logged('N', { event: 'session.created', session: external.session, kind: 'EXTERNAL', externalAddress: N_OUT, externalPort: external.externalPort }),
+          3000,
+        ),
+      ).toBe(true);
       const atN = bed.natfw(['list', '--socket', bed.daemon('N').socket, '--json']);
       expect(atN.status).toBe(0);
       expect(atN.stdout.trim().split('\n').map((l) => JSON.parse(l) as { session: string; kind: string })).toContainEqual(

@@ -30,10 +30,14 @@ describe('NAT traversal with EXTERNAL (fake GIST)', () => {
     const dr = lab.get('dr').node;
     let ext: { address: string; port: number } | undefined;
     dr.events.on('established', (e) => (ext = e.externalIp));
+    const reserved: Array<{ first: boolean; lifetime: number; externalIp?: { address: string; port: number } }> = [];
+    lab.get('nat').node.events.on('reserved', (e) => reserved.push(e));
     const le: LooseEndMri = { mrm: 'loose-end', ipVersion: 4, sourceAddress: DR, destinationAddress: DS, direction: 'towards-edge' };
     dr.external(0, { mri: le, dtinfo: { protocol: 17, drPort: 5004, dsPort: 0, senderPrefix: 0, senderAddress: '0.0.0.0' }, lifetime: 60 });
     await lab.runFor(100);
     expect(ext?.address).toBe(NAT_EXT);
+    // The edge tells its operator what it reserved, the same address and port the DR was given.
+    expect(reserved).toEqual([expect.objectContaining({ first: true, lifetime: 60, externalIp: ext })]);
     expect(ext?.port).toBeGreaterThanOrEqual(45000);
     expect(ext?.port).toBeLessThanOrEqual(45099);
     // Nothing is open yet: EXTERNAL only reserves (s3.7.2).

@@ -134,8 +134,9 @@ type Target = RoutingState | MessagingAssociation;
  * While an NSLP handles the RecvMessage of a Query: the reply direction of
  * that Query, and the first unreliable message the NSLP sends in it, which
  * goes in the Response instead of a Data message of its own (RFC 5971 s5.1:
- * a Response may carry NSLP-Data; s4.3.1, s5.3.2: the responding node's
- * NSLP data travels in it).
+ * a Response may carry NSLP-Data; s4.3.2 case 1: when the application peers
+ * it "MAY provide an NSLP payload for the same NSLPID, which GIST will
+ * transfer in the Response" — here it does so by answering the querying node).
  */
 interface ReplyCapture {
   /** A Query's RecvMessage is being handled (one object per node, reused: no allocation per Query). */

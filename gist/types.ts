@@ -83,3 +83,10 @@ export function invertDirection(m: Mri): Mri {
   if (m.mrm === 'loose-end') return { ...m, direction: m.direction === 'towards-edge' ? 'from-edge' : 'towards-edge' };
   return { ...m, direction: m.direction === 'downstream' ? 'upstream' : 'downstream' };
 }
+
+/** A downstream path-coupled MRI for one UDP flow between two hosts, with full-length prefixes; `over` changes any field. */
+export function udpFlowMri(src: string, dst: string, over: Partial<PathCoupledMri> = {}): PathCoupledMri {
+  const v: IpVersion = src.includes(':') ? 6 : 4;
+  const full = v === 4 ? 32 : 128;
+  return { mrm: 'path-coupled', ipVersion: v, sourceAddress: src, destinationAddress: dst, sourcePrefix: full, destinationPrefix: full, protocol: 17, direction: 'downstream', ...over };
+}

@@ -5,26 +5,14 @@
  * event-loop turn so that replies are processed while the burst goes on.
  */
 import type { GistNode } from '../core';
-import type { Mri, NslpId, PathCoupledMri } from '../types';
+import { udpFlowMri, type Mri, type NslpId, type PathCoupledMri } from '../types';
 import { pooledRandomBytes } from './random';
 import type { RealGistDriver } from './real-driver';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export function flowMri(src: string, dst: string, sourcePort: number, destinationPort: number): PathCoupledMri {
-  const v = src.includes(':') ? 6 : 4;
-  return {
-    mrm: 'path-coupled',
-    ipVersion: v,
-    sourceAddress: src,
-    destinationAddress: dst,
-    sourcePrefix: v === 4 ? 32 : 128,
-    destinationPrefix: v === 4 ? 32 : 128,
-    protocol: 17,
-    sourcePort,
-    destinationPort,
-    direction: 'downstream',
-  };
+  return udpFlowMri(src, dst, { sourcePort, destinationPort });
 }
 
 export interface BurstResult {

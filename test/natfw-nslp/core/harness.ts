@@ -12,7 +12,7 @@
  * harness is pumped by the next runFor/runUntil.
  */
 import { createGistNode, type GistNode, type GistNodeConfig } from '../../../gist/core';
-import type { PathCoupledMri } from '../../../gist/types';
+import { udpFlowMri, type PathCoupledMri } from '../../../gist/types';
 import { MemoryPinholeSet } from '../../../enforcement/memory';
 import type { PinholeSet } from '../../../enforcement/types';
 import { NatfwNode, type MiddleboxConfig, type NatfwNodeConfig } from '../../../natfw-nslp/core/node';
@@ -212,20 +212,7 @@ export function lineLab3(opts: { seed?: number; nf?: Partial<MiddleboxConfig>; n
 }
 
 export function flowMri(src: string, dst: string, over: Partial<PathCoupledMri> = {}): PathCoupledMri {
-  const v = src.includes(':') ? 6 : 4;
-  return {
-    mrm: 'path-coupled',
-    ipVersion: v,
-    sourceAddress: src,
-    destinationAddress: dst,
-    sourcePrefix: v === 4 ? 32 : 128,
-    destinationPrefix: v === 4 ? 32 : 128,
-    protocol: 17,
-    sourcePort: 40000,
-    destinationPort: 5004,
-    direction: 'downstream',
-    ...over,
-  };
+  return udpFlowMri(src, dst, { sourcePort: 40000, destinationPort: 5004, ...over });
 }
 
 /** The promise API of an end host in the lab (wake is a no-op: runFor/runUntil pump). */

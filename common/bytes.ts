@@ -135,8 +135,28 @@ export class ByteWriter {
   }
 }
 
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** Reused character codes for the most frequent input, a 16-octet Session ID. */
+const CODES_16: number[] = new Array<number>(32).fill(0);
+
+/**
+ * Lowercase hex. Short inputs (Session IDs, Peer-Identities: on every
+ * message's path) are read in place: a decoded field is a small on-heap typed
+ * array, and wrapping its `.buffer` in a Buffer would make V8 move it off the
+ * heap (an allocation, a copy and an ArrayBuffer for the GC to sweep) on every
+ * call, which once made Session ID keys the costliest function of a large
+ * simulation. Long inputs (captures, CLI output) take Buffer's encoder.
+ */
 export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  const n = b.length;
+  if (n > 1024) return Buffer.from(b.buffer, b.byteOffset, n).toString('hex');
+  const codes = n === 16 ? CODES_16 : new Array<number>(2 * n);
+  for (let i = 0; i < n; i++) {
+    const x = b[i];
+    codes[2 * i] = HEX_CODES[x >> 4];
+    codes[2 * i + 1] = HEX_CODES[x & 15];
+  }
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** Returns undefined for anything that is not an even-length string of hex digits (spaces and colons allowed). */

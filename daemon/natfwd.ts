@@ -49,6 +49,7 @@ import { authorizerFromSettings, reloadKeys } from './auth-keys';
 import type { NatfwdConfig } from './config';
 import type { ControlErrorBody, CreateRequest, ExternalRequest, PinholeJson, SessionJson } from './control-protocol';
 import { NatfwError } from '../common/errors';
+import { toHex } from '../common/bytes';
 
 export class NatfwdError extends NatfwError {}
 
@@ -126,7 +127,6 @@ export async function openConfiguredBackend(c: NatfwdConfig, now: number): Promi
   }
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const ports = (r: PortRange | undefined): string => (r === undefined ? 'any' : r.from === r.to ? String(r.from) : `${r.from}-${r.to}`);
 
 export function pinholeToJson(p: Pinhole): PinholeJson {
@@ -226,7 +226,7 @@ export class Natfwd {
             if (daemon !== undefined) daemon.authorizationRefusals++;
             daemon?.emitEvent({
               event: 'authorization.refused',
-              session: hexOf(req.sessionId),
+              session: toHex(req.sessionId),
               messageType: req.messageType,
               reason: r.reason,
               responseClass: r.responseClass,

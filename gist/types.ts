@@ -3,6 +3,7 @@
  * NSLP API. Addresses are canonical text (IPv4 dotted quad; IPv6 lowercase,
  * RFC 5952 compressed, as Node's `net` module prints them).
  */
+import { toHex } from '../common/bytes';
 
 export type IpVersion = 4 | 6;
 
@@ -52,10 +53,9 @@ export interface LooseEndMri {
 
 export type Mri = PathCoupledMri | LooseEndMri;
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-
+/** Lowercase hex of a Session ID (RFC 5971 s3.7: 128 bits), the key of maps keyed by session. */
 export function sessionIdKey(sid: SessionId): string {
-  return hex(sid);
+  return toHex(sid);
 }
 
 /** A stable string key for an MRI (all fields), for maps of routing state. */

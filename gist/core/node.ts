@@ -15,6 +15,7 @@
  */
 import EventEmitter from 'eventemitter3';
 import { UsageError } from '../../common/errors';
+import { toHex } from '../../common/bytes';
 import type {
   GistService,
   GistServiceEvents,
@@ -109,14 +110,6 @@ const TRANSFER_CMODE_EXPLICIT: RecvMessageEvent['transfer'] = Object.freeze({ re
 const STATUS_RELIABLE: TransferAttributes = Object.freeze({ reliable: true, secure: false });
 const STATUS_UNRELIABLE: TransferAttributes = Object.freeze({ reliable: false, secure: false });
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** Lowercase hex (same text as gist/types.ts sessionIdKey), without a Buffer per call: this is on every message's path. */
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
-  return s;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -1643,7 +1636,7 @@ export class GistNode implements GistService, GistDriverFacing {
   // ------------------------------------------------------------------ peers
 
   private peerKey(peerIdentity: Uint8Array, address: string): string {
-    return `${hex(peerIdentity)}|${address}`;
+    return `${toHex(peerIdentity)}|${address}`;
   }
 
   /**

@@ -26,7 +26,7 @@
  */
 import EventEmitter from 'eventemitter3';
 import type { GistService, MessageStatusEvent, NetworkNotificationEvent, RecvMessageEvent } from '../../gist/api';
-import { invertDirection, type LooseEndMri, type Mri, type PathCoupledMri, type SessionId } from '../../gist/types';
+import { invertDirection, sessionIdKey, type LooseEndMri, type Mri, type PathCoupledMri, type SessionId } from '../../gist/types';
 import type { PinholeSpec, PortRange, Prefix } from '../../enforcement/types';
 import type { SessionAuthObject } from '../codec';
 import { isWildcardAddress, prefixContains } from './addr';
@@ -51,7 +51,6 @@ import { msnGreater, msnNext } from './msn';
 import { checkRule, defaultPolicy, grantLifetime, ruleFromMri, sameRule, type NatfwPolicy, type PolicyRule } from './policy';
 import type { NatfwRandom } from './random';
 import { Session, type BindingSpec, type NatReservation } from './session';
-import { sidKey } from './sid';
 import { TimerHeap } from './timers';
 
 /** IANA NSLPID of the NATFW NSLP (RFC 5973 s7.5). */
@@ -323,10 +322,10 @@ export class NatfwNode {
 
   private newInitiatorSession(now: number, role: NatfwRole, kind: 'CREATE' | 'EXTERNAL', mri: Mri, params: CreateParams | ExternalParams, sid?: SessionId): Session {
     let sessionId = sid ?? this.config.random.bytes(16);
-    let key = sidKey(sessionId);
+    let key = sessionIdKey(sessionId);
     for (let i = 0; this.sessions.has(key) && i < 8; i++) {
       sessionId = this.config.random.bytes(16);
-      key = sidKey(sessionId);
+      key = sessionIdKey(sessionId);
     }
     const s = new Session(key, role, kind, mri, now, this.intern);
     // s3.5: the initial MSN is random
@@ -415,7 +414,7 @@ export class NatfwNode {
   private onRecv(ev: RecvMessageEvent): void {
     if (ev.nslpId !== NATFW_NSLPID) return;
     const now = ev.now;
-    const key = sidKey(ev.sessionId);
+    const key = sessionIdKey(ev.sessionId);
     rememberSid(key, ev.sessionId);
     if (ev.nslpData.length === 0) {
       // No NSLP payload: a GIST Query that only refreshes routing state (RFC 5971 s4.3.2, NSLP-Data is
@@ -1174,7 +1173,7 @@ export class NatfwNode {
     const routeChanged =
       (n.kind === 'routing-status-change' && n.status !== 'good') || n.kind === 'route-deletion' || (n.kind === 'routing-status-change' && n.previousSiiHandle !== undefined);
     if (!routeChanged) return;
-    const s = this.sessions.get(sidKey(ev.sessionId));
+    const s = this.sessions.get(sessionIdKey(ev.sessionId));
     if (s === undefined) return;
     const now = ev.now;
     if (s.role === 'NI' || s.role === 'NI+') {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { ByteReader, ByteWriter, fromHex, toHex } from '../../common/bytes';
 
 describe('ByteWriter / ByteReader', () => {
@@ -20,5 +21,22 @@ describe('ByteWriter / ByteReader', () => {
     expect(fromHex('01 02:0a')).toEqual(new Uint8Array([1, 2, 10]));
     expect(fromHex('0g')).toBeUndefined();
     expect(fromHex('012')).toBeUndefined();
+  });
+});
+
+describe('toHex', () => {
+  it("equals Buffer's hex for any bytes and length, views into larger buffers included", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1500 }), fc.nat(8), (b, off) => {
+        const ref = (x: Uint8Array): string => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex');
+        expect(toHex(b)).toBe(ref(b));
+        const view = b.subarray(Math.min(off, b.length));
+        expect(toHex(view)).toBe(ref(view));
+      }),
+      { numRuns: 500 },
+    );
+    expect(toHex(new Uint8Array(16).fill(0xff))).toBe('f'.repeat(32));
+    expect(toHex(Uint8Array.from([0, 1, 0x0a, 0xa0]))).toBe('00010aa0');
+    expect(toHex(new Uint8Array(0))).toBe('');
   });
 });

@@ -1,7 +1,7 @@
 /** Test wiring: GIST nodes on a virtual network, with recorded NSLP events. */
 import type { MessageStatusEvent, NetworkNotificationEvent, PeeringDecision, RecvMessageEvent } from '../../../gist/api';
 import { createGistNode, type GistNode, type GistNodeConfig } from '../../../gist/core';
-import type { PathCoupledMri } from '../../../gist/types';
+import { udpFlowMri, type PathCoupledMri } from '../../../gist/types';
 import { SeededRandom, VirtualNetwork } from '../../../sim/vnet';
 
 export const NSLP = 33;
@@ -42,20 +42,7 @@ function hasHost(net: VirtualNetwork, name: string): boolean {
 }
 
 export function flow(src: string, dst: string, extra: Partial<PathCoupledMri> = {}): PathCoupledMri {
-  const v = src.includes(':') ? 6 : 4;
-  return {
-    mrm: 'path-coupled',
-    ipVersion: v,
-    sourceAddress: src,
-    destinationAddress: dst,
-    sourcePrefix: v === 4 ? 32 : 128,
-    destinationPrefix: v === 4 ? 32 : 128,
-    protocol: 17,
-    sourcePort: 5000,
-    destinationPort: 6000,
-    direction: 'downstream',
-    ...extra,
-  };
+  return udpFlowMri(src, dst, { sourcePort: 5000, destinationPort: 6000, ...extra });
 }
 
 export function sid(rnd: SeededRandom): Uint8Array {

@@ -54,7 +54,9 @@ function fmtPorts(r: PortRange | undefined): string {
 
 export function describePinhole(p: Pinhole, now: number): string {
   const left = Math.round((p.expiresAt - now) / 1000);
-  return `${p.id} ${p.action} ${protocolName(p.protocol)} ${p.src.address}/${p.src.length} port ${fmtPorts(p.srcPorts)} -> ${p.dst.address}/${p.dst.length} port ${fmtPorts(p.dstPorts)} owner=${p.owner || '-'} expires in ${left}s`;
+  // Past its lifetime, a kernel element still admits packets until its grace time ends (fail closed, but later).
+  const when = left >= 0 ? `expires in ${left}s` : `expired ${-left}s ago, in its kernel grace time`;
+  return `${p.id} ${p.action} ${protocolName(p.protocol)} ${p.src.address}/${p.src.length} port ${fmtPorts(p.srcPorts)} -> ${p.dst.address}/${p.dst.length} port ${fmtPorts(p.dstPorts)} owner=${p.owner || '-'} ${when}`;
 }
 
 export function pinholeJson(p: Pinhole, set: NftPinholeSet | IptablesPinholeSet): Record<string, unknown> {

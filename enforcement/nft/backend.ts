@@ -760,7 +760,9 @@ export class NftPinholeSet implements PinholeSet {
     for (const [mark, els] of byMark) {
       const ph = this.rebuildPinhole(mark, els, now);
       const l = live.get(mark);
-      const ok = ph !== undefined && (ph.action === 'deny' || l !== undefined) && ph.expiresAt > now;
+      // Read-only (list, explain): an element in its grace time still admits packets, so it is shown
+      // (expiresAt in the past says so); repairing, it belongs to a session that has ended and goes.
+      const ok = ph !== undefined && (ph.action === 'deny' || l !== undefined) && (!repair || ph.expiresAt > now);
       if (!ok) {
         toDelete.push(...els);
         if (l !== undefined) toDelete.push(l);
@@ -777,7 +779,7 @@ export class NftPinholeSet implements PinholeSet {
       const mark = Number(k);
       const b = this.rebuildBinding(mark, els, natByKey, now);
       const l = live.get(mark);
-      if (b === undefined || l === undefined || b.binding.expiresAt <= now) {
+      if (b === undefined || l === undefined || (repair && b.binding.expiresAt <= now)) {
         toDelete.push(...els);
         for (const e of els) {
           const n = natByKey.get(`${e.set.replace('mark', 'nat')}|${fieldsKey(e.start)}`);

@@ -65,6 +65,36 @@ describeNetns(
       await sleep(Math.max(0, t0 + 8000 - Date.now()));
       expect((await kernel()).some((e) => e.set === set.kernelSetOf(id))).toBe(false);
     }, 30_000);
+
+    test('a read-only open lists a pinhole in its kernel grace time (it still admits packets); a repairing open removes it', async () => {
+      const t0 = Date.now();
+      const tx = set.begin();
+      const id = tx.add({
+        protocol: 17,
+        src: { address: '198.18.10.1', length: 32 },
+        dst: { address: '198.18.15.3', length: 32 },
+        dstPorts: { from: 5006, to: 5006 },
+        action: 'allow',
+        owner: 'grace-test',
+        expiresAt: t0 + 1000, // kernel timeout 2 s with this set's 1 s grace
+      });
+      await tx.commit(t0);
+      await sleep(Math.max(0, t0 + 1400 - Date.now()));
+      // Past the lifetime, inside the grace: the kernel still has the element.
+      const { set: reader } = await NftPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), graceMs: 1000, setup: false, repair: false });
+      try {
+        const seen = reader.list().find((p) => p.owner === 'grace-test');
+        expect(seen).toBeDefined();
+        expect(seen?.expiresAt).toBeLessThan(Date.now());
+      } finally {
+        reader.close();
+      }
+      expect((await set.readKernel()).elements.some((e) => e.set === set.kernelSetOf(id))).toBe(true);
+      // Repairing (natfwd at start, adopting what is consistent): a pinhole past its lifetime belongs to an ended session.
+      const { set: repairer } = await NftPinholeSet.open({ netns: lab.ns('R'), now: Date.now(), graceMs: 1000, setup: false, repair: true });
+      repairer.close();
+      expect((await set.readKernel()).elements.some((e) => e.set === set.kernelSetOf(id))).toBe(false);
+    }, 30_000);
   },
   ['nft'],
 );

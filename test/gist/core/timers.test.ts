@@ -29,4 +29,41 @@ describe('TimerHeap', () => {
       }),
     );
   });
+
+  it('stays exact when re-arms (earlier, later, none) and pops at a rising clock interleave', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.tuple(fc.constant('arm' as const), fc.nat(9), fc.option(fc.nat(300), { nil: undefined })), fc.tuple(fc.constant('tick' as const), fc.nat(30), fc.constant(undefined))), { maxLength: 300 }),
+        (ops) => {
+          const heap = new TimerHeap<T>();
+          const targets: T[] = Array.from({ length: 10 }, (_, id) => ({ id, timerAt: undefined, heapIndex: -1 }));
+          const model = new Map<number, number>();
+          let now = 0;
+          for (const [kind, a, at] of ops) {
+            if (kind === 'arm') {
+              heap.arm(targets[a], at === undefined ? undefined : now + at);
+              if (at === undefined) model.delete(a);
+              else model.set(a, now + at);
+            } else {
+              now += a;
+              let last = -Infinity;
+              for (let t = heap.popDue(now); t !== undefined; t = heap.popDue(now)) {
+                const want = model.get(t.id);
+                expect(want).toBeDefined();
+                expect(want as number).toBeLessThanOrEqual(now);
+                expect(want as number).toBeGreaterThanOrEqual(last);
+                last = want as number;
+                model.delete(t.id);
+                expect(t.timerAt).toBeUndefined();
+              }
+              for (const at2 of model.values()) expect(at2).toBeGreaterThan(now);
+            }
+            const next = [...model.values()];
+            expect(heap.peek()).toBe(next.length > 0 ? Math.min(...next) : undefined);
+            expect(heap.size).toBe(model.size);
+          }
+        },
+      ),
+    );
+  });
 });

@@ -33,6 +33,8 @@ interface Datagram {
   readonly routerAlert?: number;
   /** IP + UDP header bytes (for the capacity model). */
   readonly overhead: number;
+  /** The node that owns the destination address (addresses do not move during a run), or -1: looked up once per datagram. */
+  readonly dstNode: number;
 }
 
 /** What happens when a journey reaches its last node. */
@@ -158,7 +160,8 @@ export class RealNetwork {
         case 'udp': {
           const v6 = t.destination.address.includes(':');
           const overhead = (v6 ? IPV6_UDP : IPV4_UDP) + (t.qmode !== undefined ? (v6 ? RAO_V6 : RAO_V4) : 0);
-          this.sendDatagram(u, { src: t.source, dst: t.destination, payload: t.bytes, ttl: t.qmode?.ipTtl ?? DEFAULT_TTL, routerAlert: t.qmode?.routerAlert, overhead });
+          const dstNode = this.topo.nodeOfAddress(t.destination.address) ?? -1;
+          this.sendDatagram(u, { src: t.source, dst: t.destination, payload: t.bytes, ttl: t.qmode?.ipTtl ?? DEFAULT_TTL, routerAlert: t.qmode?.routerAlert, overhead, dstNode });
           break;
         }
         case 'tcp-connect':
@@ -219,7 +222,7 @@ export class RealNetwork {
 
   private sendDatagram(u: number, dg: Datagram): void {
     this.stats.sent++;
-    if (this.topo.nodeOfAddress(dg.dst.address) === u) {
+    if (dg.dstNode === u) {
       this.end(new Journey(this, dg, u, this.clock.now, dg.ttl), RECEIVE);
       return;
     }
@@ -234,7 +237,7 @@ export class RealNetwork {
    * router (RFC 5971 s4.3.4: TTL decremented) rather than sending it.
    */
   private walk(dg: Datagram, u: number, t: number, ttl: number, arrived: boolean, decrement: boolean): void {
-    const d = this.topo.nodeOfAddress(dg.dst.address);
+    const d = dg.dstNode;
     const j = new Journey(this, dg, u, t, ttl);
     const hops = j.hops;
     const links = this.topo.links;
@@ -248,7 +251,7 @@ export class RealNetwork {
         ttl--;
         if (ttl <= 0) return this.end(j, DROP, 'ttl');
       }
-      if (d === undefined || hop > this.topo.size) return this.end(j, DROP, 'no-route');
+      if (d < 0 || hop > this.topo.size) return this.end(j, DROP, 'no-route');
       const li = this.topo.linkIndexTowards(cur, d);
       if (li === NO_ROUTE) return this.end(j, DROP, 'no-route');
       const link = links[li];

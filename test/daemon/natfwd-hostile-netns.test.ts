@@ -16,22 +16,17 @@ import { DaemonTestbed, natfwdConfig, until, type UdpSink } from '../../testbed/
 import { LINE, NetnsLab } from '../../testbed/netns';
 import { describeNetns } from '../helpers/netns';
 import { typicalMessages } from '../gist/codec/fixtures';
+import { Prng } from '../../sim/prng';
 
 jest.setTimeout(90_000);
 
 const DMODE = 27000;
 const COPIES = 150; // mutants per seed and target: bounded
 
-/** Seeded PRNG (mulberry32), so a failing corpus replays. */
+/** Seeded, so a failing corpus replays (the simulator's generator). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.next();
 }
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

@@ -17,7 +17,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { BenchGroup } from './harness';
+import type { BenchGroup, BenchLine } from './harness';
 import { round } from './harness';
 import { flowMri, NatfwVnetLab } from '../test/natfw-nslp/core/harness';
 import EventEmitter from 'eventemitter3';
@@ -142,6 +142,22 @@ function checkPath(lab: NatfwVnetLab, n: number, ok: number, nfs: number, name: 
   }
 }
 
+/** The JSON line of a setup figure: sessions per CPU second as the value, the wall rate beside it. */
+function setupLine(bench: string, r: { ok: number; wall: number; cpu: number }, n: number): BenchLine {
+  return {
+    bench,
+    value: round(r.ok / r.cpu),
+    unit: 'sessions/s',
+    perCpuSecond: round(r.ok / r.cpu),
+    perWallSecond: round(r.ok / r.wall),
+    cpuMs: round(r.cpu * 1000, 0),
+    wallMs: round(r.wall * 1000, 0),
+    sessions: n,
+    established: r.ok,
+    nfs: 3,
+  };
+}
+
 /** Creates `n` sessions in batches; returns established count and wall seconds. */
 async function setup(lab: NatfwVnetLab, n: number, lifetime: number, batch = 2000, auth?: readonly SessionAuthObject[]): Promise<{ ok: number; wall: number; cpu: number }> {
   const ni = lab.get('ni').node;
@@ -165,18 +181,7 @@ export const benches: BenchGroup[] = [
       const lab = line(3);
       const r = await setup(lab, N, 600);
       checkPath(lab, N, r.ok, 3, 'natfw.setup.3nf.inproc');
-      emit({
-        bench: 'natfw.setup.3nf.inproc',
-        value: round(r.ok / r.cpu),
-        unit: 'sessions/s',
-        perCpuSecond: round(r.ok / r.cpu),
-        perWallSecond: round(r.ok / r.wall),
-        cpuMs: round(r.cpu * 1000, 0),
-        wallMs: round(r.wall * 1000, 0),
-        sessions: N,
-        established: r.ok,
-        nfs: 3,
-      });
+      emit(setupLine('natfw.setup.3nf.inproc', r, N));
     },
   },
   {
@@ -189,19 +194,7 @@ export const benches: BenchGroup[] = [
       const auth = tokens(lab, N);
       const r = await setup(lab, N, 600, 2000, auth);
       checkPath(lab, N, r.ok, 3, 'natfw.setup.3nf.auth.inproc');
-      emit({
-        bench: 'natfw.setup.3nf.auth.inproc',
-        value: round(r.ok / r.cpu),
-        unit: 'sessions/s',
-        perCpuSecond: round(r.ok / r.cpu),
-        perWallSecond: round(r.ok / r.wall),
-        cpuMs: round(r.cpu * 1000, 0),
-        wallMs: round(r.wall * 1000, 0),
-        sessions: N,
-        established: r.ok,
-        nfs: 3,
-        transform: 'AUTH_HMAC_SHA2_256_128',
-      });
+      emit({ ...setupLine('natfw.setup.3nf.auth.inproc', r, N), transform: 'AUTH_HMAC_SHA2_256_128' });
     },
   },
   {

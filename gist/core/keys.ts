@@ -4,9 +4,10 @@
  *
  *   [0..1] NSLPID (u16)  [2..17] Session-ID (16 bytes)  [18..] MRI value (A.3.1)
  *
- * The MRI is written in the direction in which *this* node sends to the
- * peer (so a received message's MRI is written with its D flag inverted),
- * with the N flag cleared (it is not part of the flow's identity). The key
+ * One key names a row holding both directions' peers: the MRI is written in
+ * its Q-mode direction (path-coupled D=0, loose-end towards the edge), with
+ * the N flag cleared (it is not part of the flow's identity), and the half a
+ * message belongs to comes from lastHalf() after building the key. The key
  * is the state's only copy of its MRI and SID: messages are written from
  * its bytes (wire.ts) and the rare paths that need objects decode them
  * (`keyMri`, `keySid`). Building a key is one encode of the MRI into a
@@ -26,12 +27,13 @@ const scratch = new Uint8Array(KEY_MRI_OFFSET + MAX_MRI_BYTES);
 const scratchBuf = Buffer.from(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 
 /**
- * The key of the state for (nslpId, sid, mri). `invert`: the MRI is a
- * received one pointing in its direction of travel (s3.3, s5.1: replies
- * invert it). Throws UsageError for a model that cannot be encoded (an NSLP
- * bug; decoded MRIs always encode).
+ * Writes the key bytes of (nslpId, sid, mri) into the scratch buffer, the MRI
+ * as given and with its direction inverted on request (a received MRI points
+ * in its direction of travel; replies invert it, s3.3, s5.1); returns their
+ * length. Throws UsageError for a model that cannot be encoded (an NSLP bug;
+ * decoded MRIs always encode).
  */
-export function stateKey(nslpId: NslpId, sid: SessionId, mri: Mri, invert: boolean): string {
+function writeKeyBytes(nslpId: NslpId, sid: SessionId, mri: Mri, invert: boolean): number {
   if (sid.length !== 16) throw new UsageError('GIST_BAD_SESSION_ID', 'Session ID must be 16 bytes (RFC 5971 A.3.2)');
   const b = scratch;
   b[0] = nslpId >>> 8;
@@ -43,7 +45,7 @@ export function stateKey(nslpId: NslpId, sid: SessionId, mri: Mri, invert: boole
     if (b[KEY_MRI_OFFSET] === 1) b[KEY_MRI_OFFSET + 2] ^= 0x08;
     else b[KEY_MRI_OFFSET + 3] ^= 0x20;
   }
-  return scratchBuf.toString('latin1', 0, end);
+  return end;
 }
 
 /**
@@ -73,18 +75,11 @@ export function lastHalf(): 0 | 1 {
  * The key of the routing state row (s4.2.1: one per MRI, NSLPID and SID,
  * holding both directions' peers) for (nslpId, sid, mri): the MRI is written
  * in its Q-mode direction. The half that sends in the direction of `mri`
- * (after `invert`) is left for lastHalf(). Throws UsageError like stateKey.
+ * (after `invert`) is left for lastHalf(). Throws UsageError for an MRI that cannot be encoded.
  */
 export function rowKey(nslpId: NslpId, sid: SessionId, mri: Mri, invert: boolean): string {
-  if (sid.length !== 16) throw new UsageError('GIST_BAD_SESSION_ID', 'Session ID must be 16 bytes (RFC 5971 A.3.2)');
-  const b = scratch;
-  b[0] = nslpId >>> 8;
-  b[1] = nslpId & 0xff;
-  for (let i = 0; i < 16; i++) b[KEY_SID_OFFSET + i] = sid[i];
-  const end = encodeMriValue(mri, b, KEY_MRI_OFFSET);
-  b[KEY_MRI_OFFSET + 1] = 0;
-  half = canonicalize(b, KEY_MRI_OFFSET);
-  if (invert) half = half === 0 ? 1 : 0;
+  const end = writeKeyBytes(nslpId, sid, mri, invert);
+  half = canonicalize(scratch, KEY_MRI_OFFSET);
   return scratchBuf.toString('latin1', 0, end);
 }
 
@@ -96,7 +91,14 @@ export function rowMriKeyPart(mri: Mri): string {
   return scratchBuf.toString('latin1', KEY_MRI_OFFSET, end);
 }
 
-/** The row key (see rowKey) for the message in datagram `b`, built from its bytes like stateKeyFromDatagram. */
+/**
+ * The row key (see rowKey) for the message in datagram `b` (magic number
+ * first) that decoded successfully, built from its bytes: the MRI is copied
+ * in canonical form (what encodeMriValue writes for the decoded value:
+ * reserved bits, unused port halves, the protocol and DS bytes without their
+ * flags and the flow label's top bits zero), so no address text is parsed.
+ * undefined if the bytes hold no MRI and SID.
+ */
 export function rowKeyFromDatagram(b: Uint8Array, invert: boolean): string | undefined {
   const end = datagramKeyBytes(b, invert);
   if (end < 0) return undefined;
@@ -122,15 +124,6 @@ export function keyNslpId(key: string): NslpId {
 
 export function keyIpVersion(key: string): IpVersion {
   return key.charCodeAt(KEY_MRI_OFFSET + 2) >>> 4 === 6 ? 6 : 4;
-}
-
-/**
- * The direction in which Q-mode is defined for the MRM (s5.8.1.2, s5.8.2.2):
- * path-coupled downstream (D=0), loose-end towards the edge (D=0).
- */
-export function keyIsDownstream(key: string): boolean {
-  if (key.charCodeAt(KEY_MRI_OFFSET) === 1) return (key.charCodeAt(KEY_MRI_OFFSET + 2) & 0x08) === 0;
-  return (key.charCodeAt(KEY_MRI_OFFSET + 3) & 0x20) === 0;
 }
 
 /** Length of the MRI value in the key. */
@@ -161,25 +154,12 @@ export function keyMri(key: string, rev = false): Mri {
   const n = copyKeyBytes(key, KEY_MRI_OFFSET, scratch, 0);
   if (rev) flipDirection(scratch, 0);
   const m = decodeMriValue(scratch, 0, n);
-  // Keys are written by stateKey from encodable MRIs, so this cannot fail.
+  // Keys are written from encodable MRIs, so this cannot fail.
   if (m instanceof ObjectFail) throw new Error(`routing state key holds an undecodable MRI: ${m.detail}`);
   return m;
 }
 
-/**
- * The same key as `stateKey(nslpId, sid, mri, invert)` for the message in
- * datagram `b` (magic number first) that decoded successfully, built from
- * its bytes: the MRI is copied in canonical form (what encodeMriValue writes
- * for the decoded value: reserved bits, unused port halves, the protocol
- * and DS bytes without their flags and the flow label's top bits zero), so
- * no address text is parsed. undefined if the bytes hold no MRI and SID.
- */
-export function stateKeyFromDatagram(b: Uint8Array, invert: boolean): string | undefined {
-  const end = datagramKeyBytes(b, invert);
-  return end < 0 ? undefined : scratchBuf.toString('latin1', 0, end);
-}
-
-/** Writes the key bytes of stateKeyFromDatagram into the scratch buffer; returns their length, -1 for none. */
+/** Writes the key bytes of rowKeyFromDatagram (before canonicalizing) into the scratch buffer; returns their length, -1 for none. */
 function datagramKeyBytes(b: Uint8Array, invert: boolean): number {
   const end = b.length;
   let pos = 12;

@@ -614,7 +614,7 @@ export class NatfwNode {
       // Proxy NR at the edge: install now, then answer as the NR would (s3.7.6.2).
       this.commitPending(now, s, lt.value, (ok) => {
         if (!ok) return;
-        this.respondUp(now, s, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt.value });
+        this.sendUp(now, s, { type: 'RESPONSE', info: info('SUCCESS'), msn: msg.msn, lifetime: lt.value });
       });
       // s3.7.6.3: with E set the edge also sends it on toward the NR.
       if (msg.edgeContinue) this.sendDown(now, s, lt.value === msg.lifetime ? msg : { ...msg, lifetime: lt.value }, mriDown);
@@ -830,7 +830,7 @@ export class NatfwNode {
         s.expiresAt = now + lt.value * 1000;
         this.arm(s);
         this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), lt.value * 1000);
-        this.respondUp(now, s, {
+        this.sendUp(now, s, {
           type: 'RESPONSE',
           info: info('SUCCESS'),
           msn: msg.msn,
@@ -933,7 +933,7 @@ export class NatfwNode {
     s.requestDeadline = undefined;
     if (msg.info.responseClass !== CLASS_SUCCESS) {
       // s3.7.1: error RESPONSE: session Dead, nothing installed, RESPONSE goes on toward the NI.
-      this.respondUp(now, s, msg);
+      this.sendUp(now, s, msg);
       this.killSession(now, s);
       return;
     }
@@ -942,7 +942,7 @@ export class NatfwNode {
       // s3.4: a granted lifetime outside what this node accepted: 7/0x11 or 7/0x12 upstream with the
       // limit, and NOTIFY 1/0x05 outbound.
       const big = lt > s.acceptLt;
-      this.respondUp(now, s, {
+      this.sendUp(now, s, {
         type: 'RESPONSE',
         info: info(big ? 'MODIFIED_LIFETIME_TOO_BIG' : 'MODIFIED_LIFETIME_TOO_SMALL'),
         msn: msg.msn,
@@ -959,15 +959,15 @@ export class NatfwNode {
       s.expiresAt = now + lt * 1000;
       this.arm(s);
       this.gist.setStateLifetime(now, NATFW_NSLPID, s.mriUp, sidOf(s), lt * 1000);
-      this.respondUp(now, s, msg);
+      this.sendUp(now, s, msg);
       return;
     }
     this.commitPending(now, s, lt, (ok, errInfo) => {
       if (ok) {
-        this.respondUp(now, s, msg);
+        this.sendUp(now, s, msg);
         return;
       }
-      this.respondUp(now, s, { type: 'RESPONSE', info: errInfo ?? info('INTERNAL_ERROR'), msn: msg.msn });
+      this.sendUp(now, s, { type: 'RESPONSE', info: errInfo ?? info('INTERNAL_ERROR'), msn: msg.msn });
     });
   }
 
@@ -1161,7 +1161,7 @@ export class NatfwNode {
     }
     if (s.role === 'NF' && s.pendingMsn !== undefined) {
       // s3.7.1: an NF that cannot forward answers 5/0x07.
-      this.respondUp(now, s, { type: 'RESPONSE', info: info('DID_NOT_REACH_NR'), msn: s.pendingMsn });
+      this.sendUp(now, s, { type: 'RESPONSE', info: info('DID_NOT_REACH_NR'), msn: s.pendingMsn });
       if (!s.everEstablished) this.killSession(now, s);
       else s.pendingMsn = undefined;
     }
@@ -1375,6 +1375,7 @@ export class NatfwNode {
     });
   }
 
+  /** A message of session `s` toward the NI (a RESPONSE: s4.3.3), over the reverse routing state. */
   private sendUp(now: number, s: Session, msg: NatfwMsg): void {
     this.gist.sendMessage(now, {
       nslpData: this.config.codec.encode(msg),
@@ -1398,17 +1399,6 @@ export class NatfwNode {
     });
   }
 
-  /** A RESPONSE of session `s` toward the NI (s4.3.3), over the reverse routing state. */
-  private respondUp(now: number, s: Session, msg: ResponseMsg): void {
-    this.gist.sendMessage(now, {
-      nslpData: this.config.codec.encode(msg),
-      nslpId: NATFW_NSLPID,
-      sessionId: sidOf(s),
-      mri: s.mriReply,
-      siiHandle: s.upSii,
-      transfer: { reliable: false },
-    });
-  }
 
   /** `mri`: the session's mriDown, when the caller holds it already (no need to build it). */
   private sendDown(now: number, s: Session, msg: NatfwMsg, mri: Mri = s.mriDown): void {

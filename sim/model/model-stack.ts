@@ -10,6 +10,7 @@
  * associations, no wire encoding (packets carry a placeholder payload of a
  * realistic size).
  */
+import { toHex } from '../../common/bytes';
 import type { PinholeSpec } from '../../enforcement/types';
 import type { ScheduledHandle as EventHandle } from '../clock';
 import { VirtualNetwork } from '../network';
@@ -160,7 +161,7 @@ export class ModelStack implements NodeStack {
   }
 
   private startNi(now: number, flowId: string | undefined, externalId: string | undefined, kind: 'CREATE' | 'EXTERNAL', flow: FlowKey, lifetimeMs: number, key: string | undefined, toward: string): void {
-    const sid = hex(this.env.rng.bytes(16));
+    const sid = toHex(this.env.rng.bytes(16));
     const s: Session = { sid, role: 'NI', flow, downFlow: flow, msn: 0, lifetimeMs, expiresAt: Infinity, flowId, externalId, established: false, kind, key, toward };
     this.sessions.set(sid, s);
     this.byFlow.set(flowId ?? `ext:${externalId}`, sid);
@@ -565,9 +566,6 @@ function placeholder(size: number): Uint8Array {
   return ZEROS.subarray(0, Math.min(size, ZEROS.length));
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
-}
 
 function inPrefixText(addr: string, prefix: string, len: number): boolean {
   return inPrefix(addr, { address: prefix, length: len });

@@ -5,6 +5,7 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { NatfwError } from '../../common/errors';
 import type { Prefix } from '../../enforcement/types';
+import { ipv4Number } from '../../common/ipv4';
 import { formatIpv4 as formatIpv4Bytes, formatIpv6, writeIpv4, writeIpv6 } from '../../gist/codec/addresses';
 
 export class ScenarioError extends NatfwError {
@@ -211,12 +212,10 @@ export class Val {
   }
 }
 
+/** Dotted-quad IPv4 text as a 32-bit number (common/ipv4.ts: no leading zeros, as everywhere in natfw), or undefined. */
 export function parseIpv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (m === null) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
+  const n = ipv4Number(s);
+  return n < 0 ? undefined : n;
 }
 
 export function formatIpv4(n: number): string {

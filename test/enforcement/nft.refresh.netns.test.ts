@@ -7,10 +7,22 @@
  * the real-daemon path test). Real netfilter in a namespace of its own.
  */
 import { NftPinholeSet } from '../../enforcement/nft/backend';
+import type { PinholeSpec } from '../../enforcement';
 import { NetnsLab } from '../../testbed/netns';
 import { describeNetns } from '../helpers/netns';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** An exact UDP allow pinhole 198.18.10.1 -> dst:dport. */
+const allow = (dst: string, dport: number, owner: string, expiresAt: number): PinholeSpec => ({
+  protocol: 17,
+  src: { address: '198.18.10.1', length: 32 },
+  dst: { address: dst, length: 32 },
+  dstPorts: { from: dport, to: dport },
+  action: 'allow',
+  owner,
+  expiresAt,
+});
 
 describeNetns(
   'nftables backend: refresh at the same lifetime',
@@ -33,15 +45,7 @@ describeNetns(
       const LIFETIME = 3000; // kernel timeout 4 s with the grace
       const t0 = Date.now();
       const tx = set.begin();
-      const id = tx.add({
-        protocol: 17,
-        src: { address: '198.18.10.1', length: 32 },
-        dst: { address: '198.18.15.2', length: 32 },
-        dstPorts: { from: 5004, to: 5004 },
-        action: 'allow',
-        owner: 'refresh-test',
-        expiresAt: t0 + LIFETIME,
-      });
+      const id = tx.add(allow('198.18.15.2', 5004, 'refresh-test', t0 + LIFETIME));
       await tx.commit(t0);
       const kernel = async (): Promise<Array<{ set: string; expiresS?: number }>> => (await set.readKernel()).elements;
       // Refresh every second at the same lifetime, three times: the last one at t0 + 3 s.
@@ -69,15 +73,7 @@ describeNetns(
     test('a read-only open lists a pinhole in its kernel grace time (it still admits packets); a repairing open removes it', async () => {
       const t0 = Date.now();
       const tx = set.begin();
-      const id = tx.add({
-        protocol: 17,
-        src: { address: '198.18.10.1', length: 32 },
-        dst: { address: '198.18.15.3', length: 32 },
-        dstPorts: { from: 5006, to: 5006 },
-        action: 'allow',
-        owner: 'grace-test',
-        expiresAt: t0 + 1000, // kernel timeout 2 s with this set's 1 s grace
-      });
+      const id = tx.add(allow('198.18.15.3', 5006, 'grace-test', t0 + 1000)); // kernel timeout 2 s with this set's 1 s grace
       await tx.commit(t0);
       await sleep(Math.max(0, t0 + 1400 - Date.now()));
       // Past the lifetime, inside the grace: the kernel still has the element.

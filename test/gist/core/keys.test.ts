@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { decodeGistMessage, encodeGistDatagram, MessageType, type DataMessage } from '../../../gist/codec';
-import { keyIsDownstream, keyMri, keyNslpId, keySid, stateKey, stateKeyFromDatagram } from '../../../gist/core/keys';
+import { keyMri, keyNslpId, keySid, lastHalf, rowKey, rowKeyFromDatagram } from '../../../gist/core/keys';
 import { invertDirection } from '../../../gist/types';
 import { mri as anyMri, sessionId } from '../codec/arbitraries';
 
@@ -20,18 +20,22 @@ function dataDatagram(nslpId: number, sid: Uint8Array, mri: DataMessage['mri']):
 const MRI_AT = 4 + 8 + 4;
 
 describe('routing state keys (gist/core/keys.ts)', () => {
-  it('a key holds NSLPID, SID and MRI: they come back out of it, and the direction is inverted on request', () => {
+  it('a row key holds NSLPID, SID and MRI: they come back out of it; both directions name one row, told apart by the half', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffff }), sessionId, anyMri, (nslpId, sid, mri) => {
-        const k = stateKey(nslpId, sid, mri, false);
+        const k = rowKey(nslpId, sid, mri, false);
+        const h = lastHalf();
         expect(keyNslpId(k)).toBe(nslpId);
         expect(Array.from(keySid(k))).toEqual(Array.from(sid));
-        const { nFlag: _n, ...plain } = mri;
-        expect(keyMri(k)).toEqual(plain);
-        expect(keyMri(stateKey(nslpId, sid, mri, true))).toEqual(invertDirection(plain as typeof mri));
-        expect(stateKey(nslpId, sid, mri, true)).toBe(stateKey(nslpId, sid, invertDirection(mri), false));
+        // The half that sends in the Q-mode direction (path-coupled downstream, loose-end towards the edge) is 0.
         const down = mri.mrm === 'path-coupled' ? mri.direction === 'downstream' : mri.direction === 'towards-edge';
-        expect(keyIsDownstream(k)).toBe(down);
+        expect(h).toBe(down ? 0 : 1);
+        const { nFlag: _n, ...plain } = mri;
+        expect(keyMri(k, h === 1)).toEqual(plain);
+        expect(rowKey(nslpId, sid, mri, true)).toBe(k);
+        expect(lastHalf()).toBe(h === 0 ? 1 : 0);
+        expect(rowKey(nslpId, sid, invertDirection(mri), false)).toBe(k);
+        expect(lastHalf()).toBe(h === 0 ? 1 : 0);
       }),
       { numRuns: 300 },
     );
@@ -74,7 +78,10 @@ describe('routing state keys (gist/core/keys.ts)', () => {
         }
         const r = decodeGistMessage(dg.subarray(4));
         if (!r.ok || r.value.type !== 'Data') throw new Error(`noise made the datagram undecodable: ${r.ok ? r.value.type : r.error.message}`);
-        expect(stateKeyFromDatagram(dg, invert)).toBe(stateKey(nslpId, r.value.sessionId, r.value.mri, invert));
+        const fromBytes = rowKeyFromDatagram(dg, invert);
+        const fromBytesHalf = lastHalf();
+        expect(fromBytes).toBe(rowKey(nslpId, r.value.sessionId, r.value.mri, invert));
+        expect(fromBytesHalf).toBe(lastHalf());
       }),
       { numRuns: 500 },
     );

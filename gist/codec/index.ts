@@ -46,6 +46,12 @@ export function decodeGistMessage(bytes: Uint8Array, opts: DecodeOptions = {}): 
 export interface DatagramOptions {
   /** true: arrived Q-mode encapsulated (Router Alert); false: normal D-mode; unset: not known. */
   readonly qMode?: boolean;
+  /**
+   * Query-Cookie, Responder-Cookie and the NLI's Peer-Identity as views into
+   * `bytes` instead of copies (decodeMessageAt): only for a caller that does
+   * not keep them beyond handling the message (gist/core copies what it keeps).
+   */
+  readonly views?: boolean;
 }
 
 /**
@@ -59,7 +65,7 @@ export function decodeGistDatagram(bytes: Uint8Array, opts: DatagramOptions = {}
       new GistDecodeError({ errorCode: 0, errorClass: 0, offset: 0, detail: 'no GIST magic number 0x4e04bda5: drop silently (RFC 5971 s5.3.1)', reply: false, code: 'GIST_NO_MAGIC' }),
     );
   }
-  return decodeMessageAt(bytes, 4, bytes.length, opts.qMode === undefined ? 'datagram' : opts.qMode ? 'Q' : 'D');
+  return decodeMessageAt(bytes, 4, bytes.length, opts.qMode === undefined ? 'datagram' : opts.qMode ? 'Q' : 'D', opts.views === true);
 }
 
 /** The message's bytes (common header with the computed Message Length, then the objects). Throws UsageError on an invalid model. */

@@ -29,6 +29,7 @@ import { GistDecodeError, ObjectFail } from './errors';
 import { readOriginalHeader } from './objects/error-object';
 import { readU16, invalid, usage, writeTlvHeader, writeU16 } from './objects/codec';
 import { OBJECT_REGISTRY } from './objects/registry';
+import { decodeNliValue } from './objects/nli';
 import { FIELD_OF, MESSAGE_RULES } from './rules';
 import type { Mri, SessionId } from '../types';
 import type { AdditionalInfo, Encapsulation, GistCommonHeader, GistMessage, NatTraversal, UnknownObject } from './types';
@@ -108,9 +109,12 @@ function objectValueFail(shift: number, b: Uint8Array, tlvStart: number, tlvEnd:
 /**
  * Decodes the message occupying exactly b[base, end): common header and
  * objects, no magic number. Error offsets are positions in `b`. Byte fields
- * of the result are copies: it never aliases `b`.
+ * of the result are copies: it never aliases `b`, unless `views` is set: then
+ * the Query-Cookie, the Responder-Cookie and the NLI's Peer-Identity are views
+ * into `b` (for a caller that looks at them while it handles the message and
+ * copies what it keeps: gist/core; the fields an NSLP gets stay copies).
  */
-export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: Encapsulation): Result<GistMessage, GistDecodeError> {
+export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: Encapsulation, views = false): Result<GistMessage, GistDecodeError> {
   const total = end - base;
   const shift = base;
   if (total < COMMON_HEADER_LENGTH) {
@@ -207,7 +211,13 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
     if (slot < nextSlot) {
       return objectTypeFail(shift, b, OT.InvalidObjectType, pos, objectType, `out of order: must come before ${OBJECT_TYPE_NAMES[rule.order[nextSlot - 1]]}`, decoded);
     }
-    const v = entry.codec.decodeValue(b, valueStart, valueEnd);
+    const v = !views
+      ? entry.codec.decodeValue(b, valueStart, valueEnd)
+      : objectType === ObjectType.QueryCookie || objectType === ObjectType.ResponderCookie
+        ? b.subarray(valueStart, valueEnd) // opaque (A.3.6, A.3.7): nothing to check
+        : objectType === ObjectType.NetworkLayerInformation
+          ? decodeNliValue(b, valueStart, valueEnd, true)
+          : entry.codec.decodeValue(b, valueStart, valueEnd);
     if (v instanceof ObjectFail) return objectValueFail(shift, b, pos, valueEnd, objectType, v, decoded);
     vals[objectType] = v;
     if (objectType === ObjectType.MessageRoutingInformation) decoded.mri = v as Mri;

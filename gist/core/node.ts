@@ -27,7 +27,7 @@ import type {
 } from '../api';
 // Imported from the defining modules, not the codec's index: its re-exports compile to
 // getter properties, and these names are used on every message.
-import { decodeGistDatagram, encodeGistDatagram, encodeGistMessage, unknownObjectsToForward } from '../codec/index';
+import { decodeGistDatagram, encodeGistDatagram, encodeGistMessage, unknownObjectsToForward, type DatagramOptions } from '../codec/index';
 import { ErrorCode, MaProtocolId, MessageType, ObjectType } from '../codec/constants';
 import { GistDecodeError } from '../codec/errors';
 import { GistStreamDecoder } from '../codec/stream';
@@ -109,6 +109,12 @@ const TRANSFER_DMODE_EXPLICIT: RecvMessageEvent['transfer'] = Object.freeze({ re
 const TRANSFER_CMODE_EXPLICIT: RecvMessageEvent['transfer'] = Object.freeze({ reliable: true, secure: false, explicitlyRouted: true });
 const STATUS_RELIABLE: TransferAttributes = Object.freeze({ reliable: true, secure: false });
 const STATUS_UNRELIABLE: TransferAttributes = Object.freeze({ reliable: false, secure: false });
+/**
+ * Datagram decoding: cookies and the NLI's Peer-Identity as views into the datagram (no copy per
+ * message); this node only reads them while it handles the message (Peer copies its identity).
+ */
+const DECODE_QMODE: DatagramOptions = Object.freeze({ qMode: true, views: true });
+const DECODE_DMODE: DatagramOptions = Object.freeze({ views: true });
 
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -334,13 +340,13 @@ export class GistNode implements GistService, GistDriverFacing {
       // at zero answer Hop Limit Exceeded instead (s4.3.4, A.4.4.2). Only the header is inspected.
       const hops = bytes[5];
       if (hops <= 1) {
-        const r = decodeGistDatagram(bytes, { qMode: true });
+        const r = decodeGistDatagram(bytes, DECODE_QMODE);
         this.errorForHeaderOnly(now, ctx, r.ok ? r.value : undefined, ErrorCode.HopLimitExceeded);
         return CONSUME;
       }
       if (bytes.length + 28 > this.config.mtu) {
         // s4.3.4 check 1: it would be fragmented downstream (IPv4 + UDP headers = 28 bytes).
-        const r = decodeGistDatagram(bytes, { qMode: true });
+        const r = decodeGistDatagram(bytes, DECODE_QMODE);
         this.errorForHeaderOnly(now, ctx, r.ok ? r.value : undefined, ErrorCode.MessageTooLarge);
         return CONSUME;
       }
@@ -349,7 +355,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.stats.queriesForwarded++;
       return { kind: 'forward', payload: copy };
     }
-    const r = decodeGistDatagram(bytes, { qMode: dg.qmode !== undefined ? true : undefined });
+    const r = decodeGistDatagram(bytes, dg.qmode !== undefined ? DECODE_QMODE : DECODE_DMODE);
     if (!r.ok) {
       this.replyDecodeError(now, ctx, r.error);
       return intercepted && r.error.errorCode !== ErrorCode.HopLimitExceeded && !r.error.reply ? { kind: 'forward' } : CONSUME;

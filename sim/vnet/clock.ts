@@ -7,17 +7,31 @@ export interface ScheduledHandle {
   cancel(): void;
 }
 
-/** A scheduled callback; it is its own handle (no handle object or closure per event). */
-class Scheduled implements ScheduledHandle {
+/**
+ * An event on the clock; it is its own handle. Drivers with an event per
+ * datagram subclass it (`scheduleEvent`) instead of scheduling a closure:
+ * one object per event, not a handle, a closure and its context.
+ */
+export abstract class ClockEvent implements ScheduledHandle {
   cancelled = false;
+  /** Set by the clock when scheduled. */
+  at = 0;
 
-  constructor(
-    readonly at: number,
-    readonly fn: () => void,
-  ) {}
+  abstract run(): void;
 
   cancel(): void {
     this.cancelled = true;
+  }
+}
+
+/** A scheduled callback. */
+class Scheduled extends ClockEvent {
+  constructor(readonly fn: () => void) {
+    super();
+  }
+
+  run(): void {
+    this.fn();
   }
 }
 
@@ -30,7 +44,7 @@ export class StepCapExceeded extends Error {
 
 /** The events due at one time, in scheduling order (which is the seq order). */
 interface Bucket {
-  readonly evs: (Scheduled | undefined)[];
+  readonly evs: (ClockEvent | undefined)[];
   head: number;
 }
 
@@ -62,8 +76,13 @@ export class VirtualClock {
 
   /** Schedules `fn` at absolute time `at` (clamped to now). */
   schedule(at: number, fn: () => void): ScheduledHandle {
+    return this.scheduleEvent(at, new Scheduled(fn));
+  }
+
+  /** Schedules `ev` (run() is called) at absolute time `at` (clamped to now); returns it. An event is scheduled once. */
+  scheduleEvent<E extends ClockEvent>(at: number, ev: E): E {
     const t = at > this.nowMs ? at : this.nowMs;
-    const ev = new Scheduled(t, fn);
+    ev.at = t;
     let b = this.buckets.get(t);
     if (b === undefined) {
       b = { evs: [], head: 0 };
@@ -92,7 +111,7 @@ export class VirtualClock {
     b.evs[b.head++] = undefined;
     this.count--;
     this.nowMs = ev.at;
-    ev.fn();
+    ev.run();
     return true;
   }
 
@@ -122,14 +141,14 @@ export class VirtualClock {
   }
 
   /** The next event that is not cancelled (left in its bucket), dropping cancelled ones and spent buckets. */
-  private front(): Scheduled | undefined {
+  private front(): ClockEvent | undefined {
     const times = this.times;
     while (times.length > 0) {
       const t = times[0];
       const b = this.buckets.get(t) as Bucket;
       const evs = b.evs;
       while (b.head < evs.length) {
-        const ev = evs[b.head] as Scheduled;
+        const ev = evs[b.head] as ClockEvent;
         if (!ev.cancelled) return ev;
         evs[b.head++] = undefined;
         this.count--;

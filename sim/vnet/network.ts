@@ -13,7 +13,7 @@
  * sessions. Loss is drawn from a seeded PRNG; nothing reads the wall clock.
  */
 import type { AcceptedStream, ConnId, GistDriverFacing, TransportAddress } from '../../gist/core/driver-api';
-import { VirtualClock } from './clock';
+import { ClockEvent, VirtualClock } from './clock';
 import { SeededRandom } from './prng';
 
 export interface Routing {
@@ -91,6 +91,22 @@ interface VirtualStream {
   /** Delivery time of the last segment in each direction, so delivery stays FIFO. */
   lastToA: number;
   lastToB: number;
+}
+
+/** A datagram arriving at a host: the clock event itself (no closure per datagram). */
+class Arrival extends ClockEvent {
+  constructor(
+    private readonly net: VirtualNetwork,
+    private readonly host: string,
+    private readonly dg: VirtualDatagram,
+    private readonly local: boolean,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.net.arrive(this.host, this.dg, this.local);
+  }
 }
 
 function linkKey(a: string, b: string): string {
@@ -175,6 +191,8 @@ export class VirtualNetwork {
   private readonly hosts = new Map<string, VirtualHost>();
   private readonly byAddress = new Map<string, string>();
   private readonly links = new Map<string, Link>();
+  /** The same links by host, then neighbour (both ways): looked up per datagram without building a key. */
+  private readonly linkTo = new Map<string, Map<string, Link>>();
   private readonly adjacency = new Map<string, string[]>();
   private readonly streams = new Map<string, VirtualStream>(); // `${host}/${connId}` -> stream
   private readonly filters: DatagramFilter[] = [];
@@ -237,11 +255,19 @@ export class VirtualNetwork {
       up: opts.up ?? existing?.up ?? true,
     };
     this.links.set(key, l);
+    this.linkMap(a).set(b, l);
+    this.linkMap(b).set(a, l);
     if (existing === undefined) {
       (this.adjacency.get(a) as string[]).push(b);
       (this.adjacency.get(b) as string[]).push(a);
     }
     this.shortestPath.invalidate();
+  }
+
+  private linkMap(host: string): Map<string, Link> {
+    let m = this.linkTo.get(host);
+    if (m === undefined) this.linkTo.set(host, (m = new Map()));
+    return m;
   }
 
   setLinkUp(a: string, b: string, up: boolean): void {
@@ -332,7 +358,7 @@ export class VirtualNetwork {
     if (this.tracing) this.record({ t: this.now, kind: 'send', host: fromHost, dg });
     const h = this.host(fromHost);
     if (h.owns(dg.dst.address)) {
-      this.clock.schedule(this.now, () => this.arrive(fromHost, dg, true));
+      this.clock.scheduleEvent(this.now, new Arrival(this, fromHost, dg, true));
       return;
     }
     this.forwardFrom(fromHost, dg, false);
@@ -349,14 +375,15 @@ export class VirtualNetwork {
       if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'no-route' });
       return;
     }
-    const link = this.links.get(linkKey(hostName, next));
+    const link = this.linkTo.get(hostName)?.get(next);
     if (link === undefined || !link.up) {
       if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg, reason: 'link-down' });
       return;
     }
-    const out: VirtualDatagram = ttl === dg.ttl ? dg : { ...dg, ttl };
-    for (const f of this.filters) {
-      if (!f(out, hostName, next)) {
+    const out: VirtualDatagram = ttl === dg.ttl ? dg : { src: dg.src, dst: dg.dst, payload: dg.payload, ttl, routerAlert: dg.routerAlert };
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) {
+      if (!filters[i](out, hostName, next)) {
         this.stats.datagramsLost++;
         if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg: out, reason: 'filter' });
         return;
@@ -367,10 +394,11 @@ export class VirtualNetwork {
       if (this.tracing) this.record({ t: this.now, kind: 'drop', host: hostName, dg: out, reason: 'loss' });
       return;
     }
-    this.clock.after(link.delayMs, () => this.arrive(next, out, false));
+    this.clock.scheduleEvent(this.now + Math.max(0, link.delayMs), new Arrival(this, next, out, false));
   }
 
-  private arrive(hostName: string, dg: VirtualDatagram, local: boolean): void {
+  /** A datagram reaches `hostName` (the clock event of an Arrival; not for callers outside this file). */
+  arrive(hostName: string, dg: VirtualDatagram, local: boolean): void {
     const h = this.host(hostName);
     const node = h.node;
     if (h.owns(dg.dst.address)) {

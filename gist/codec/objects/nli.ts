@@ -36,24 +36,30 @@ export const nliCodec: ObjectCodec<NetworkLayerInformation> = {
     if (!okAddr) invalid(`NLI interfaceAddress '${v.interfaceAddress}' is not an IPv${v.ipVersion} address`);
     return o + (v.ipVersion === 6 ? 16 : 4);
   },
-  decodeValue(b, start, end): NetworkLayerInformation | ObjectFail {
-    if (end - start < 8) return lengthFail(start, 'NLI shorter than its two fixed words');
-    const piLength = b[start];
-    const ipTtl = b[start + 1];
-    const ipVersion = b[start + 2] >>> 4;
-    if (ipVersion !== 4 && ipVersion !== 6) return new ObjectFail(ObjectValueSubcode.ValueNotSupported, start + 2, `IP-Ver ${ipVersion} is neither 4 nor 6`);
-    const need = 8 + pad4(piLength) + (ipVersion === 6 ? 16 : 4);
-    if (end - start !== need) return lengthFail(start, `NLI with PI-Length ${piLength} and IPv${ipVersion} is ${need} bytes, not ${end - start}`);
-    const routingStateValidityTime = readU32(b, start + 4);
-    if (routingStateValidityTime === 0) return new ObjectFail(ObjectValueSubcode.ValueNotSupported, start + 4, 'Routing State Validity Time 0 is reserved');
-    const pi = start + 8;
-    const addr = pi + pad4(piLength);
-    return {
-      peerIdentity: b.slice(pi, pi + piLength),
-      ipTtl,
-      ipVersion,
-      interfaceAddress: ipVersion === 6 ? formatIpv6(b, addr) : formatIpv4(b, addr),
-      routingStateValidityTime,
-    };
-  },
+  decodeValue: (b, start, end) => decodeNliValue(b, start, end, false),
 };
+
+/**
+ * The NLI value in b[start, end). `view`: the Peer-Identity is a view into `b`
+ * instead of a copy (for a caller that copies what it keeps, gist/core).
+ */
+export function decodeNliValue(b: Uint8Array, start: number, end: number, view: boolean): NetworkLayerInformation | ObjectFail {
+  if (end - start < 8) return lengthFail(start, 'NLI shorter than its two fixed words');
+  const piLength = b[start];
+  const ipTtl = b[start + 1];
+  const ipVersion = b[start + 2] >>> 4;
+  if (ipVersion !== 4 && ipVersion !== 6) return new ObjectFail(ObjectValueSubcode.ValueNotSupported, start + 2, `IP-Ver ${ipVersion} is neither 4 nor 6`);
+  const need = 8 + pad4(piLength) + (ipVersion === 6 ? 16 : 4);
+  if (end - start !== need) return lengthFail(start, `NLI with PI-Length ${piLength} and IPv${ipVersion} is ${need} bytes, not ${end - start}`);
+  const routingStateValidityTime = readU32(b, start + 4);
+  if (routingStateValidityTime === 0) return new ObjectFail(ObjectValueSubcode.ValueNotSupported, start + 4, 'Routing State Validity Time 0 is reserved');
+  const pi = start + 8;
+  const addr = pi + pad4(piLength);
+  return {
+    peerIdentity: view ? b.subarray(pi, pi + piLength) : b.slice(pi, pi + piLength),
+    ipTtl,
+    ipVersion,
+    interfaceAddress: ipVersion === 6 ? formatIpv6(b, addr) : formatIpv4(b, addr),
+    routingStateValidityTime,
+  };
+}

@@ -170,14 +170,20 @@ export class NatfwVnetLab {
    */
   async runUntil(t: number, maxSteps = 5_000_000): Promise<void> {
     this.pump();
+    const clock = this.net.clock;
+    const list = this.nodeList;
     for (let i = 0; i < maxSteps; i++) {
       if (this.jobsQueued() && (await this.drainJobs())) continue;
-      const next = this.net.clock.peek();
+      let next = clock.peek();
+      if (next !== clock.now) {
+        // Before the clock moves on (or stops): deliveries at this time may have made NATFW nodes
+        // act, so re-arm their timers once per time, not after every event (a deadline at this
+        // very time lands among this time's events).
+        for (let j = 0; j < list.length; j++) this.armNatfw(list[j]);
+        next = clock.peek();
+      }
       if (next === undefined || next > t) break;
-      this.net.clock.step();
-      // Deliveries may have made NATFW nodes act: re-arm their timers.
-      const list = this.nodeList;
-      for (let j = 0; j < list.length; j++) this.armNatfw(list[j]);
+      clock.step();
     }
     this.net.clock.runUntil(t);
     await this.drainJobs();

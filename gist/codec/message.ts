@@ -55,6 +55,11 @@ interface Decoded {
   natTraversal?: NatTraversal;
 }
 
+/** What a failed decode had decoded before it failed, for the Error it answers with (read from VALS). */
+function decodedSoFar(): Decoded {
+  return { mri: VALS[ObjectType.MessageRoutingInformation] as Mri | undefined, sessionId: VALS[ObjectType.SessionId] as SessionId | undefined, natTraversal: VALS[ObjectType.NatTraversal] as NatTraversal | undefined };
+}
+
 const VALS: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
 
 /** `shift` = where the message starts in `b`; offsets are already positions in `b`. */
@@ -179,7 +184,6 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
   // One scratch table for every decode (decoding never re-enters itself); its values move into the message.
   const vals = VALS;
   for (let i = 0; i < vals.length; i++) vals[i] = undefined;
-  const decoded: Decoded = { sessionId: undefined, mri: undefined, natTraversal: undefined };
   let unknown: UnknownObject[] | undefined;
   let known = 0;
   let nextSlot = 0;
@@ -197,19 +201,19 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
       ]);
     }
     const ab = h0 >>> 6;
-    if (ab === 3) return objectTypeFail(shift, b, OT.InvalidExtensibilityFlags, pos, objectType, 'AB=11 is reserved', decoded);
+    if (ab === 3) return objectTypeFail(shift, b, OT.InvalidExtensibilityFlags, pos, objectType, 'AB=11 is reserved', decodedSoFar());
     const entry = objectType < OBJECT_REGISTRY.length ? OBJECT_REGISTRY[objectType] : undefined;
     if (entry === undefined) {
-      if (ab === 0) return objectTypeFail(shift, b, OT.UnrecognisedObject, pos, objectType, 'unknown object with AB=00 (mandatory)', decoded);
+      if (ab === 0) return objectTypeFail(shift, b, OT.UnrecognisedObject, pos, objectType, 'unknown object with AB=00 (mandatory)', decodedSoFar());
       (unknown ??= []).push({ ab: ab as 1 | 2, objectType, value: b.slice(valueStart, valueEnd), position: known });
       pos = valueEnd;
       continue;
     }
     const slot = slotOf[objectType];
-    if (slot < 0) return objectTypeFail(shift, b, OT.InvalidObjectType, pos, objectType, `not allowed in a ${typeName}`, decoded);
-    if (vals[objectType] !== undefined) return objectTypeFail(shift, b, OT.DuplicateObject, pos, objectType, 'appears twice', decoded);
+    if (slot < 0) return objectTypeFail(shift, b, OT.InvalidObjectType, pos, objectType, `not allowed in a ${typeName}`, decodedSoFar());
+    if (vals[objectType] !== undefined) return objectTypeFail(shift, b, OT.DuplicateObject, pos, objectType, 'appears twice', decodedSoFar());
     if (slot < nextSlot) {
-      return objectTypeFail(shift, b, OT.InvalidObjectType, pos, objectType, `out of order: must come before ${OBJECT_TYPE_NAMES[rule.order[nextSlot - 1]]}`, decoded);
+      return objectTypeFail(shift, b, OT.InvalidObjectType, pos, objectType, `out of order: must come before ${OBJECT_TYPE_NAMES[rule.order[nextSlot - 1]]}`, decodedSoFar());
     }
     const v = !views
       ? entry.codec.decodeValue(b, valueStart, valueEnd)
@@ -218,33 +222,30 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
         : objectType === ObjectType.NetworkLayerInformation
           ? decodeNliValue(b, valueStart, valueEnd, true)
           : entry.codec.decodeValue(b, valueStart, valueEnd);
-    if (v instanceof ObjectFail) return objectValueFail(shift, b, pos, valueEnd, objectType, v, decoded);
+    if (v instanceof ObjectFail) return objectValueFail(shift, b, pos, valueEnd, objectType, v, decodedSoFar());
     vals[objectType] = v;
-    if (objectType === ObjectType.MessageRoutingInformation) decoded.mri = v as Mri;
-    else if (objectType === ObjectType.SessionId) decoded.sessionId = v as SessionId;
-    else if (objectType === ObjectType.NatTraversal) decoded.natTraversal = v as NatTraversal;
-    else if (objectType === ObjectType.HelloId) helloTlv = pos;
+    if (objectType === ObjectType.HelloId) helloTlv = pos;
     nextSlot = slot + 1;
     known++;
     pos = valueEnd;
   }
 
   for (const t of rule.required) {
-    if (vals[t] === undefined) return objectTypeFail(shift, b, OT.MissingObject, end, t, `a ${typeName} must carry it`, decoded);
+    if (vals[t] === undefined) return objectTypeFail(shift, b, OT.MissingObject, end, t, `a ${typeName} must carry it`, decodedSoFar());
   }
   for (const [t, needed] of rule.needs) {
     if (vals[t] !== undefined && vals[needed] === undefined) {
-      return objectTypeFail(shift, b, OT.MissingObject, end, needed, `required with ${OBJECT_TYPE_NAMES[t]}`, decoded);
+      return objectTypeFail(shift, b, OT.MissingObject, end, needed, `required with ${OBJECT_TYPE_NAMES[t]}`, decodedSoFar());
     }
   }
   const nli = vals[ObjectType.NetworkLayerInformation];
   if (enc !== undefined && (messageType === MessageType.Data || messageType === MessageType.Error)) {
     // s5.1: NLI MUST be carried in D-mode (Data, Error); MUST NOT be in a C-mode Data.
     if (enc !== 'C' && nli === undefined) {
-      return objectTypeFail(shift, b, OT.MissingObject, end, ObjectType.NetworkLayerInformation, `a D-mode ${typeName} must carry it`, decoded);
+      return objectTypeFail(shift, b, OT.MissingObject, end, ObjectType.NetworkLayerInformation, `a D-mode ${typeName} must carry it`, decodedSoFar());
     }
     if (enc === 'C' && nli !== undefined && messageType === MessageType.Data) {
-      return objectTypeFail(shift, b, OT.InvalidObjectType, base + COMMON_HEADER_LENGTH, ObjectType.NetworkLayerInformation, 'not allowed in a C-mode Data', decoded);
+      return objectTypeFail(shift, b, OT.InvalidObjectType, base + COMMON_HEADER_LENGTH, ObjectType.NetworkLayerInformation, 'not allowed in a C-mode Data', decodedSoFar());
     }
   }
   // A.1: R MUST be set in a Response carrying a Responder-Cookie.
@@ -253,11 +254,11 @@ export function decodeMessageAt(b: Uint8Array, base: number, end: number, enc?: 
   }
   // s5.2.2: R=1 with Hello-ID 0 -> Object Value Error, Value Not Supported.
   if (messageType === MessageType['MA-Hello'] && rFlag && vals[ObjectType.HelloId] === 0) {
-    return objectValueFail(shift, b, helloTlv, helloTlv + 8, ObjectType.HelloId, new ObjectFail(OV.ValueNotSupported, helloTlv + 4, 'Hello-ID 0 in a request (R=1)'), decoded);
+    return objectValueFail(shift, b, helloTlv, helloTlv + 8, ObjectType.HelloId, new ObjectFail(OV.ValueNotSupported, helloTlv + 4, 'Hello-ID 0 in a request (R=1)'), decodedSoFar());
   }
   const gistHopCount = b[base + 1];
   // A.4.4.2: a message arriving with GIST hop count 0.
-  if (gistHopCount === 0) return fail(shift, b, ErrorCode.HopLimitExceeded, undefined, base + 1, 'GIST hop count is 0', { decoded });
+  if (gistHopCount === 0) return fail(shift, b, ErrorCode.HopLimitExceeded, undefined, base + 1, 'GIST hop count is 0', { decoded: decodedSoFar() });
 
   const header: GistCommonHeader = { version, gistHopCount, messageType, nslpId: readU16(b, base + 4), cFlag, sFlag, rFlag, eFlag };
   const unknownObjects = unknown ?? EMPTY_UNKNOWN;

@@ -2,7 +2,7 @@
  * HMAC-SHA256 (RFC 2104, FIPS 180-4) with the key schedule paid once: the
  * inner and outer pad states are compressed at construction, so a MAC over
  * a short message costs one or two compressions plus one for the outer
- * hash, with no allocation (the Responder-Cookie path, RFC 5971 s8.5, runs
+ * hash, with no allocation; the padded last blocks are assembled as words (the Responder-Cookie path, RFC 5971 s8.5, runs
  * twice per handshake). Checked against node:crypto in
  * test/gist/core/hmac.test.ts.
  */
@@ -18,10 +18,9 @@ const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510
 
 const W = new Int32Array(64);
 
-/** One SHA-256 compression of the 64-byte block b[off..off+64) into `st`. */
-function compress(st: Int32Array, b: Uint8Array, off: number): void {
+/** One SHA-256 compression of the block whose 16 big-endian words are in W[0..16), into `st`. */
+function compressW(st: Int32Array): void {
   const w = W;
-  for (let i = 0; i < 16; i++, off += 4) w[i] = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
   for (let i = 16; i < 64; i++) {
     const w15 = w[i - 15];
     const w2 = w[i - 2];
@@ -63,46 +62,48 @@ function compress(st: Int32Array, b: Uint8Array, off: number): void {
   st[7] = (st[7] + h) | 0;
 }
 
-/** Processes `len` bytes of `data` after `prefixBlocks` already-hashed blocks, with the final padding; state ends in `st`. */
-function finish(st: Int32Array, data: Uint8Array, len: number, prefixBlocks: number, block: Uint8Array): void {
+/** One SHA-256 compression of the 64-byte block b[off..off+64) into `st`. */
+function compress(st: Int32Array, b: Uint8Array, off: number): void {
+  const w = W;
+  for (let i = 0; i < 16; i++, off += 4) w[i] = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+  compressW(st);
+}
+
+/**
+ * Processes `len` bytes of `data` after `prefixBlocks` already-hashed blocks, with the final
+ * padding (FIPS 180-4 s5.1.1); state ends in `st`. The last block is assembled as words in W
+ * (no byte block to clear and copy into).
+ */
+function finish(st: Int32Array, data: Uint8Array, len: number, prefixBlocks: number): void {
   let off = 0;
   for (; off + 64 <= len; off += 64) compress(st, data, off);
   const rest = len - off;
-  block.fill(0);
-  for (let i = 0; i < rest; i++) block[i] = data[off + i];
-  block[rest] = 0x80;
-  const bits = (prefixBlocks * 64 + len) * 8;
-  let last = 56;
+  const w = W;
+  for (let i = 0; i < 16; i++) w[i] = 0;
+  for (let j = 0; j < rest; j++) w[j >> 2] |= data[off + j] << (24 - 8 * (j & 3));
+  w[rest >> 2] |= 0x80 << (24 - 8 * (rest & 3));
   if (rest >= 56) {
-    compress(st, block, 0);
-    block.fill(0);
+    compressW(st);
+    for (let i = 0; i < 16; i++) w[i] = 0;
   }
-  // 64-bit big-endian bit length; messages here are far below 2^32 bits.
-  block[last] = 0;
-  block[last + 1] = 0;
-  block[last + 2] = 0;
-  block[last + 3] = Math.floor(bits / 2 ** 32) & 0xff;
-  last += 4;
-  block[last] = bits >>> 24;
-  block[last + 1] = (bits >>> 16) & 0xff;
-  block[last + 2] = (bits >>> 8) & 0xff;
-  block[last + 3] = bits & 0xff;
-  compress(st, block, 0);
+  // 64-bit big-endian bit length; messages here are far below 2^53 bits.
+  const bits = (prefixBlocks * 64 + len) * 8;
+  w[14] = Math.floor(bits / 2 ** 32) | 0;
+  w[15] = bits | 0;
+  compressW(st);
 }
 
 export class HmacSha256 {
   private readonly inner = new Int32Array(8);
   private readonly outer = new Int32Array(8);
   private readonly st = new Int32Array(8);
-  private readonly block = new Uint8Array(64);
-  private readonly digestBlock = new Uint8Array(32);
 
   constructor(key: Uint8Array) {
     let k = key;
     if (k.length > 64) {
       // RFC 2104: keys longer than the block are hashed first.
       const st = IV.slice();
-      finish(st, k, k.length, 0, this.block);
+      finish(st, k, k.length, 0);
       k = new Uint8Array(32);
       writeState(st, k, 0, 32);
     }
@@ -121,10 +122,16 @@ export class HmacSha256 {
   macInto(data: Uint8Array, len: number, out: Uint8Array, outOff: number, outLen: number): void {
     const st = this.st;
     st.set(this.inner);
-    finish(st, data, len, 1, this.block);
-    writeState(st, this.digestBlock, 0, 32);
+    finish(st, data, len, 1);
+    // The outer hash's one block: the inner digest (its state words are the digest's big-endian
+    // words), the 0x80 pad byte, and the bit length of key block + digest (64 + 32 bytes).
+    const w = W;
+    for (let i = 0; i < 8; i++) w[i] = st[i];
+    w[8] = 0x80000000 | 0;
+    for (let i = 9; i < 15; i++) w[i] = 0;
+    w[15] = (64 + 32) * 8;
     st.set(this.outer);
-    finish(st, this.digestBlock, 32, 1, this.block);
+    compressW(st);
     writeState(st, out, outOff, outLen);
   }
 

@@ -268,7 +268,7 @@ export class GistNode implements GistService, GistDriverFacing {
     | undefined {
     const key = rowKey(nslpId, sessionId, mri, false);
     const h = lastHalf();
-    const rs = this.states.get(key);
+    const rs = this.getRow(key);
     if (rs === undefined || !rs.has(h)) return undefined;
     const phases = ['awaiting-response', 'established', 'awaiting-refresh', 'awaiting-confirm', 'queued'] as const;
     const exp = rs.expireAt(h);
@@ -466,7 +466,7 @@ export class GistNode implements GistService, GistDriverFacing {
         this.status(now, p, 'peer-unreachable');
         return;
       }
-      const rs = this.states.get(key);
+      const rs = this.getRow(key);
       if (rs !== undefined && rs.has(h) && rs.peer(h) === peer && rs.phase(h) !== Phase.AwaitingResponse && rs.phase(h) !== Phase.Queued) {
         this.sendOnState(now, rs, h, p);
         return;
@@ -474,7 +474,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.sendExplicit(now, key, h, peer, p);
       return;
     }
-    let rs = this.states.get(key);
+    let rs = this.getRow(key);
     if (rs === undefined || !rs.has(h)) {
       if (h === REV) {
         // Reply direction: the state comes from the peer's handshake (we are the responder).
@@ -524,11 +524,30 @@ export class GistNode implements GistService, GistDriverFacing {
 
   /** The row for `key`, created empty when there is none. */
   private row(key: string): RoutingState {
-    let rs = this.states.get(key);
+    let rs = this.getRow(key);
     if (rs === undefined) {
       rs = new RoutingState(key);
       this.states.set(key, rs);
+      this.memoKey = key;
+      this.memoRow = rs;
     }
+    return rs;
+  }
+
+  /**
+   * The last key looked up in `states` and what it found (or undefined): handling one message
+   * looks its row up several times (the NSLP's answer, armState), and a lookup in a large
+   * table is mostly cache misses, a comparison with the last key is not. Kept in step by
+   * row() and removeHalf(), the only writers of `states`.
+   */
+  private memoKey = '';
+  private memoRow: RoutingState | undefined = undefined;
+
+  private getRow(key: string): RoutingState | undefined {
+    if (key === this.memoKey) return this.memoRow;
+    const rs = this.states.get(key);
+    this.memoKey = key;
+    this.memoRow = rs;
     return rs;
   }
 
@@ -557,7 +576,7 @@ export class GistNode implements GistService, GistDriverFacing {
       const rs = w[this.waitingHead];
       w[this.waitingHead++] = undefined as unknown as RoutingState;
       // Skip sessions that went away (timeout, SetStateLifetime 0) while they waited.
-      if (!rs.has(FWD) || rs.phase(FWD) !== Phase.Queued || this.states.get(rs.key) !== rs) continue;
+      if (!rs.has(FWD) || rs.phase(FWD) !== Phase.Queued || this.getRow(rs.key) !== rs) continue;
       rs.setPhase(FWD, Phase.AwaitingResponse);
       this.takeSlot(rs);
       // Piggyback the first queued unreliable message on the Query when it fits (s4.4.1).
@@ -585,7 +604,7 @@ export class GistNode implements GistService, GistDriverFacing {
 
   setStateLifetime(now: number, nslpId: NslpId, mri: Mri, sessionId: SessionId | undefined, lifetimeMs: number): void {
     if (sessionId !== undefined) {
-      const rs = this.states.get(rowKey(nslpId, sessionId, mri, false));
+      const rs = this.getRow(rowKey(nslpId, sessionId, mri, false));
       if (rs !== undefined) this.setHalfLifetime(now, rs, lastHalf(), lifetimeMs);
       return;
     }
@@ -868,7 +887,7 @@ export class GistNode implements GistService, GistDriverFacing {
   private rxResponse(now: number, msg: ResponseMessage, ctx: RxContext, raw?: Uint8Array): void {
     const key = this.rxKey(msg, raw);
     const h = lastHalf();
-    const rs = this.states.get(key);
+    const rs = this.getRow(key);
     // s4.4.6: a Response nobody asked for is dropped without an error. Only FWD halves query.
     if (rs === undefined || h !== FWD || !rs.isQuerier(FWD)) {
       this.stats.dropped++;
@@ -1136,7 +1155,7 @@ export class GistNode implements GistService, GistDriverFacing {
     ma: MessagingAssociation | undefined,
     ipHops: number,
   ): RoutingState {
-    let rs = this.states.get(key);
+    let rs = this.getRow(key);
     const peer = this.peerFor(nli.peerIdentity, nli.interfaceAddress, udpPort);
     let previous: Peer | undefined;
     let wasEstablished = false;
@@ -1176,7 +1195,7 @@ export class GistNode implements GistService, GistDriverFacing {
     // The Confirm carries the Query's MRI (s5.1): our reply direction is its inverse.
     const key = this.rxKey(msg, raw);
     const h = lastHalf();
-    const rs = this.states.get(key);
+    const rs = this.getRow(key);
     if (msg.responderCookie === undefined) {
       // Only valid when we did not ask for a Confirm cookie (case 1) and hold the state already.
       if (rs !== undefined && rs.has(h) && rs.role(h) === Role.Responder && rs.phase(h) === Phase.Established) return; // s6.3 rule 10
@@ -1265,7 +1284,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.replyError(now, ctx, msg, ErrorCode.UnknownNslpid, 0, []);
       return;
     }
-    const row = this.states.get(this.rxKey(msg, raw));
+    const row = this.getRow(this.rxKey(msg, raw));
     const h = lastHalf();
     const rs = row !== undefined && row.has(h) ? row : undefined;
     // s4.3.2 validation, in order.
@@ -1298,7 +1317,7 @@ export class GistNode implements GistService, GistDriverFacing {
     if (e.mri === undefined || e.sessionId === undefined) return;
     // The Error echoes our message's MRI, which points in our direction of sending (A.4.1).
     if (e.sessionId.length !== 16) return;
-    const rs = this.states.get(rowKey(e.commonHeader.nslpId, e.sessionId, e.mri, false));
+    const rs = this.getRow(rowKey(e.commonHeader.nslpId, e.sessionId, e.mri, false));
     const h = lastHalf();
     if (rs === undefined || !rs.has(h)) return;
     const peer = rs.peer(h);
@@ -1868,7 +1887,7 @@ export class GistNode implements GistService, GistDriverFacing {
 
   /** Arms the row's one timer entry at the earliest deadline of its halves. */
   private armState(rs: RoutingState): void {
-    if (this.states.get(rs.key) !== rs) return;
+    if (this.getRow(rs.key) !== rs) return;
     let at = NEVER;
     if (rs.has(FWD)) {
       at = earliest(earliest(rs.expire0, rs.nextQueryAt), rs.inactiveAt);
@@ -1889,11 +1908,11 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   private onStateTimer(now: number, rs: RoutingState): void {
-    if (this.states.get(rs.key) !== rs) return;
+    if (this.getRow(rs.key) !== rs) return;
     if (rs.has(FWD)) this.onHalfTimer(now, rs, FWD);
     // The FWD half's work may have removed the row (or, through an NSLP callback, replaced it).
-    if (this.states.get(rs.key) === rs && rs.has(REV)) this.onHalfTimer(now, rs, REV);
-    if (this.states.get(rs.key) !== rs) return;
+    if (this.getRow(rs.key) === rs && rs.has(REV)) this.onHalfTimer(now, rs, REV);
+    if (this.getRow(rs.key) !== rs) return;
     this.armState(rs);
   }
 
@@ -1958,7 +1977,7 @@ export class GistNode implements GistService, GistDriverFacing {
    * state is gone (so a MessageStatus listener sees the table as it is).
    */
   private removeHalf(now: number, rs: RoutingState, h: Half, queuedError: MessageStatusError | undefined, detail?: string): void {
-    if (this.states.get(rs.key) !== rs || !rs.has(h)) return;
+    if (this.getRow(rs.key) !== rs || !rs.has(h)) return;
     const queue = rs.queue(h);
     const q = h === FWD && rs.inQuery !== undefined ? [rs.inQuery, ...(queue ?? [])] : queue;
     rs.setQueue(h, undefined);
@@ -1980,6 +1999,7 @@ export class GistNode implements GistService, GistDriverFacing {
     rs.close(h);
     if (rs.empty) {
       this.states.delete(rs.key);
+      if (rs.key === this.memoKey) this.memoRow = undefined;
       this.timers.arm(rs, undefined);
     } else this.armState(rs);
     if (slot) {

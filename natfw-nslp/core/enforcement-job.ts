@@ -30,6 +30,8 @@ export type EnforcementResult =
     }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
+const NO_IDS: readonly string[] = Object.freeze([]);
+
 /**
  * Runs a job as one transaction on a pinhole set. Used by drivers (simulator,
  * daemon); it awaits the backend but touches no clock itself.
@@ -41,13 +43,16 @@ export async function runEnforcementJob(set: PinholeSet, job: EnforcementJob, no
   } catch (e) {
     return { ok: false, code: errorCode(e), message: errorMessage(e) };
   }
-  const pinholeIds: string[] = [];
-  const bindingIds: string[] = [];
+  // Made when an op needs them (a refresh needs neither, most setups no binding list).
+  let pinholeIds: string[] | undefined;
+  let bindingIds: string[] | undefined;
   try {
-    for (const o of job.ops) {
+    const ops = job.ops;
+    for (let i = 0; i < ops.length; i++) {
+      const o = ops[i];
       switch (o.op) {
         case 'add':
-          pinholeIds.push(tx.add(o.spec));
+          (pinholeIds ??= []).push(tx.add(o.spec));
           break;
         case 'remove':
           tx.remove(o.id);
@@ -56,7 +61,7 @@ export async function runEnforcementJob(set: PinholeSet, job: EnforcementJob, no
           tx.refresh(o.id, o.expiresAt);
           break;
         case 'addBinding':
-          bindingIds.push(tx.addBinding(o.spec));
+          (bindingIds ??= []).push(tx.addBinding(o.spec));
           break;
         case 'removeBinding':
           tx.removeBinding(o.id);
@@ -67,7 +72,7 @@ export async function runEnforcementJob(set: PinholeSet, job: EnforcementJob, no
       }
     }
     await tx.commit(now);
-    return { ok: true, pinholeIds, bindingIds };
+    return { ok: true, pinholeIds: pinholeIds ?? NO_IDS, bindingIds: bindingIds ?? NO_IDS };
   } catch (e) {
     try {
       tx.abort();

@@ -165,17 +165,20 @@ export class NatfwVnetLab {
 
   /**
    * Advances the virtual clock to `t`, running deliveries, timers and enforcement jobs in order.
-   * Jobs are awaited only when some are queued: an await per clock step was the harness's own
-   * largest cost in the benchmarks (bench/natfw.bench.ts), and nothing else here is asynchronous.
+   * Jobs are awaited only when some are queued, once the events of their virtual time are done:
+   * an await per clock step was the harness's own largest cost in the benchmarks
+   * (bench/natfw.bench.ts), and nothing else here is asynchronous.
    */
   async runUntil(t: number, maxSteps = 5_000_000): Promise<void> {
     this.pump();
     const clock = this.net.clock;
     const list = this.nodeList;
     for (let i = 0; i < maxSteps; i++) {
-      if (this.jobsQueued() && (await this.drainJobs())) continue;
       let next = clock.peek();
       if (next !== clock.now) {
+        // Enforcement jobs take no virtual time: those queued by this time's events run once the
+        // time's events are done (one await per time, not one per event), then whatever they sent.
+        if (this.jobsQueued() && (await this.drainJobs())) continue;
         // Before the clock moves on (or stops): deliveries at this time may have made NATFW nodes
         // act, so re-arm their timers once per time, not after every event (a deadline at this
         // very time lands among this time's events).

@@ -42,33 +42,63 @@ const RECEIVE = 0;
 const OFFER = 1;
 const DROP = 2;
 
+/** No nodes between a journey's first and last. */
+const NO_HOPS: readonly number[] = [];
+
 /**
  * A datagram in flight to its next event: the nodes it reaches on the way, with the time and TTL of each
- * arrival (flat triples), and what happens at the last one. It is its own clock event.
+ * arrival, and what happens at the last one. It is its own clock event. Only the last node is needed when
+ * nothing changes on the way; the ones in between are kept for a route change (`RealNetwork.linksChanged`).
  */
 class Journey extends ClockTask {
-  /** (node, time, ttl) of every node reached, the first being where the walk started. */
-  readonly hops: number[];
-  outcome = RECEIVE;
-  reason: NetDropReason = 'no-route';
-
   constructor(
     private readonly net: RealNetwork,
     readonly dg: Datagram,
-    u: number,
-    t: number,
-    ttl: number,
+    /** Nodes reached, the first being where the walk started. */
+    readonly length: number,
+    /** The last node reached, with the time and TTL of its arrival. */
+    readonly node: number,
+    readonly time: number,
+    readonly ttl: number,
+    /** (node, time, ttl) of the nodes reached between the first and the last, flat. */
+    private readonly mid: readonly number[],
+    readonly outcome: number,
+    readonly reason: NetDropReason,
   ) {
     super();
-    this.hops = [u, t, ttl];
   }
 
-  get length(): number {
-    return this.hops.length / 3;
+  /** Node, arrival time and TTL of hop `k` (1 <= k < length). */
+  hopNode(k: number): number {
+    return k === this.length - 1 ? this.node : this.mid[3 * (k - 1)];
+  }
+
+  hopTime(k: number): number {
+    return k === this.length - 1 ? this.time : this.mid[3 * (k - 1) + 1];
+  }
+
+  hopTtl(k: number): number {
+    return k === this.length - 1 ? this.ttl : this.mid[3 * (k - 1) + 2];
   }
 
   run(): void {
     this.net.journeyEnd(this);
+  }
+}
+
+/** A node's GIST timer on the clock (one object per arming: no closure). */
+class GistTimer extends ClockTask {
+  constructor(
+    private readonly net: RealNetwork,
+    readonly node: number,
+    readonly gist: GistDriverFacing,
+    readonly gen: number,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.net.gistTimer(this);
   }
 }
 
@@ -118,6 +148,8 @@ const CONNECT_FAIL_MS = 3000;
 
 export class RealNetwork {
   private readonly hosts: Host[];
+  /** The Q-mode port of each node's GIST, -1 while it has none (read at every hop of a Router Alert datagram). */
+  private readonly qmodePort: Int32Array;
   private readonly streams = new Map<string, Stream>(); // `${node}/${connId}`
   readonly stats = { sent: 0, delivered: 0, intercepted: 0, lost: 0, streamBytes: 0 };
 
@@ -127,6 +159,7 @@ export class RealNetwork {
     private readonly rng: Prng,
     private readonly hooks: RealNetHooks,
   ) {
+    this.qmodePort = new Int32Array(topo.size).fill(-1);
     this.hosts = topo.nodes.map((n) => ({
       gist: undefined, timerAt: undefined, timerGen: 0, nextEphemeralPort: 40000,
       addresses: n.nat !== undefined && n.nat.externalAddress !== n.address ? [n.address, n.nat.externalAddress] : [n.address],
@@ -136,6 +169,7 @@ export class RealNetwork {
   /** Makes `gist` the GIST instance of node `u`; the network becomes its driver. */
   attach(u: number, gist: GistDriverFacing): void {
     this.hosts[u].gist = gist;
+    this.qmodePort[u] = gist.listen.qmodePort;
     this.pump(u);
   }
 
@@ -143,6 +177,7 @@ export class RealNetwork {
   detach(u: number): void {
     const h = this.hosts[u];
     h.gist = undefined;
+    this.qmodePort[u] = -1;
     h.timerGen++;
     h.timerAt = undefined;
   }
@@ -185,14 +220,18 @@ export class RealNetwork {
     if (d === undefined) return;
     if (h.timerAt !== undefined && h.timerAt <= d) return;
     h.timerAt = d;
-    const gen = ++h.timerGen;
-    this.clock.schedule(d, () => {
-      if (gen !== h.timerGen) return;
-      h.timerAt = undefined;
-      g.handleTimeout(this.clock.now);
-      this.hooks.touched(u);
-      this.pump(u);
-    });
+    // An earlier deadline leaves the older event in the queue: it finds a newer generation and does nothing.
+    this.clock.scheduleTask(d, new GistTimer(this, u, g, ++h.timerGen));
+  }
+
+  /** A node's GIST timer event (a GistTimer on the clock). */
+  gistTimer(tm: GistTimer): void {
+    const h = this.hosts[tm.node];
+    if (tm.gen !== h.timerGen) return;
+    h.timerAt = undefined;
+    tm.gist.handleTimeout(this.clock.now);
+    this.hooks.touched(tm.node);
+    this.pump(tm.node);
   }
 
   /** The links changed: every datagram in flight goes on from the first hop it has not reached yet, over the new routes. */
@@ -200,13 +239,12 @@ export class RealNetwork {
     const now = this.clock.now;
     for (const j of this.inFlight()) {
       // Hop 0 was handled already (it sent or forwarded the datagram); decisions at later nodes are still to come.
-      const h = j.hops;
       const n = j.length;
       let k = 1;
-      while (k < n - 1 && h[3 * k + 1] < now) k++;
+      while (k < n - 1 && j.hopTime(k) < now) k++;
       if (k >= n) continue;
       j.cancel();
-      this.walk(j.dg, h[3 * k], h[3 * k + 1], h[3 * k + 2], true, true);
+      this.walk(j.dg, j.hopNode(k), j.hopTime(k), j.hopTtl(k), true, true);
     }
   }
 
@@ -223,7 +261,7 @@ export class RealNetwork {
   private sendDatagram(u: number, dg: Datagram): void {
     this.stats.sent++;
     if (dg.dstNode === u) {
-      this.end(new Journey(this, dg, u, this.clock.now, dg.ttl), RECEIVE);
+      this.end(dg, u, this.clock.now, dg.ttl, 0, RECEIVE, 'no-route');
       return;
     }
     // The sender neither offers its own packet to itself nor decrements its TTL.
@@ -238,25 +276,30 @@ export class RealNetwork {
    */
   private walk(dg: Datagram, u: number, t: number, ttl: number, arrived: boolean, decrement: boolean): void {
     const d = dg.dstNode;
-    const j = new Journey(this, dg, u, t, ttl);
-    const hops = j.hops;
+    // The nodes reached after `u`, as (node, time, ttl) triples in a reused buffer: a journey keeps a copy of
+    // the ones between its first and last node only (most journeys have none).
+    const hops = this.hopBuffer;
+    let m = 0;
+    const t0 = t;
+    const ttl0 = ttl;
     const links = this.topo.links;
+    const rao = dg.routerAlert !== undefined;
     let cur = u;
     for (let hop = 0; ; hop++) {
       if (hop > 0 || arrived) {
-        if (cur === d) return this.end(j, RECEIVE);
-        if (dg.routerAlert !== undefined && this.mayIntercept(cur, dg)) return this.end(j, OFFER);
+        if (cur === d) return this.end(dg, u, t0, ttl0, m, RECEIVE, 'no-route');
+        if (rao && this.mayIntercept(cur, dg)) return this.end(dg, u, t0, ttl0, m, OFFER, 'no-route');
       }
       if (hop > 0 || decrement) {
         ttl--;
-        if (ttl <= 0) return this.end(j, DROP, 'ttl');
+        if (ttl <= 0) return this.end(dg, u, t0, ttl0, m, DROP, 'ttl');
       }
-      if (d < 0 || hop > this.topo.size) return this.end(j, DROP, 'no-route');
+      if (d < 0 || hop > this.topo.size) return this.end(dg, u, t0, ttl0, m, DROP, 'no-route');
       const li = this.topo.linkIndexTowards(cur, d);
-      if (li === NO_ROUTE) return this.end(j, DROP, 'no-route');
+      if (li === NO_ROUTE) return this.end(dg, u, t0, ttl0, m, DROP, 'no-route');
       const link = links[li];
-      if (!link.up) return this.end(j, DROP, 'no-route');
-      if (link.loss > 0 && this.rng.next() < link.loss) return this.end(j, DROP, 'loss');
+      if (!link.up) return this.end(dg, u, t0, ttl0, m, DROP, 'no-route');
+      if (link.loss > 0 && this.rng.next() < link.loss) return this.end(dg, u, t0, ttl0, m, DROP, 'loss');
       const dir = link.a === cur ? 0 : 1;
       const cap = link.spec.capacityBps;
       if (cap > 0) {
@@ -268,33 +311,39 @@ export class RealNetwork {
       }
       t += link.spec.delayMs;
       cur = dir === 0 ? link.b : link.a;
-      hops.push(cur, t, ttl);
+      hops[m] = cur;
+      hops[m + 1] = t;
+      hops[m + 2] = ttl;
+      m += 3;
     }
   }
 
+  /** Reused by `walk` (one journey is walked at a time). */
+  private readonly hopBuffer: number[] = [];
+
   /**
-   * The journey's last node receives the datagram (RECEIVE), is offered it (OFFER) or it is lost on the way
-   * (DROP, counted when the datagram gets to where it is lost: a route change before then may save it).
+   * The walk from `u` (at t0 with ttl0) reached the `m / 3` nodes in the hop buffer: the last one receives the
+   * datagram (RECEIVE), is offered it (OFFER) or it is lost on the way (DROP, counted when the datagram gets to
+   * where it is lost: a route change before then may save it).
    */
-  private end(j: Journey, outcome: number, reason?: NetDropReason): void {
-    j.outcome = outcome;
-    if (reason !== undefined) j.reason = reason;
-    const at = j.hops[j.hops.length - 2];
-    if (outcome === DROP && at <= this.clock.now) return this.drop(j.reason);
-    this.clock.scheduleTask(at, j);
+  private end(dg: Datagram, u: number, t0: number, ttl0: number, m: number, outcome: number, reason: NetDropReason): void {
+    const h = this.hopBuffer;
+    const at = m === 0 ? t0 : h[m - 2];
+    if (outcome === DROP && at <= this.clock.now) return this.drop(reason);
+    const mid = m > 3 ? h.slice(0, m - 3) : NO_HOPS;
+    const node = m === 0 ? u : h[m - 3];
+    const ttl = m === 0 ? ttl0 : h[m - 1];
+    this.clock.scheduleTask(at, new Journey(this, dg, 1 + m / 3, node, at, ttl, mid, outcome, reason));
   }
 
   /** A journey's clock event. */
   journeyEnd(j: Journey): void {
     if (j.outcome === DROP) return this.drop(j.reason);
-    const h = j.hops;
-    const last = h.length - 3;
-    this.arrive(h[last], j.dg, h[last + 2], j.outcome === RECEIVE);
+    this.arrive(j.node, j.dg, j.ttl, j.outcome === RECEIVE);
   }
 
   private mayIntercept(u: number, dg: Datagram): boolean {
-    const g = this.hosts[u].gist;
-    return g !== undefined && dg.dst.port === g.listen.qmodePort;
+    return dg.dst.port === this.qmodePort[u];
   }
 
   private drop(reason: NetDropReason): void {

@@ -23,6 +23,7 @@ import type { SessionAuthorizer } from '../../natfw-nslp';
 import { datagramLabel, streamLabels } from '../labels';
 import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
 import type { NodeSpec } from '../scenario/types';
+import { ClockTask } from '../clock';
 import { RealNetwork } from './net';
 
 interface RealNode {
@@ -40,6 +41,21 @@ interface RealNode {
   /** Session key -> flow id (NI) or external id (NI+). */
   readonly flows: Map<string, { flowId?: string; externalId?: string }>;
   readonly keyOfFlow: Map<string, string>;
+}
+
+/** A node's NATFW timer on the clock (one object per arming, no closure); a newer generation makes it a no-op. */
+class NatfwTimer extends ClockTask {
+  constructor(
+    private readonly n: RealNode,
+    private readonly gen: number,
+    private readonly fire: (n: RealNode, gen: number) => void,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.fire(this.n, this.gen);
+  }
 }
 
 /** Our policy of the scenario as the NATFW core's policy (RFC 5973 s3.6). */
@@ -191,15 +207,16 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
     const d = n.natfw.nextDeadline();
     if (d === undefined) return;
     if (n.timerAt !== undefined && n.timerAt <= d && n.timerAt >= ctx.clock.now) return;
-    const gen = ++n.timerGen;
     n.timerAt = d;
-    ctx.clock.schedule(d, () => {
-      if (!n.alive || gen !== n.timerGen) return;
-      n.timerAt = undefined;
-      n.natfw.handleTimeout(ctx.clock.now);
-      net.pump(n.index);
-      settle(n);
-    });
+    ctx.clock.scheduleTask(d, new NatfwTimer(n, ++n.timerGen, natfwTimeout));
+  };
+
+  const natfwTimeout = (n: RealNode, gen: number): void => {
+    if (!n.alive || gen !== n.timerGen) return;
+    n.timerAt = undefined;
+    n.natfw.handleTimeout(ctx.clock.now);
+    net.pump(n.index);
+    settle(n);
   };
 
   const world: SimWorld & { settleAll(): void } = {

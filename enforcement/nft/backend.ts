@@ -113,7 +113,7 @@ function slotNames(action: 'allow' | 'deny', family: Family, shape: Shape, mask?
   return names;
 }
 
-interface Installed {
+export interface Installed {
   /** Replaced in place by a refresh (same rule, new expiry). */
   pinhole: Pinhole;
   readonly mark: number;
@@ -121,6 +121,51 @@ interface Installed {
   readonly keys: readonly InstalledKey[];
   /** Caller-clock time at which the kernel drops the elements. */
   deadline: number;
+}
+
+/** 30-bit FNV-1a hash of a latin1 key string (a small integer: a Map key that costs no pointer chase). */
+export function keyHash(k: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 30)) & 0x3fffffff;
+}
+
+/**
+ * Which index entry holds each key of one hash map (identical keys of two pinholes must go to
+ * different slots: the kernel refuses a key that maps to other data). Keyed by the key's hash, not
+ * the key string: with 100,000 string keys every probe compared key strings spread over the heap
+ * (a cache miss each), and each key string was one more long-lived object. A hash hit is confirmed
+ * against the holder's keys; a key whose hash another key already holds (rare) goes to `spill`.
+ */
+export class KeyOccupancy {
+  private readonly byHash = new Map<number, Installed>();
+  private readonly spill = new Map<string, Installed>();
+
+  get size(): number {
+    return this.byHash.size + this.spill.size;
+  }
+
+  has(k: string): boolean {
+    const i = this.byHash.get(keyHash(k));
+    if (i !== undefined && i.keys.includes(k)) return true;
+    return this.spill.size > 0 && this.spill.has(k);
+  }
+
+  add(k: string, inst: Installed): void {
+    const h = keyHash(k);
+    if (this.byHash.has(h)) this.spill.set(k, inst);
+    else this.byHash.set(h, inst);
+  }
+
+  /** Removes `k` as held by `inst` (no-op if `inst` does not hold it). */
+  delete(k: string, inst: Installed): void {
+    if (this.spill.size > 0 && this.spill.get(k) === inst) {
+      this.spill.delete(k);
+      return;
+    }
+    const h = keyHash(k);
+    if (this.byHash.get(h) === inst && inst.keys.includes(k)) this.byHash.delete(h);
+  }
 }
 
 interface InstalledBinding {
@@ -155,6 +200,23 @@ export function bindingId(mark: number): string {
   return `nb-${mark.toString(16)}`;
 }
 
+/**
+ * The mark of a pinhole id in its canonical form (`ph-` and lower-case hex without leading zeros, as
+ * `pinholeId` writes it), else undefined. No regex and no allocation: it runs for every staged op.
+ */
+function canonicalPinholeMark(id: string): number | undefined {
+  const n = id.length;
+  if (n < 4 || n > 11 || id.charCodeAt(0) !== 0x70 || id.charCodeAt(1) !== 0x68 || id.charCodeAt(2) !== 0x2d || id.charCodeAt(3) === 0x30) return undefined;
+  let v = 0;
+  for (let i = 3; i < n; i++) {
+    const c = id.charCodeAt(i);
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (d < 0) return undefined;
+    v = v * 16 + d;
+  }
+  return v >= 1 && v <= MAX_MARK ? v : undefined;
+}
+
 export function markOfId(id: string): number | undefined {
   const m = /^(?:ph|nb)-([0-9a-f]{1,8})$/.exec(id);
   if (m === null) return undefined;
@@ -186,7 +248,7 @@ export class NftPinholeSet implements PinholeSet {
    */
   private readonly table = new PinholeTable(false);
   /** The exact record of the pinholes installed; no lookup index (the kernel does the lookups; `explain` scans). */
-  private readonly installed = new Map<string, Installed>();
+  private readonly installed = new Map<number, Installed>();
   /** Index entries read by the plan of the commit being prepared (execute uses them, no second lookup). */
   private readonly touched = new Map<string, Installed>();
   /**
@@ -195,7 +257,7 @@ export class NftPinholeSet implements PinholeSet {
    */
   private readonly staged = new Map<string, Installed>();
   private readonly installedB = new Map<string, InstalledBinding>();
-  private readonly hashOcc = new Map<string, Map<string, number>>();
+  private readonly hashOcc = new Map<string, KeyOccupancy>();
   private readonly rangeOcc = new Map<string, RangeIndex>();
   /**
    * Marks are handed out in increasing order, so a new one is free until the counter wraps past
@@ -258,7 +320,7 @@ export class NftPinholeSet implements PinholeSet {
     return new StagedTransaction(
       {
         has: (id) => {
-          const i = this.installed.get(id);
+          const i = this.installedOf(id);
           if (i !== undefined) this.staged.set(id, i);
           return i !== undefined;
         },
@@ -289,22 +351,22 @@ export class NftPinholeSet implements PinholeSet {
   }
 
   get(id: string): Pinhole | undefined {
-    return this.installed.get(id)?.pinhole;
+    return this.installedOf(id)?.pinhole;
   }
 
   /** The mark (ct mark / map data) of an installed pinhole or binding. */
   markOf(id: string): number | undefined {
-    return this.installed.get(id)?.mark ?? this.installedB.get(id)?.mark;
+    return this.installedOf(id)?.mark ?? this.installedB.get(id)?.mark;
   }
 
   /** Where a pinhole lives in the kernel (set name), for `explain` and `list --json`. */
   kernelSetOf(id: string): string | undefined {
-    return this.installed.get(id)?.set;
+    return this.installedOf(id)?.set;
   }
 
   /** Kernel deadline (caller clock) of a pinhole or binding. */
   kernelDeadlineOf(id: string): number | undefined {
-    return this.installed.get(id)?.deadline ?? this.installedB.get(id)?.deadline;
+    return this.installedOf(id)?.deadline ?? this.installedB.get(id)?.deadline;
   }
 
   async expire(now: number): Promise<{ pinholes: Pinhole[]; bindings: NatBinding[] }> {
@@ -318,6 +380,15 @@ export class NftPinholeSet implements PinholeSet {
       await this.execute(plan, now, [], true);
       return gone;
     });
+  }
+
+  /**
+   * The index entry of a pinhole id. Keyed by the mark (a small integer) rather than the id string:
+   * a string key in a 100,000-entry Map costs a cache miss on every candidate key it is compared with.
+   */
+  private installedOf(id: string): Installed | undefined {
+    const m = canonicalPinholeMark(id);
+    return m === undefined ? undefined : this.installed.get(m);
   }
 
   // ---------- ids ----------
@@ -347,7 +418,7 @@ export class NftPinholeSet implements PinholeSet {
   }
 
   private markInUse(m: number): boolean {
-    return this.installed.has(pinholeId(m)) || this.installedB.has(bindingId(m)) || this.zombieMarks.has(m);
+    return this.installed.has(m) || this.installedB.has(bindingId(m)) || this.zombieMarks.has(m);
   }
 
   private checkOwner(owner: string): void {
@@ -378,7 +449,7 @@ export class NftPinholeSet implements PinholeSet {
     this.touched.clear();
     try {
       const plan = this.table.plan(ops, now, (id) => {
-        const i = this.staged.get(id) ?? this.installed.get(id);
+        const i = this.staged.get(id) ?? this.installedOf(id);
         if (i !== undefined) this.touched.set(id, i);
         return i?.pinhole;
       });
@@ -463,8 +534,8 @@ export class NftPinholeSet implements PinholeSet {
         r.add(k.box);
       } else {
         let h = this.hashOcc.get(inst.set);
-        if (h === undefined) this.hashOcc.set(inst.set, (h = new Map()));
-        h.set(k, inst.mark);
+        if (h === undefined) this.hashOcc.set(inst.set, (h = new KeyOccupancy()));
+        h.add(k, inst);
       }
     }
   }
@@ -485,7 +556,7 @@ export class NftPinholeSet implements PinholeSet {
   private vacate(inst: Installed): void {
     for (const k of inst.keys) {
       if (typeof k !== 'string') this.rangeOcc.get(inst.set)?.remove(k.box);
-      else this.hashOcc.get(inst.set)?.delete(k);
+      else this.hashOcc.get(inst.set)?.delete(k, inst);
     }
   }
 
@@ -521,7 +592,7 @@ export class NftPinholeSet implements PinholeSet {
     // Pinholes removed.
     const removedInst: Installed[] = [];
     for (const ph of plan.removed) {
-      const inst = this.touched.get(ph.id) ?? this.installed.get(ph.id);
+      const inst = this.touched.get(ph.id) ?? this.installedOf(ph.id);
       if (inst === undefined) continue;
       removedInst.push(inst);
       const idem = allIdempotent || now >= inst.deadline - NEAR_EXPIRY_MS;
@@ -542,7 +613,7 @@ export class NftPinholeSet implements PinholeSet {
     this.maskedPending.clear();
     try {
       for (const ph of plan.added) {
-        const mark = markOfId(ph.id);
+        const mark = canonicalPinholeMark(ph.id);
         if (mark === undefined || (this.mayBeInUse(mark) && this.markInUse(mark)))
           throw new EnforcementError('ENF_INVALID_SPEC', `pinhole id '${ph.id}' is not a free id of this backend`);
         const { set, keys } = this.keysFor(ph);
@@ -574,7 +645,7 @@ export class NftPinholeSet implements PinholeSet {
     // Refreshes: a re-add with the new timeout (never without one: that would make the element permanent).
     const refreshedInst: Array<Installed | undefined> = [];
     for (const r of plan.refreshed) {
-      const inst = this.touched.get(r.before.id) ?? this.installed.get(r.before.id);
+      const inst = this.touched.get(r.before.id) ?? this.installedOf(r.before.id);
       refreshedInst.push(inst);
       if (inst !== undefined) addPinhole(inst, r.after);
     }
@@ -649,7 +720,7 @@ export class NftPinholeSet implements PinholeSet {
     // Success: the index follows the kernel.
     const holdUntil = performance.now() + ZOMBIE_HOLD_MS;
     for (const inst of removedInst) {
-      this.installed.delete(inst.pinhole.id);
+      this.installed.delete(inst.mark);
       if (inst.pinhole.action === 'allow' && isRangeKeys(inst.keys)) {
         // Killed, not deleted: keep its slot and mark until the kernel surely sees it expired.
         this.zombies.push({ inst, until: holdUntil });
@@ -658,7 +729,7 @@ export class NftPinholeSet implements PinholeSet {
       }
       this.vacate(inst);
     }
-    for (const inst of addedInst) this.installed.set(inst.pinhole.id, inst);
+    for (const inst of addedInst) this.installed.set(inst.mark, inst);
     for (let i = 0; i < plan.refreshed.length; i++) {
       const inst = refreshedInst[i];
       if (inst === undefined) continue;
@@ -799,8 +870,8 @@ export class NftPinholeSet implements PinholeSet {
     for (const n of natByKey.values()) toDelete.push(n);
 
     // Install the survivors in the index.
-    for (const { ph, inst } of keptP) {
-      this.installed.set(ph.id, inst);
+    for (const { inst } of keptP) {
+      this.installed.set(inst.mark, inst);
       this.occupy(inst);
       this.nextMark = Math.max(this.nextMark, inst.mark + 1);
     }
@@ -852,7 +923,7 @@ export class NftPinholeSet implements PinholeSet {
         } else plan.removedBindings.push(b);
       }
       for (const w of want.values()) {
-        const m = markOfId(w.id);
+        const m = canonicalPinholeMark(w.id);
         if (m === undefined || this.markInUse(m) || w.expiresAt <= now) continue;
         plan.added.push(w);
         this.nextMark = Math.max(this.nextMark, m + 1);

@@ -92,11 +92,23 @@ export class ControlClient {
   }
 }
 
+/** A request the path refused with an RFC 5973 s4.2.5 RESPONSE: programs read its class and code. */
+export class ControlRefusal extends CliFailure {
+  constructor(
+    message: string,
+    code: string,
+    readonly responseClass: number,
+    readonly responseCode: number,
+  ) {
+    super(message, code);
+  }
+}
+
 function refusal(op: string, e: ControlErrorBody | undefined): CliFailure {
   if (e === undefined) return new CliFailure(`${op} failed: no reason given`);
   if (e.responseClass !== undefined && e.responseCode !== undefined) {
     const code = `${e.responseClass}/0x${e.responseCode.toString(16).padStart(2, '0')}`;
-    return new CliFailure(`${op} refused: ${e.responseName ?? 'RESPONSE'} (${code}): ${e.message}`, e.code);
+    return new ControlRefusal(`${op} refused: ${e.responseName ?? 'RESPONSE'} (${code}): ${e.message}`, e.code, e.responseClass, e.responseCode);
   }
   return new CliFailure(`${op} failed: ${e.message}`, e.code);
 }

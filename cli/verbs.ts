@@ -6,6 +6,7 @@ import { register as registerExplain } from './explain';
 import { register as registerPinhole } from './pinhole';
 import { register as session } from './session';
 import { register as sim } from './sim';
+import { register as testbed } from './testbed';
 import { register as token } from './token';
 
-export const VERBS: Array<(program: Command) => void> = [decode, sim, registerPinhole, registerExplain, token, session, demo];
+export const VERBS: Array<(program: Command) => void> = [decode, sim, testbed, registerPinhole, registerExplain, token, session, demo];

@@ -39,6 +39,8 @@ export interface Daemon {
   readonly socket: string;
   /** stdout lines so far: one JSON log event per line. */
   readonly log: string[];
+  /** The file those lines go to. */
+  readonly logFile: string;
 }
 
 /**
@@ -52,12 +54,12 @@ class FileLoggedDaemon implements Daemon {
     readonly node: string,
     readonly proc: ChildProcess,
     readonly socket: string,
-    private readonly stdoutFile: string,
+    readonly logFile: string,
     readonly stderrFile: string,
   ) {}
 
   get log(): string[] {
-    return readFileSync(this.stdoutFile, 'utf8')
+    return readFileSync(this.logFile, 'utf8')
       .split('\n')
       .filter((l) => l !== '');
   }
@@ -111,6 +113,8 @@ export class DaemonTestbed {
   readonly dir: string;
   private readonly daemons = new Map<string, Daemon>();
   private readonly sinks: UdpSink[] = [];
+  /** Other processes a caller started in the lab's namespaces, ended with the rest. */
+  private readonly adopted: ChildProcess[] = [];
   private stopped = false;
 
   constructor(readonly lab: NetnsLab) {
@@ -233,6 +237,11 @@ export class DaemonTestbed {
     return false;
   }
 
+  /** Makes `stop()` end `proc` too (a helper process started in one of the lab's namespaces). */
+  adopt(proc: ChildProcess): void {
+    this.adopted.push(proc);
+  }
+
   /** Ends every daemon (SIGTERM, then SIGKILL after 5 s) and sink it started, then removes the lab and the files. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -240,7 +249,7 @@ export class DaemonTestbed {
     const procs = [...this.daemons.values()].map((d) => d.proc);
     for (const p of procs) if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) p.kill('SIGTERM');
     await until(() => procs.every((p) => p.exitCode !== null || p.signalCode !== null), 5000);
-    for (const p of [...procs, ...this.sinks.map((s) => s.proc)]) {
+    for (const p of [...procs, ...this.sinks.map((s) => s.proc), ...this.adopted]) {
       if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) p.kill('SIGKILL');
     }
     this.lab.destroy();

@@ -1,0 +1,575 @@
+/**
+ * Replays a simulator scenario on real daemons in network namespaces, in real
+ * time: one namespace per node, one veth pair per link, host routes from the
+ * simulator's own shortest-path computation, natfwd on every host (end host,
+ * memory backend) and firewall (nftables, NFQUEUE interception, the node's
+ * policy and keys), routers forwarding only. Flows are signalled through the
+ * daemons' control sockets, link/metric/crash/restart/teardown events change
+ * the namespaces under them, the kernel's pinholes are read at every sample,
+ * probes cross the data plane, and the scenario's assertions are judged on
+ * what was seen (testbed/scenario-check.ts). Whatever happens, every process
+ * started here is ended and every namespace removed.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NatfwError } from '../common/errors';
+import { issueToken } from '../natfw-nslp/auth/token';
+import type { EventSpec, FlowSpec, NodeSpec, Scenario } from '../sim/scenario/types';
+import { Topology } from '../sim/topology';
+import { ControlClient, ControlRefusal } from '../cli/session';
+import { DaemonTestbed, NATFW, natfwdConfig, sleep, until } from './daemons';
+import { NetnsLab, netnsUnavailableReason } from './netns';
+import { checkAssertions, probeTimes, type AssertionOutcome, type FlowRecord, type KernelEntry, type ProbeRecord, type Sample } from './scenario-check';
+import { daemonFiles, GIST_PORT, keyIdsOf, linkPlan, routeBatch, routesOf, type LinkPlan, type RoutePlan } from './scenario-plan';
+
+export class TestbedError extends NatfwError {}
+
+export interface TestbedRunOptions {
+  /** Window edges given to real processes (default 1.5 s). */
+  readonly slackMs?: number;
+  /** Progress lines (what happens, when). */
+  readonly log?: (line: string) => void;
+  /** Ends the run early (the report then covers what ran); clean-up happens either way. */
+  readonly signal?: AbortSignal;
+  /** Copy each daemon's log (one JSON line per event) here as `<node>.log` before the namespaces go. */
+  readonly logsDir?: string;
+  /** natfwd's log level (default info; debug logs every message). */
+  readonly logLevel?: 'debug' | 'info';
+}
+
+export interface TestbedReport {
+  scenario: { name: string; description: string; durationS: number; nodes: number; links: number; flows: number; events: number };
+  mode: 'testbed';
+  ok: boolean;
+  aborted: boolean;
+  daemons: string[];
+  notes: string[];
+  flows: Array<{ id: string; session: string | null; establishedAtS: number | null; grantedLifetimeS: number | null; rejected: string | null; endedAtS: number | null }>;
+  timeline: Array<{ atS: number; kind: string; what: string }>;
+  series: { t: number[]; pinholes: Record<string, number[]> };
+  probes: Array<{ assertion: string; atS: number; delivered: boolean }>;
+  assertions: AssertionOutcome[];
+}
+
+/** Owner of the static pinholes that let GIST D-mode/C-mode cross a firewall that is not the peer. */
+const TRANSIT_OWNER = 'gist-transit';
+const TRANSIT_PREFIXES = ['198.18.0.0/15', '2001:db8::/32'];
+
+const r3 = (ms: number): number => Math.round(ms) / 1000;
+
+/** Runs `cmd` in `node`'s namespace without blocking the event loop; rejects with its stderr. */
+function execIn(lab: NetnsLab, node: string, cmd: string, args: readonly string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('ip', ['netns', 'exec', lab.ns(node), cmd, ...args], { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
+      if (e !== null) reject(new TestbedError('TESTBED_EXEC', `${node}: ${cmd} ${args.slice(0, 3).join(' ')}: ${(stderr || e.message).trim()}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** A receiver on a host: UDP sockets and TCP listeners on the flows' destination ports; prints `<proto> <port> <text>` per datagram or line. */
+const SINK_SCRIPT = `const dgram=require('dgram'),net=require('net');const [addr,list]=process.argv.slice(1);const ps=JSON.parse(list);let n=0;
+const bound=()=>{if(++n===ps.length)process.stdout.write('bound\\n')};
+for(const [proto,port] of ps){if(proto==='udp'){const s=dgram.createSocket(addr.includes(':')?'udp6':'udp4');s.on('message',(m)=>process.stdout.write('udp '+port+' '+m+'\\n'));s.bind(port,addr,bound)}
+else{net.createServer((c)=>{c.setEncoding('utf8');c.on('error',()=>{});c.on('data',(d)=>{process.stdout.write('tcp '+port+' '+d.trim()+'\\n');c.end()})}).listen(port,addr,bound)}}`;
+
+/** One probe: a datagram, or a TCP connection carrying one line (the sink closes first, so no TIME_WAIT blocks the next probe from the same port). */
+const PROBE_SCRIPT = `const [proto,src,sport,dst,dport,tag]=process.argv.slice(1);setTimeout(()=>process.exit(1),1500).unref();
+if(proto==='udp'){const s=require('dgram').createSocket(dst.includes(':')?'udp6':'udp4');s.bind(+sport,src,()=>s.send(tag,+dport,dst,()=>s.close()))}
+else{const c=require('net').connect({host:dst,port:+dport,localAddress:src,...(+sport>0?{localPort:+sport}:{})},()=>c.write(tag+'\\n'));c.on('end',()=>c.end());c.on('error',()=>process.exit(1))}`;
+
+interface LinkState {
+  readonly plan: LinkPlan;
+  readonly aIf: string;
+  readonly bIf: string;
+  /** What link_down/link_up last said (a crashed end also takes it down). */
+  wanted: boolean;
+}
+
+class ScenarioTestbed {
+  private readonly topo: Topology;
+  private readonly lab: NetnsLab;
+  private readonly bed: DaemonTestbed;
+  private readonly links: LinkState[] = [];
+  private readonly routes: RoutePlan[][];
+  private readonly crashed = new Set<string>();
+  private readonly configs = new Map<string, string>();
+  private readonly sinks = new Map<string, string[]>();
+  private readonly flows = new Map<string, FlowRecord>();
+  private readonly paths = new Map<string, { path: string[] | null; sinceMs: number }>();
+  private readonly samples: Sample[] = [];
+  private readonly probes: ProbeRecord[] = [];
+  private readonly timeline: TestbedReport['timeline'] = [];
+  private readonly notes: string[] = [];
+  private readonly firewalls: string[];
+  private t0 = 0;
+  /** Topology changes and daemon restarts, one at a time and in order. */
+  private serial: Promise<void> = Promise.resolve();
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly s: Scenario,
+    private readonly o: TestbedRunOptions,
+  ) {
+    this.topo = new Topology(s.nodes, s.links);
+    this.firewalls = s.nodes.filter((n) => n.role === 'firewall').map((n) => n.id);
+    const plans = s.links.map(linkPlan);
+    this.lab = NetnsLab.build('tbd', (lab) => {
+      for (const n of s.nodes) {
+        lab.addNode({ name: n.id, forward: n.role !== 'host' });
+        // Paths may be asymmetric after a route change: no reverse-path filter.
+        lab.exec(n.id, 'sysctl', ['-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
+        lab.exec(n.id, 'ip', ['addr', 'add', `${n.address}/${n.address.includes(':') ? 128 : 32}`, 'dev', 'lo']);
+      }
+      for (const p of plans) {
+        const { aIf, bIf } = lab.addLink({ a: p.spec.a, b: p.spec.b, aAddrs: [...p.aAddrs], bAddrs: [...p.bAddrs] });
+        this.links.push({ plan: p, aIf, bIf, wanted: true });
+      }
+    });
+    this.bed = new DaemonTestbed(this.lab);
+    this.routes = s.nodes.map(() => []);
+  }
+
+  private log(line: string): void {
+    this.o.log?.(line);
+  }
+
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  private note(kind: string, what: string): void {
+    const atMs = this.t0 === 0 ? 0 : this.now();
+    this.timeline.push({ atS: r3(atMs), kind, what });
+    this.log(`${(atMs / 1000).toFixed(1).padStart(6)}s  ${kind}: ${what}`);
+  }
+
+  async run(): Promise<TestbedReport> {
+    let aborted = false;
+    try {
+      await this.setUp();
+      this.t0 = performance.now();
+      for (const f of this.s.flows) this.paths.set(f.id, { path: this.pathOf(f), sinceMs: 0 });
+      const sampler = this.sampleLoop();
+      aborted = !(await this.playTimeline());
+      this.stopSampling = true;
+      await sampler;
+      await Promise.allSettled([...this.pending]);
+    } finally {
+      if (this.o.logsDir !== undefined) this.copyLogs(this.o.logsDir);
+      await this.bed.stop();
+    }
+    return this.report(aborted);
+  }
+
+  private copyLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const id of this.configs.keys()) {
+      try {
+        copyFileSync(this.bed.daemon(id).logFile, join(dir, `${id}.log`));
+      } catch {
+        // A daemon that never started has no log.
+      }
+    }
+  }
+
+  // ---------- set-up ----------
+
+  private async setUp(): Promise<void> {
+    this.applyNetem();
+    await this.applyRoutes();
+    const keyRoot = join(this.bed.dir, 'keys');
+    mkdirSync(keyRoot, { mode: 0o700 });
+    for (const n of this.s.nodes) {
+      if (n.role === 'router') continue;
+      const keyDir = join(keyRoot, n.id);
+      const files = daemonFiles(this.s, n, keyDir);
+      if (files.keys.size > 0) {
+        mkdirSync(keyDir, { mode: 0o700 });
+        for (const [id, hex] of files.keys) {
+          writeFileSync(join(keyDir, `${id}.key`), hex + '\n', { mode: 0o600 });
+          chmodSync(join(keyDir, `${id}.key`), 0o600);
+        }
+      }
+      this.configs.set(n.id, natfwdConfig(n.id, [n.address], files.extra, { role: n.role === 'firewall' ? 'firewall' : 'host', logLevel: this.o.logLevel ?? 'info' }));
+      if (n.role === 'firewall') await this.transitPinholes(n, files.extra.some((l) => l.includes('mode: integration')) ? 'integration' : 'standalone');
+    }
+    for (const [id, yaml] of this.configs) {
+      await this.bed.start(id, yaml);
+      this.log(`natfwd started on ${id}`);
+    }
+    await this.startSinks();
+  }
+
+  /**
+   * The simulator carries signalling between peers whatever the firewalls in
+   * between hold; in a real standalone firewall (policy drop) D-mode and
+   * C-mode between two other nodes need a static pinhole, as an operator would
+   * add one. Added before natfwd starts, so that its reconcile adopts them.
+   */
+  private async transitPinholes(n: NodeSpec, mode: 'standalone' | 'integration'): Promise<void> {
+    const lifetime = String(Math.ceil(this.s.durationMs / 1000) + 3600);
+    await execIn(this.lab, n.id, process.execPath, [NATFW, 'pinhole', 'setup', '--mode', mode]);
+    for (const p of TRANSIT_PREFIXES)
+      for (const proto of ['udp', 'tcp'])
+        await execIn(this.lab, n.id, process.execPath, [NATFW, 'pinhole', 'add', '--proto', proto, '--src', p, '--dst', p, '--dport', String(GIST_PORT), '--lifetime', lifetime, '--owner', TRANSIT_OWNER]);
+  }
+
+  private applyNetem(): void {
+    for (const l of this.links) {
+      const spec = l.plan.spec;
+      if (spec.delayMs <= 0 && spec.loss <= 0 && spec.capacityBps <= 0) continue;
+      const args = ['delay', `${spec.delayMs}ms`, ...(spec.loss > 0 ? ['loss', `${spec.loss * 100}%`] : []), ...(spec.capacityBps > 0 ? ['rate', `${spec.capacityBps}bit`] : [])];
+      const a = this.lab.tryExec(spec.a, 'tc', ['qdisc', 'add', 'dev', l.aIf, 'root', 'netem', ...args]);
+      if (a.status !== 0) {
+        this.notes.push(`link delay, loss and capacity are not applied: tc netem failed (${a.stderr.trim() || `exit ${a.status}`}); this kernel may lack sch_netem`);
+        return;
+      }
+      this.lab.exec(spec.b, 'tc', ['qdisc', 'add', 'dev', l.bIf, 'root', 'netem', ...args]);
+    }
+  }
+
+  /** Brings every node's kernel routes to what the topology computes now (only what changed). */
+  private async applyRoutes(): Promise<void> {
+    await Promise.all(
+      this.s.nodes.map(async (n, u) => {
+        const next = routesOf(this.topo, this.links.map((l) => l.plan), u);
+        const batch = routeBatch(this.routes[u], next);
+        this.routes[u] = next;
+        // -force: a route through a link that went down is already gone from the kernel; its `del` may fail.
+        if (batch.length > 0) await execIn(this.lab, n.id, 'ip', ['-force', '-batch', '-'], batch.join('\n') + '\n').catch(() => undefined);
+      }),
+    );
+  }
+
+  private async startSinks(): Promise<void> {
+    const want = new Map<string, Set<string>>();
+    for (const a of this.s.assertions) {
+      if (a.kind !== 'delivered' && a.kind !== 'blocked') continue;
+      const f = this.s.flows.find((x) => x.id === a.flow);
+      if (f === undefined || f.to === undefined || f.dstPort === 0) continue;
+      const proto = f.protocol === 17 ? 'udp' : f.protocol === 6 ? 'tcp' : undefined;
+      if (proto === undefined) continue;
+      const set = want.get(f.to) ?? new Set<string>();
+      set.add(JSON.stringify([proto, f.dstPort]));
+      want.set(f.to, set);
+    }
+    for (const [node, set] of want) {
+      const addr = this.node(node).address;
+      const received: string[] = [];
+      this.sinks.set(node, received);
+      const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, '-e', SINK_SCRIPT, addr, `[${[...set].join(',')}]`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      this.bed.adopt(proc);
+      proc.stdout.setEncoding('utf8').on('data', (d: string) => received.push(...d.split('\n').filter((l) => l !== '')));
+      if (!(await until(() => received.includes('bound'), 10_000))) throw new TestbedError('TESTBED_SINK', `the probe receiver on ${node} did not bind its ports`);
+    }
+  }
+
+  private node(id: string): NodeSpec {
+    return this.s.nodes[this.topo.index.get(id) as number];
+  }
+
+  private pathOf(f: FlowSpec): string[] | null {
+    if (f.to === undefined) return null;
+    const p = this.topo.path(this.topo.index.get(f.from) as number, this.topo.index.get(f.to) as number);
+    return p === undefined ? null : p.map((u) => this.s.nodes[u].id);
+  }
+
+  // ---------- the timeline ----------
+
+  private stopSampling = false;
+
+  /** Plays flows, events and probes at their instants; false when aborted. */
+  private async playTimeline(): Promise<boolean> {
+    const items: Array<{ atMs: number; order: number; run: () => void }> = [];
+    const at = (atMs: number, run: () => void): void => {
+      items.push({ atMs, order: items.length, run });
+    };
+    for (const f of this.s.flows) {
+      const rec: FlowRecord = { spec: f };
+      this.flows.set(f.id, rec);
+      at(f.startMs, () => this.track(this.create(rec)));
+      if (f.stopMs !== undefined) {
+        const stop = f.stopMs;
+        at(stop, () => this.track(this.teardown(rec, f.from, 'stop')));
+      }
+    }
+    for (const e of this.s.events)
+      at(e.atMs, () => {
+        const p = this.serial.then(() => this.event(e));
+        this.serial = p.catch(() => undefined);
+        this.track(p);
+      });
+    const slack = this.o.slackMs ?? 1500;
+    for (const a of this.s.assertions) {
+      if (a.kind !== 'delivered' && a.kind !== 'blocked') continue;
+      for (const t of probeTimes(a, slack, this.s.durationMs)) at(t, () => this.track(this.probe(a.id, a.flow)));
+    }
+    items.sort((x, y) => x.atMs - y.atMs || x.order - y.order);
+    for (const it of items) {
+      if (!(await this.sleepUntil(it.atMs))) return false;
+      it.run();
+    }
+    return this.sleepUntil(this.s.durationMs);
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p.catch((e: unknown) => this.note('error', e instanceof Error ? e.message : String(e))).finally(() => this.pending.delete(q));
+    this.pending.add(q);
+  }
+
+  private async sleepUntil(atMs: number): Promise<boolean> {
+    const signal = this.o.signal;
+    for (;;) {
+      if (signal?.aborted === true) return false;
+      const left = atMs - this.now();
+      if (left <= 0) return true;
+      await sleep(Math.min(left, 250));
+    }
+  }
+
+  private async control(node: string, op: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const c = await ControlClient.connect(this.bed.daemon(node).socket);
+    try {
+      return await c.request(op, body, 20_000);
+    } finally {
+      c.close();
+    }
+  }
+
+  private async create(rec: FlowRecord): Promise<void> {
+    const f = rec.spec;
+    if (f.to === undefined) return;
+    const src = this.node(f.from).address;
+    const dst = this.node(f.to).address;
+    const req: Record<string, unknown> = { src, dst, proto: f.protocol, subPorts: f.subPorts, action: f.action, lifetime: Math.max(1, Math.round(f.lifetimeMs / 1000)) };
+    if (f.protocol === 6 || f.protocol === 17) {
+      if (f.dstPort !== 0) req.dport = f.dstPort;
+      if (f.srcPort !== 0) req.sport = f.srcPort;
+    }
+    const token = this.token(f, src, dst);
+    if (token !== undefined) req.token = token;
+    const started = this.now();
+    try {
+      const r = await this.control(f.from, 'create', req);
+      rec.session = String(r.session);
+      rec.establishedAtMs = this.now();
+      rec.grantedLifetimeS = Number(r.lifetime);
+      this.note('established', `${f.id} session ${rec.session.slice(0, 8)} lifetime ${rec.grantedLifetimeS}s in ${Math.round(rec.establishedAtMs - started)} ms`);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      rec.rejected = { atMs: this.now(), message, ...(e instanceof ControlRefusal ? { responseClass: e.responseClass, responseCode: e.responseCode } : {}) };
+      this.note('rejected', `${f.id}: ${message}`);
+    }
+  }
+
+  /** The SESSION_AUTH token the NI carries for a flow signed with a scenario key: exactly that flow (as the simulator issues it). */
+  private token(f: FlowSpec, src: string, dst: string): string | undefined {
+    if (f.key === undefined) return undefined;
+    const key = this.s.keys.find((k) => k.id === f.key);
+    const keyId = keyIdsOf(this.s).get(f.key);
+    if (key === undefined || keyId === undefined) return undefined;
+    const ports = f.protocol === 6 || f.protocol === 17;
+    const host = (a: string): number => (a.includes(':') ? 128 : 32);
+    const now = Date.now();
+    const raw = issueToken({
+      key: key.secret, keyId,
+      src: [{ address: src, length: host(src) }], dst: [{ address: dst, length: host(dst) }],
+      protocol: f.protocol,
+      dstPorts: ports && f.dstPort !== 0 ? { from: f.dstPort, to: f.dstPort + f.subPorts } : undefined,
+      srcPorts: ports && f.srcPort !== 0 ? { from: f.srcPort, to: f.srcPort } : undefined,
+      notBefore: now - 60_000,
+      notAfter: now + this.s.durationMs + 3600_000,
+    });
+    return Buffer.from(raw).toString('hex');
+  }
+
+  /** The NI tears the session down (`stop`), or an operator removes it at `node` (s3.7.5). */
+  private async teardown(rec: FlowRecord, node: string, why: string): Promise<void> {
+    if (rec.session === undefined || rec.endedAtMs !== undefined) {
+      this.note('teardown', `${rec.spec.id} at ${node}: no session to tear down`);
+      return;
+    }
+    if (this.crashed.has(node)) {
+      this.note('teardown', `${rec.spec.id} at ${node}: the node is down`);
+      return;
+    }
+    await this.control(node, 'teardown', { session: rec.session });
+    if (node === rec.spec.from) rec.endedAtMs = this.now();
+    this.note('teardown', `${rec.spec.id} at ${node} (${why})`);
+  }
+
+  private async event(e: EventSpec): Promise<void> {
+    switch (e.kind) {
+      case 'link_down':
+      case 'link_up':
+        this.linkState(e.link).wanted = e.kind === 'link_up';
+        await this.syncLinks();
+        this.note(e.kind, e.link);
+        return;
+      case 'metric':
+        this.topo.setMetric(e.link, e.metric);
+        await this.routesChanged();
+        this.note('metric', `${e.link} = ${e.metric}`);
+        return;
+      case 'crash': {
+        this.crashed.add(e.node);
+        const d = this.configs.has(e.node) ? this.bed.daemon(e.node).proc : undefined;
+        d?.kill('SIGKILL');
+        for (const rec of this.flows.values()) if (rec.spec.from === e.node && rec.endedAtMs === undefined && rec.session !== undefined) rec.endedAtMs = this.now();
+        await this.syncLinks();
+        this.note('crash', `${e.node}${d !== undefined ? ' (natfwd killed)' : ''}`);
+        return;
+      }
+      case 'restart': {
+        this.crashed.delete(e.node);
+        await this.syncLinks();
+        const yaml = this.configs.get(e.node);
+        if (yaml !== undefined) await this.bed.start(e.node, yaml);
+        this.note('restart', `${e.node}${yaml !== undefined ? ' (natfwd started, state lost)' : ''}`);
+        return;
+      }
+      case 'teardown': {
+        const rec = this.flows.get(e.flow);
+        if (rec !== undefined) await this.teardown(rec, e.node ?? rec.spec.from, e.node === undefined ? 'event' : 'operator');
+        return;
+      }
+      case 'loss_burst':
+        // Refused before the run (scenario-plan.ts unsupportedParts).
+        return;
+    }
+  }
+
+  private linkState(id: string): LinkState {
+    return this.links[this.topo.link(id).index];
+  }
+
+  /** Links are up when wanted and both ends run; the kernel interfaces and the routes follow. */
+  private async syncLinks(): Promise<void> {
+    let changed = false;
+    for (const l of this.links) {
+      const spec = l.plan.spec;
+      const up = l.wanted && !this.crashed.has(spec.a) && !this.crashed.has(spec.b);
+      const t = this.topo.links[this.topo.link(spec.id).index];
+      if (t.up === up) continue;
+      changed = true;
+      const state = up ? 'up' : 'down';
+      await Promise.all([execIn(this.lab, spec.a, 'ip', ['link', 'set', l.aIf, state]), execIn(this.lab, spec.b, 'ip', ['link', 'set', l.bIf, state])]);
+      this.topo.setLinkUp(spec.id, up);
+    }
+    if (changed) await this.routesChanged();
+  }
+
+  private async routesChanged(): Promise<void> {
+    await this.applyRoutes();
+    const now = this.now();
+    for (const f of this.s.flows) {
+      const path = this.pathOf(f);
+      const old = this.paths.get(f.id);
+      if (old === undefined || JSON.stringify(old.path) !== JSON.stringify(path)) this.paths.set(f.id, { path, sinceMs: now });
+    }
+  }
+
+  // ---------- observing ----------
+
+  private async sampleLoop(): Promise<void> {
+    const every = Math.max(1000, this.s.sampleIntervalMs);
+    for (let k = 0; !this.stopSampling; k++) {
+      const startedAt = this.now();
+      const pinholes: Record<string, KernelEntry[]> = {};
+      await Promise.all(
+        this.firewalls.map(async (fw) => {
+          pinholes[fw] = this.crashed.has(fw) ? [] : await this.kernelPinholes(fw).catch(() => []);
+        }),
+      );
+      const paths: Sample['paths'] = Object.fromEntries(this.paths);
+      this.samples.push({ atMs: (startedAt + this.now()) / 2, pinholes, paths });
+      const next = (k + 1) * every;
+      while (!this.stopSampling && this.now() < next) await sleep(Math.min(100, next - this.now()));
+    }
+  }
+
+  /** What the kernel of `fw` holds, as `natfw pinhole list --json` reads it (transit pinholes left out). */
+  private async kernelPinholes(fw: string): Promise<KernelEntry[]> {
+    const out = await execIn(this.lab, fw, process.execPath, [NATFW, 'pinhole', 'list', '--json']);
+    const entries: KernelEntry[] = [];
+    for (const line of out.split('\n')) {
+      if (line.trim() === '') continue;
+      const v = JSON.parse(line) as { type?: unknown; owner?: unknown; action?: unknown };
+      if (v.type === 'pinhole' && typeof v.owner === 'string' && v.owner !== TRANSIT_OWNER) entries.push({ owner: v.owner, action: String(v.action) });
+    }
+    return entries;
+  }
+
+  /** Sends a probe of flow `flowId` from its source and says whether the sink saw it (three tries for UDP, one connection for TCP). */
+  private async probe(assertion: string, flowId: string): Promise<void> {
+    const f = this.flows.get(flowId)?.spec;
+    if (f?.to === undefined) return;
+    const atMs = this.now();
+    const proto = f.protocol === 17 ? 'udp' : f.protocol === 6 ? 'tcp' : undefined;
+    const sink = this.sinks.get(f.to);
+    if (proto === undefined || f.dstPort === 0 || sink === undefined) {
+      this.note('probe', `${assertion}: flow ${flowId} cannot be probed (UDP or TCP with a destination port only)`);
+      this.probes.push({ assertion, atMs, delivered: false });
+      return;
+    }
+    const src = this.node(f.from).address;
+    const dst = this.node(f.to).address;
+    let delivered = false;
+    for (let i = 0; i < (proto === 'udp' ? 3 : 1) && !delivered; i++) {
+      const tag = `${assertion}-${Math.round(atMs)}-${i}`;
+      const sender = execIn(this.lab, f.from, process.execPath, ['-e', PROBE_SCRIPT, proto, src, String(f.srcPort), dst, String(f.dstPort), tag]).catch(() => '');
+      delivered = await until(() => sink.some((l) => l.endsWith(` ${tag}`)), proto === 'udp' ? 600 : 1500);
+      await sender;
+    }
+    this.probes.push({ assertion, atMs, delivered });
+    this.note('probe', `${assertion}: ${proto} ${src} -> ${dst}:${f.dstPort} ${delivered ? 'delivered' : 'not delivered'}`);
+  }
+
+  // ---------- the report ----------
+
+  private report(aborted: boolean): TestbedReport {
+    const s = this.s;
+    const assertions = checkAssertions(s, { firewalls: this.firewalls, flows: this.flows, samples: this.samples, probes: this.probes }, this.o.slackMs ?? 1500);
+    const pinholes: Record<string, number[]> = {};
+    for (const fw of this.firewalls) pinholes[fw] = this.samples.map((x) => (x.pinholes[fw] ?? []).length);
+    return {
+      scenario: { name: s.name, description: s.description, durationS: s.durationMs / 1000, nodes: s.nodes.length, links: s.links.length, flows: s.flows.length, events: s.events.length },
+      mode: 'testbed',
+      ok: !aborted && assertions.every((a) => a.ok),
+      aborted,
+      daemons: [...this.configs.keys()],
+      notes: this.notes,
+      flows: [...this.flows.values()].map((f) => ({
+        id: f.spec.id,
+        session: f.session ?? null,
+        establishedAtS: f.establishedAtMs !== undefined ? r3(f.establishedAtMs) : null,
+        grantedLifetimeS: f.grantedLifetimeS ?? null,
+        rejected: f.rejected?.message ?? null,
+        endedAtS: f.endedAtMs !== undefined ? r3(f.endedAtMs) : null,
+      })),
+      timeline: this.timeline,
+      series: { t: this.samples.map((x) => r3(x.atMs)), pinholes },
+      probes: this.probes.map((p) => ({ assertion: p.assertion, atS: r3(p.atMs), delivered: p.delivered })),
+      assertions,
+    };
+  }
+}
+
+/** Runs `s` on real daemons in namespaces created (and removed) here; root only. */
+export async function runScenarioOnTestbed(s: Scenario, o: TestbedRunOptions = {}): Promise<TestbedReport> {
+  const why = netnsUnavailableReason(['nft', 'tc']);
+  if (why !== undefined) throw new TestbedError('TESTBED_UNAVAILABLE', `the testbed ${why}`);
+  return new ScenarioTestbed(s, o).run();
+}
+
+/** Writes DIR/report.json; returns its path. */
+export function writeTestbedReport(report: TestbedReport, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'report.json');
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  return file;
+}
+

@@ -87,7 +87,10 @@ export function checkAssertions(s: Scenario, obs: Observations, slackMs: number)
     }
     const o = new Outcome();
     judge(a, obs, slackMs, s.durationMs, o);
-    if (o.ok && o.checks === 0) o.fail(undefined, 'no sample fell inside its window: nothing was checked');
+    if (o.ok && o.checks === 0) {
+      const probed = a.kind === 'delivered' || a.kind === 'blocked';
+      o.fail(undefined, probed ? 'no probe ran: its window (less the slack) is shorter than a probe takes (1.5 s)' : 'no sample fell inside its window: nothing was checked');
+    }
     return {
       id: a.id, kind: a.kind, line: a.line, checked: true, ok: o.ok, checks: o.checks, message: o.message,
       ...(o.firstFailureAtMs !== undefined ? { firstFailureAtS: Math.round(o.firstFailureAtMs) / 1000 } : {}),

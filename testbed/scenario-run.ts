@@ -518,11 +518,14 @@ class ScenarioTestbed {
     const src = this.node(f.from).address;
     const dst = this.node(f.to).address;
     let delivered = false;
+    const tags: string[] = [];
+    const arrived = (): boolean => sink.some((l) => tags.some((t) => l.endsWith(` ${t}`)));
     for (let i = 0; i < (proto === 'udp' ? 3 : 1) && !delivered; i++) {
       const tag = `${assertion}-${Math.round(atMs)}-${i}`;
-      const sender = execIn(this.lab, f.from, process.execPath, ['-e', PROBE_SCRIPT, proto, src, String(f.srcPort), dst, String(f.dstPort), tag]).catch(() => '');
-      delivered = await until(() => sink.some((l) => l.endsWith(` ${tag}`)), proto === 'udp' ? 600 : 1500);
-      await sender;
+      tags.push(tag);
+      // The wait starts once the sender is done: on a loaded machine a node process takes a while to start.
+      await execIn(this.lab, f.from, process.execPath, ['-e', PROBE_SCRIPT, proto, src, String(f.srcPort), dst, String(f.dstPort), tag]).catch(() => '');
+      delivered = await until(arrived, 500);
     }
     this.probes.push({ assertion, atMs, delivered });
     this.note('probe', `${assertion}: ${proto} ${src} -> ${dst}:${f.dstPort} ${delivered ? 'delivered' : 'not delivered'}`);

@@ -479,13 +479,21 @@ class ScenarioTestbed {
     for (let k = 0; !this.stopSampling; k++) {
       const startedAt = this.now();
       const pinholes: Record<string, KernelEntry[]> = {};
+      // A crashed firewall's kernel is read too: its pinholes stay there until their timeouts (fail closed).
+      const failed: string[] = [];
       await Promise.all(
         this.firewalls.map(async (fw) => {
-          pinholes[fw] = this.crashed.has(fw) ? [] : await this.kernelPinholes(fw).catch(() => []);
+          try {
+            pinholes[fw] = await this.kernelPinholes(fw);
+          } catch (e) {
+            failed.push(`${fw}: ${e instanceof Error ? e.message : String(e)}`);
+          }
         }),
       );
       const paths: Sample['paths'] = Object.fromEntries(this.paths);
-      this.samples.push({ atMs: (startedAt + this.now()) / 2, pinholes, paths });
+      // A sample with a firewall unread would judge it empty: it is left out, and said so.
+      if (failed.length > 0) this.note('sample-failed', failed.join('; '));
+      else this.samples.push({ atMs: (startedAt + this.now()) / 2, pinholes, paths });
       const next = (k + 1) * every;
       while (!this.stopSampling && this.now() < next) await sleep(Math.min(100, next - this.now()));
     }

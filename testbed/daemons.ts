@@ -89,11 +89,24 @@ export interface KernelBinding {
   owner: string;
 }
 
-/** A UDP sink in a namespace; `received` holds each datagram's text. */
-export interface UdpSink {
+/** A receiver in a namespace; `received` holds `<proto> <port> <text>` per datagram or TCP line. */
+export interface ProbeSink {
   readonly proc: ChildProcess;
   readonly received: string[];
 }
+
+export type ProbeProto = 'udp' | 'tcp';
+
+/** UDP sockets and TCP listeners on `address`; prints `<proto> <port> <text>` per datagram or line (the TCP side closes first, so no TIME_WAIT blocks the next probe from the same port). */
+const SINK_SCRIPT = `const dgram=require('dgram'),net=require('net');const [addr,list]=process.argv.slice(1);const ps=JSON.parse(list);let n=0;
+const bound=()=>{if(++n===ps.length)process.stdout.write('bound\\n')};
+for(const [proto,port] of ps){if(proto==='udp'){const s=dgram.createSocket(addr.includes(':')?'udp6':'udp4');s.on('message',(m)=>process.stdout.write('udp '+port+' '+m+'\\n'));s.bind(port,addr,bound)}
+else{net.createServer((c)=>{c.setEncoding('utf8');c.on('error',()=>{});c.on('data',(d)=>{process.stdout.write('tcp '+port+' '+d.trim()+'\\n');c.end()})}).listen(port,addr,bound)}}`;
+
+/** One probe: a datagram, or a TCP connection carrying one line; gives up after 1.5 s. */
+const PROBE_SCRIPT = `const [proto,src,sport,dst,dport,tag]=process.argv.slice(1);setTimeout(()=>process.exit(1),1500).unref();
+if(proto==='udp'){const s=require('dgram').createSocket(dst.includes(':')?'udp6':'udp4');s.bind(+sport,src,()=>s.send(tag,+dport,dst,()=>s.close()))}
+else{const c=require('net').connect({host:dst,port:+dport,localAddress:src,...(+sport>0?{localPort:+sport}:{})},()=>c.write(tag+'\\n'));c.on('end',()=>c.end());c.on('error',()=>process.exit(1))}`;
 
 export interface NatfwdConfigOptions {
   readonly role?: 'host' | 'firewall' | 'nat';
@@ -112,9 +125,7 @@ export function natfwdConfig(name: string, addresses: readonly string[], extra: 
 export class DaemonTestbed {
   readonly dir: string;
   private readonly daemons = new Map<string, Daemon>();
-  private readonly sinks: UdpSink[] = [];
-  /** Other processes a caller started in the lab's namespaces, ended with the rest. */
-  private readonly adopted: ChildProcess[] = [];
+  private readonly sinks: ProbeSink[] = [];
   private stopped = false;
 
   constructor(readonly lab: NetnsLab) {
@@ -204,42 +215,36 @@ export class DaemonTestbed {
     return this.kernelEntries(node).filter((p): p is KernelBinding => p.type === 'nat-binding');
   }
 
-  /** A UDP receiver bound to `address`:`port` in `node`'s namespace (resolves once bound). */
-  async udpSink(node: string, address: string, port: number): Promise<UdpSink> {
-    const family = address.includes(':') ? 'udp6' : 'udp4';
-    const proc = spawn(
-      'ip',
-      ['netns', 'exec', this.lab.ns(node), process.execPath, '-e', `const s=require('dgram').createSocket('${family}');s.on('message',(m)=>process.stdout.write(m+'\\n'));s.bind(${port},'${address}',()=>process.stdout.write('bound\\n'))`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const sink: UdpSink = { proc, received: [] };
+  /** A receiver on `address` in `node`'s namespace for each (protocol, port) of `ports` (resolves once all are bound). */
+  async sink(node: string, address: string, ports: ReadonlyArray<readonly [ProbeProto, number]>): Promise<ProbeSink> {
+    const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, '-e', SINK_SCRIPT, address, JSON.stringify(ports)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sink: ProbeSink = { proc, received: [] };
     this.sinks.push(sink);
     proc.stdout?.setEncoding('utf8').on('data', (s: string) => sink.received.push(...s.split('\n').filter((l) => l !== '')));
-    if (!(await until(() => sink.received.includes('bound'), 10_000))) throw new Error(`UDP sink on ${node} ${address}:${port} did not bind`);
+    if (!(await until(() => sink.received.includes('bound'), 10_000))) throw new Error(`sink on ${node} ${address} ${JSON.stringify(ports)} did not bind`);
     return sink;
   }
 
-  /** Sends one UDP datagram with text `text` from `node` (bound to `src`) to `dst`:`port`. */
-  probe(node: string, src: string, dst: string, port: number, text: string): void {
-    const family = dst.includes(':') ? 'udp6' : 'udp4';
-    this.lab.exec(node, process.execPath, [
-      '-e',
-      `const s=require('dgram').createSocket('${family}');s.bind(0,'${src}',()=>s.send(${JSON.stringify(text)},${port},'${dst}',()=>s.close()))`,
-    ]);
+  /** A UDP receiver bound to `address`:`port` in `node`'s namespace (resolves once bound). */
+  udpSink(node: string, address: string, port: number): Promise<ProbeSink> {
+    return this.sink(node, address, [['udp', port]]);
   }
 
-  /** Whether a probe tagged `tag` reaches `sink` within ~1.5 s (sent up to three times). */
-  async delivered(sink: UdpSink, node: string, src: string, dst: string, port: number, tag: string): Promise<boolean> {
-    for (let i = 0; i < 3; i++) {
-      this.probe(node, src, dst, port, `${tag}-${i}`);
-      if (await until(() => sink.received.some((r) => r.startsWith(tag)), 500)) return true;
+  /**
+   * Whether a probe tagged `tag` from `node` (bound to `src`, source port `o.sport`, default any) reaches
+   * `sink` at `dst`:`port`: UDP up to three datagrams, TCP one connection. Each wait starts once the sender
+   * is done (on a loaded machine a node process takes a while to start).
+   */
+  async delivered(sink: ProbeSink, node: string, src: string, dst: string, port: number, tag: string, o: { proto?: ProbeProto; sport?: number } = {}): Promise<boolean> {
+    const proto = o.proto ?? 'udp';
+    const tags: string[] = [];
+    const arrived = (): boolean => sink.received.some((l) => tags.some((t) => l.endsWith(` ${t}`)));
+    for (let i = 0; i < (proto === 'udp' ? 3 : 1); i++) {
+      tags.push(`${tag}-${i}`);
+      await this.lab.execAsync(node, process.execPath, ['-e', PROBE_SCRIPT, proto, src, String(o.sport ?? 0), dst, String(port), `${tag}-${i}`]).catch(() => '');
+      if (await until(arrived, 500)) return true;
     }
     return false;
-  }
-
-  /** Makes `stop()` end `proc` too (a helper process started in one of the lab's namespaces). */
-  adopt(proc: ChildProcess): void {
-    this.adopted.push(proc);
   }
 
   /** Ends every daemon (SIGTERM, then SIGKILL after 5 s) and sink it started, then removes the lab and the files. */
@@ -249,7 +254,7 @@ export class DaemonTestbed {
     const procs = [...this.daemons.values()].map((d) => d.proc);
     for (const p of procs) if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) p.kill('SIGTERM');
     await until(() => procs.every((p) => p.exitCode !== null || p.signalCode !== null), 5000);
-    for (const p of [...procs, ...this.sinks.map((s) => s.proc), ...this.adopted]) {
+    for (const p of [...procs, ...this.sinks.map((s) => s.proc)]) {
       if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) p.kill('SIGKILL');
     }
     this.lab.destroy();

@@ -6,7 +6,7 @@
  * when the process exits. Addresses come from 198.18.0.0/15 and 2001:db8::/32
  * only (DESIGN.md), so nothing ever leaves the namespaces.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 
 export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
@@ -104,6 +104,17 @@ export class NetnsLab {
   /** Run a command inside a node's namespace; throws with stderr on failure. */
   exec(node: string, cmd: string, args: string[], input?: string): string {
     return run('ip', ['netns', 'exec', this.ns(node), cmd, ...args], input);
+  }
+
+  /** Like exec, without blocking the event loop (daemons and sinks of the same process keep running). */
+  execAsync(node: string, cmd: string, args: readonly string[], input?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = execFile('ip', ['netns', 'exec', this.ns(node), cmd, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
+        if (e !== null) reject(new Error(`${node}: ${cmd} ${args.slice(0, 3).join(' ')}: ${(stderr || e.message).trim()}`));
+        else resolve(stdout);
+      });
+      if (input !== undefined) child.stdin?.end(input);
+    });
   }
 
   /** Like exec but returns status and output instead of throwing. */

@@ -10,7 +10,6 @@
  * what was seen (testbed/scenario-check.ts). Whatever happens, every process
  * started here is ended and every namespace removed.
  */
-import { execFile, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatfwError } from '../common/errors';
@@ -18,7 +17,7 @@ import { issueToken } from '../natfw-nslp/auth/token';
 import type { EventSpec, FlowSpec, NodeSpec, Scenario } from '../sim/scenario/types';
 import { Topology } from '../sim/topology';
 import { ControlClient, ControlRefusal } from '../cli/session';
-import { DaemonTestbed, NATFW, natfwdConfig, sleep, until } from './daemons';
+import { DaemonTestbed, NATFW, natfwdConfig, sleep, type ProbeProto, type ProbeSink } from './daemons';
 import { NetnsLab, netnsUnavailableReason } from './netns';
 import { checkAssertions, probeTimes, type AssertionOutcome, type FlowRecord, type KernelEntry, type ProbeRecord, type Sample } from './scenario-check';
 import { daemonFiles, GIST_PORT, keyIdsOf, linkPlan, routeBatch, routesOf, type LinkPlan, type RoutePlan } from './scenario-plan';
@@ -58,27 +57,10 @@ const TRANSIT_PREFIXES = ['198.18.0.0/15', '2001:db8::/32'];
 
 const r3 = (ms: number): number => Math.round(ms) / 1000;
 
-/** Runs `cmd` in `node`'s namespace without blocking the event loop; rejects with its stderr. */
-function execIn(lab: NetnsLab, node: string, cmd: string, args: readonly string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('ip', ['netns', 'exec', lab.ns(node), cmd, ...args], { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 << 20 }, (e, stdout, stderr) => {
-      if (e !== null) reject(new TestbedError('TESTBED_EXEC', `${node}: ${cmd} ${args.slice(0, 3).join(' ')}: ${(stderr || e.message).trim()}`));
-      else resolve(stdout);
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
+/** How a flow's packets can be probed: UDP datagrams or TCP connections; other protocols cannot. */
+function probeProto(f: FlowSpec): ProbeProto | undefined {
+  return f.protocol === 17 ? 'udp' : f.protocol === 6 ? 'tcp' : undefined;
 }
-
-/** A receiver on a host: UDP sockets and TCP listeners on the flows' destination ports; prints `<proto> <port> <text>` per datagram or line. */
-const SINK_SCRIPT = `const dgram=require('dgram'),net=require('net');const [addr,list]=process.argv.slice(1);const ps=JSON.parse(list);let n=0;
-const bound=()=>{if(++n===ps.length)process.stdout.write('bound\\n')};
-for(const [proto,port] of ps){if(proto==='udp'){const s=dgram.createSocket(addr.includes(':')?'udp6':'udp4');s.on('message',(m)=>process.stdout.write('udp '+port+' '+m+'\\n'));s.bind(port,addr,bound)}
-else{net.createServer((c)=>{c.setEncoding('utf8');c.on('error',()=>{});c.on('data',(d)=>{process.stdout.write('tcp '+port+' '+d.trim()+'\\n');c.end()})}).listen(port,addr,bound)}}`;
-
-/** One probe: a datagram, or a TCP connection carrying one line (the sink closes first, so no TIME_WAIT blocks the next probe from the same port). */
-const PROBE_SCRIPT = `const [proto,src,sport,dst,dport,tag]=process.argv.slice(1);setTimeout(()=>process.exit(1),1500).unref();
-if(proto==='udp'){const s=require('dgram').createSocket(dst.includes(':')?'udp6':'udp4');s.bind(+sport,src,()=>s.send(tag,+dport,dst,()=>s.close()))}
-else{const c=require('net').connect({host:dst,port:+dport,localAddress:src,...(+sport>0?{localPort:+sport}:{})},()=>c.write(tag+'\\n'));c.on('end',()=>c.end());c.on('error',()=>process.exit(1))}`;
 
 interface LinkState {
   readonly plan: LinkPlan;
@@ -96,7 +78,7 @@ class ScenarioTestbed {
   private readonly routes: RoutePlan[][];
   private readonly crashed = new Set<string>();
   private readonly configs = new Map<string, string>();
-  private readonly sinks = new Map<string, string[]>();
+  private readonly sinks = new Map<string, ProbeSink>();
   private readonly flows = new Map<string, FlowRecord>();
   private readonly paths = new Map<string, { path: string[] | null; sinceMs: number }>();
   private readonly samples: Sample[] = [];
@@ -211,10 +193,10 @@ class ScenarioTestbed {
    */
   private async transitPinholes(n: NodeSpec, mode: 'standalone' | 'integration'): Promise<void> {
     const lifetime = String(Math.ceil(this.s.durationMs / 1000) + 3600);
-    await execIn(this.lab, n.id, process.execPath, [NATFW, 'pinhole', 'setup', '--mode', mode]);
+    await this.lab.execAsync(n.id, process.execPath, [NATFW, 'pinhole', 'setup', '--mode', mode]);
     for (const p of TRANSIT_PREFIXES)
       for (const proto of ['udp', 'tcp'])
-        await execIn(this.lab, n.id, process.execPath, [NATFW, 'pinhole', 'add', '--proto', proto, '--src', p, '--dst', p, '--dport', String(GIST_PORT), '--lifetime', lifetime, '--owner', TRANSIT_OWNER]);
+        await this.lab.execAsync(n.id, process.execPath, [NATFW, 'pinhole', 'add', '--proto', proto, '--src', p, '--dst', p, '--dport', String(GIST_PORT), '--lifetime', lifetime, '--owner', TRANSIT_OWNER]);
   }
 
   private applyNetem(): void {
@@ -239,7 +221,7 @@ class ScenarioTestbed {
         const batch = routeBatch(this.routes[u], next);
         this.routes[u] = next;
         // -force: a route through a link that went down is already gone from the kernel; its `del` may fail.
-        if (batch.length > 0) await execIn(this.lab, n.id, 'ip', ['-force', '-batch', '-'], batch.join('\n') + '\n').catch(() => undefined);
+        if (batch.length > 0) await this.lab.execAsync(n.id, 'ip', ['-force', '-batch', '-'], batch.join('\n') + '\n').catch(() => undefined);
       }),
     );
   }
@@ -250,20 +232,15 @@ class ScenarioTestbed {
       if (a.kind !== 'delivered' && a.kind !== 'blocked') continue;
       const f = this.s.flows.find((x) => x.id === a.flow);
       if (f === undefined || f.to === undefined || f.dstPort === 0) continue;
-      const proto = f.protocol === 17 ? 'udp' : f.protocol === 6 ? 'tcp' : undefined;
+      const proto = probeProto(f);
       if (proto === undefined) continue;
       const set = want.get(f.to) ?? new Set<string>();
       set.add(JSON.stringify([proto, f.dstPort]));
       want.set(f.to, set);
     }
     for (const [node, set] of want) {
-      const addr = this.node(node).address;
-      const received: string[] = [];
-      this.sinks.set(node, received);
-      const proc = spawn('ip', ['netns', 'exec', this.lab.ns(node), process.execPath, '-e', SINK_SCRIPT, addr, `[${[...set].join(',')}]`], { stdio: ['ignore', 'pipe', 'inherit'] });
-      this.bed.adopt(proc);
-      proc.stdout.setEncoding('utf8').on('data', (d: string) => received.push(...d.split('\n').filter((l) => l !== '')));
-      if (!(await until(() => received.includes('bound'), 10_000))) throw new TestbedError('TESTBED_SINK', `the probe receiver on ${node} did not bind its ports`);
+      const ports = [...set].map((x) => JSON.parse(x) as [ProbeProto, number]);
+      this.sinks.set(node, await this.bed.sink(node, this.node(node).address, ports));
     }
   }
 
@@ -456,7 +433,7 @@ class ScenarioTestbed {
       if (t.up === up) continue;
       changed = true;
       const state = up ? 'up' : 'down';
-      await Promise.all([execIn(this.lab, spec.a, 'ip', ['link', 'set', l.aIf, state]), execIn(this.lab, spec.b, 'ip', ['link', 'set', l.bIf, state])]);
+      await Promise.all([this.lab.execAsync(spec.a, 'ip', ['link', 'set', l.aIf, state]), this.lab.execAsync(spec.b, 'ip', ['link', 'set', l.bIf, state])]);
       this.topo.setLinkUp(spec.id, up);
     }
     if (changed) await this.routesChanged();
@@ -501,7 +478,7 @@ class ScenarioTestbed {
 
   /** What the kernel of `fw` holds, as `natfw pinhole list --json` reads it (transit pinholes left out). */
   private async kernelPinholes(fw: string): Promise<KernelEntry[]> {
-    const out = await execIn(this.lab, fw, process.execPath, [NATFW, 'pinhole', 'list', '--json']);
+    const out = await this.lab.execAsync(fw, process.execPath, [NATFW, 'pinhole', 'list', '--json']);
     const entries: KernelEntry[] = [];
     for (const line of out.split('\n')) {
       if (line.trim() === '') continue;
@@ -516,7 +493,7 @@ class ScenarioTestbed {
     const f = this.flows.get(flowId)?.spec;
     if (f?.to === undefined) return;
     const atMs = this.now();
-    const proto = f.protocol === 17 ? 'udp' : f.protocol === 6 ? 'tcp' : undefined;
+    const proto = probeProto(f);
     const sink = this.sinks.get(f.to);
     if (proto === undefined || f.dstPort === 0 || sink === undefined) {
       this.note('probe', `${assertion}: flow ${flowId} cannot be probed (UDP or TCP with a destination port only)`);
@@ -525,16 +502,7 @@ class ScenarioTestbed {
     }
     const src = this.node(f.from).address;
     const dst = this.node(f.to).address;
-    let delivered = false;
-    const tags: string[] = [];
-    const arrived = (): boolean => sink.some((l) => tags.some((t) => l.endsWith(` ${t}`)));
-    for (let i = 0; i < (proto === 'udp' ? 3 : 1) && !delivered; i++) {
-      const tag = `${assertion}-${Math.round(atMs)}-${i}`;
-      tags.push(tag);
-      // The wait starts once the sender is done: on a loaded machine a node process takes a while to start.
-      await execIn(this.lab, f.from, process.execPath, ['-e', PROBE_SCRIPT, proto, src, String(f.srcPort), dst, String(f.dstPort), tag]).catch(() => '');
-      delivered = await until(arrived, 500);
-    }
+    const delivered = await this.bed.delivered(sink, f.from, src, dst, f.dstPort, `${assertion}-${Math.round(atMs)}`, { proto, sport: f.srcPort });
     this.probes.push({ assertion, atMs, delivered });
     this.note('probe', `${assertion}: ${proto} ${src} -> ${dst}:${f.dstPort} ${delivered ? 'delivered' : 'not delivered'}`);
   }

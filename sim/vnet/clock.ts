@@ -3,25 +3,18 @@
  * ordered by (time, insertion order) so runs are deterministic. Nothing here
  * reads the wall clock; time moves only when `step()` pops the next event.
  */
-export interface ScheduledHandle {
-  cancel(): void;
-}
+import { ClockTask, type ScheduledHandle } from '../clock';
+
+export type { ScheduledHandle };
 
 /**
- * An event on the clock; it is its own handle. Drivers with an event per
- * datagram subclass it (`scheduleEvent`) instead of scheduling a closure:
- * one object per event, not a handle, a closure and its context.
+ * An event on the clock, its own handle (the simulator's ClockTask, sim/clock.ts) plus the time
+ * this clock files it under. Drivers with an event per datagram subclass it (`scheduleEvent`)
+ * instead of scheduling a closure: one object per event, not a handle, a closure and its context.
  */
-export abstract class ClockEvent implements ScheduledHandle {
-  cancelled = false;
+export abstract class ClockEvent extends ClockTask {
   /** Set by the clock when scheduled. */
   at = 0;
-
-  abstract run(): void;
-
-  cancel(): void {
-    this.cancelled = true;
-  }
 }
 
 /** A scheduled callback. */

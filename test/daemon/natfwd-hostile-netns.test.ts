@@ -12,7 +12,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodeGistDatagram, encodeGistDatagram, type GistMessage } from '../../gist/codec';
-import { DaemonTestbed, natfwdConfig, until, type UdpSink } from '../../testbed/daemons';
+import { DaemonTestbed, natfwdConfig, until, type ProbeSink } from '../../testbed/daemons';
 import { LINE, NetnsLab } from '../../testbed/netns';
 import { describeNetns } from '../helpers/netns';
 import { typicalMessages } from '../gist/codec/fixtures';
@@ -100,7 +100,7 @@ describeNetns(
   'natfwd under hostile input (real daemon, NFQUEUE, nftables)',
   () => {
     let bed: DaemonTestbed;
-    let sink: UdpSink;
+    let sink: ProbeSink;
     let issuerKeys: string;
 
     beforeAll(async () => {

@@ -11,7 +11,7 @@
  * through N's nftables NAT binding. Teardown of both sessions closes it again.
  */
 import { NetnsLab } from '../../testbed/netns';
-import { DaemonTestbed, natfwdConfig, until, type UdpSink } from '../../testbed/daemons';
+import { DaemonTestbed, natfwdConfig, until, type ProbeSink } from '../../testbed/daemons';
 import { describeNetns } from '../helpers/netns';
 
 jest.setTimeout(90_000);
@@ -37,7 +37,7 @@ describeNetns(
   'natfwd: EXTERNAL at an edge NAT, then CREATE to the reserved address (real daemons, nftables NAT)',
   () => {
     let bed: DaemonTestbed;
-    let sink: UdpSink;
+    let sink: ProbeSink;
     let external: { session: string; lifetime: number; externalAddress?: string; externalPort?: number };
     let created: { session: string; lifetime: number };
 

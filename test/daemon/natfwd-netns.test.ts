@@ -9,7 +9,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LINE, NetnsLab } from '../../testbed/netns';
-import { DaemonTestbed, natfwdConfig, until, type Daemon, type UdpSink } from '../../testbed/daemons';
+import { DaemonTestbed, natfwdConfig, until, type Daemon, type ProbeSink } from '../../testbed/daemons';
 import { describeNetns } from '../helpers/netns';
 import { ControlClient } from '../../cli/session';
 
@@ -19,8 +19,8 @@ describeNetns(
   'natfwd on A - R - B (real sockets, NFQUEUE, nftables)',
   () => {
     let bed: DaemonTestbed;
-    let sink: UdpSink;
-    let sink6: UdpSink;
+    let sink: ProbeSink;
+    let sink6: ProbeSink;
     let token: string;
     let issuerKeys: string;
     let rKeys: string;

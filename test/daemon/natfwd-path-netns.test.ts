@@ -15,7 +15,7 @@
  * pinhole goes when the lifetime runs out; R3 keeps it throughout.
  */
 import { NetnsLab } from '../../testbed/netns';
-import { DaemonTestbed, natfwdConfig, until, type UdpSink } from '../../testbed/daemons';
+import { DaemonTestbed, natfwdConfig, until, type ProbeSink } from '../../testbed/daemons';
 import { describeNetns } from '../helpers/netns';
 
 jest.setTimeout(120_000);
@@ -63,7 +63,7 @@ describeNetns(
   'natfwd on a path with two firewalls in series and a route change (real daemons, nftables)',
   () => {
     let bed: DaemonTestbed;
-    let sink: UdpSink;
+    let sink: ProbeSink;
     let session: string;
 
     const owned = (node: string): boolean => bed.pinholes(node).some((p) => p.owner === session && p.dst === `${B}/32`);

@@ -461,7 +461,9 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     if (req.siiHandle !== undefined) {
       // B.1: explicitly routed to a peer we know (E=1, s7.1.5), without local routing state.
-      const peer = this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle);
+      // Mostly the peer whose message the NSLP answers, the last one looked up: no table lookup then.
+      const last = this.lastPeer;
+      const peer = last !== undefined && last.known && last.handle === req.siiHandle ? last : (this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle));
       if (peer === undefined) {
         this.status(now, p, 'peer-unreachable');
         return;
@@ -576,7 +578,7 @@ export class GistNode implements GistService, GistDriverFacing {
       const rs = w[this.waitingHead];
       w[this.waitingHead++] = undefined as unknown as RoutingState;
       // Skip sessions that went away (timeout, SetStateLifetime 0) while they waited.
-      if (!rs.has(FWD) || rs.phase(FWD) !== Phase.Queued || this.getRow(rs.key) !== rs) continue;
+      if (!rs.has(FWD) || rs.phase(FWD) !== Phase.Queued || !rs.live) continue;
       rs.setPhase(FWD, Phase.AwaitingResponse);
       this.takeSlot(rs);
       // Piggyback the first queued unreliable message on the Query when it fits (s4.4.1).
@@ -691,8 +693,12 @@ export class GistNode implements GistService, GistDriverFacing {
 
   /** NLI objects are immutable and few (per IP version and IP-TTL value): built once. */
   private readonly nliCache = new Map<number, NetworkLayerInformation>();
-  /** The same NLIs as whole TLVs, for the message writer (wire.ts). */
-  private readonly nliTlvCache: (Uint8Array | undefined)[] = [];
+  /**
+   * The same NLIs as whole TLVs, for the message writer (wire.ts), at (IPv6 ? 256 : 0) + IP-TTL:
+   * a dense array made at its full size (an index as far out as v * 256 + TTL on an empty array
+   * made the engine keep it as a dictionary, a hash lookup on every message).
+   */
+  private readonly nliTlvCache: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(512).fill(undefined);
   /** Our IP source for each version, as a TransportAddress (immutable, shared by every transmit). */
   private sourceCache: (TransportAddress | undefined)[] = [];
 
@@ -713,7 +719,7 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   private nliTlv(v: IpVersion, ipTtl: number): Uint8Array {
-    const k = v * 256 + (ipTtl & 0xff);
+    const k = (v === 6 ? 256 : 0) + (ipTtl & 0xff);
     let t = this.nliTlvCache[k];
     if (t === undefined) this.nliTlvCache[k] = t = encodeObject(nliCodec, this.ourNli(v, ipTtl));
     return t;
@@ -1671,12 +1677,14 @@ export class GistNode implements GistService, GistDriverFacing {
   private cachedPeer(peerIdentity: Uint8Array, address: string): Peer | undefined {
     let c = this.lastPeer;
     if (c === undefined || c.address !== address) c = this.peersByAddress.get(address);
-    if (c === undefined || !sameBytes(c.peerIdentity, peerIdentity) || this.peers.get(c.key) !== c) return undefined;
+    if (c === undefined || !c.known || !sameBytes(c.peerIdentity, peerIdentity)) return undefined;
     this.lastPeer = c;
     return c;
   }
 
   private forgetPeer(peer: Peer): void {
+    const known = this.peers.get(peer.key);
+    if (known !== undefined) known.known = false;
     this.peers.delete(peer.key);
     this.peersByHandle.delete(peer.handle);
     if (this.peersByAddress.get(peer.address) === peer) this.peersByAddress.delete(peer.address);
@@ -1695,6 +1703,7 @@ export class GistNode implements GistService, GistDriverFacing {
       if (cand !== undefined) this.candidates.delete(key);
       p = cand ?? new Peer(key, this.nextHandle++, peerIdentity.slice(), address, udpPort);
       this.peers.set(key, p);
+      p.known = true;
       this.peersByAddress.set(address, p);
       this.peersByHandle.set(p.handle, p);
     }
@@ -1887,7 +1896,7 @@ export class GistNode implements GistService, GistDriverFacing {
 
   /** Arms the row's one timer entry at the earliest deadline of its halves. */
   private armState(rs: RoutingState): void {
-    if (this.getRow(rs.key) !== rs) return;
+    if (!rs.live) return;
     let at = NEVER;
     if (rs.has(FWD)) {
       at = earliest(earliest(rs.expire0, rs.nextQueryAt), rs.inactiveAt);
@@ -1908,11 +1917,11 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   private onStateTimer(now: number, rs: RoutingState): void {
-    if (this.getRow(rs.key) !== rs) return;
+    if (!rs.live) return;
     if (rs.has(FWD)) this.onHalfTimer(now, rs, FWD);
     // The FWD half's work may have removed the row (or, through an NSLP callback, replaced it).
-    if (this.getRow(rs.key) === rs && rs.has(REV)) this.onHalfTimer(now, rs, REV);
-    if (this.getRow(rs.key) !== rs) return;
+    if (rs.live && rs.has(REV)) this.onHalfTimer(now, rs, REV);
+    if (!rs.live) return;
     this.armState(rs);
   }
 
@@ -1977,7 +1986,7 @@ export class GistNode implements GistService, GistDriverFacing {
    * state is gone (so a MessageStatus listener sees the table as it is).
    */
   private removeHalf(now: number, rs: RoutingState, h: Half, queuedError: MessageStatusError | undefined, detail?: string): void {
-    if (this.getRow(rs.key) !== rs || !rs.has(h)) return;
+    if (!rs.live || !rs.has(h)) return;
     const queue = rs.queue(h);
     const q = h === FWD && rs.inQuery !== undefined ? [rs.inQuery, ...(queue ?? [])] : queue;
     rs.setQueue(h, undefined);
@@ -1999,6 +2008,7 @@ export class GistNode implements GistService, GistDriverFacing {
     rs.close(h);
     if (rs.empty) {
       this.states.delete(rs.key);
+      rs.live = false;
       if (rs.key === this.memoKey) this.memoRow = undefined;
       this.timers.arm(rs, undefined);
     } else this.armState(rs);

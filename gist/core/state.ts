@@ -18,6 +18,11 @@ export class Peer {
   ma: MessagingAssociation | undefined;
   /** Where its D-mode messages go (shared by every transmit to it; node.ts sendDmode). */
   dmode: TransportAddress | undefined = undefined;
+  /**
+   * In the node's peer table (node.ts `peers`; a candidate is not). Kept by the node where it
+   * adds and removes peers, so that a cached peer is checked without a lookup by its key text.
+   */
+  known = false;
 
   constructor(
     readonly key: string,
@@ -168,6 +173,12 @@ export class RoutingState implements TimerTarget {
   /** SetStateLifetime's period (NEVER: the node's default). */
   lifetimeMs = NEVER;
   extra: RoutingStateExtra | undefined = undefined;
+  /**
+   * In its node's table (node.ts `states`). Cleared when the row is taken out, and a row never
+   * goes back in (a new one is made for the key), so this tells a row that went away from a
+   * live one without a lookup by its key text.
+   */
+  live = true;
 
   constructor(readonly key: string) {}
 

@@ -9,14 +9,14 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { basename, extname, join } from 'node:path';
 import { loadScenario } from '../sim/run';
 import { runScenarioOnTestbed, writeTestbedReport, type TestbedReport } from '../testbed/scenario-run';
-import { unsupportedParts } from '../testbed/scenario-plan';
+import { expandGenerators, generatorLimits, unsupportedParts } from '../testbed/scenario-plan';
 import { action, CliFailure, CliUsageError } from './common';
 
 export function register(program: Command): void {
   const tb = program.command('testbed').description('replay a simulator scenario on real daemons in network namespaces (root)');
   tb.command('run')
     .description('run a scenario (YAML, as for `natfw sim run`) on real natfwd daemons, in real time; write DIR/report.json and each daemon\'s log in DIR/logs/')
-    .argument('<scenario>', 'scenario file: hosts, routers and firewalls, explicit flows, link/metric/crash/restart/teardown events')
+    .argument('<scenario>', 'scenario file: hosts, routers, firewalls and NATs, flows, externals, generators, link/metric/crash/restart/teardown events')
     .option('--out <dir>', 'where to write report.json (default: testbed-out/<scenario name>)')
     .option('--slack <s>', "seconds given to real processes at each assertion window's edges", slackArg, 1.5)
     .addOption(new Option('--log-level <level>', "natfwd's log level (debug logs every message)").choices(['info', 'debug']).default('info'))
@@ -29,6 +29,10 @@ export function register(program: Command): void {
         const s = parsed.value;
         const unsupported = unsupportedParts(s);
         if (unsupported.length > 0) throw new CliUsageError(`${file}:${unsupported[0].line}: ${unsupported[0].detail}`);
+        // Generators become explicit flows as the simulator makes them (same seed, same flows), within what real daemons carry.
+        const generated = await expandGenerators(s);
+        const beyond = generatorLimits(s, generated);
+        if (beyond.length > 0) throw new CliUsageError(`${file}:${beyond[0].line}: ${beyond[0].detail}`);
         // Ctrl-C ends the run early; the namespaces and daemons are removed either way.
         const abort = new AbortController();
         const onSignal = (): void => abort.abort();
@@ -41,6 +45,7 @@ export function register(program: Command): void {
             slackMs: o.slack * 1000,
             logsDir: join(out, 'logs'),
             logLevel: o.logLevel,
+            generated,
             signal: abort.signal,
             log: o.quiet === true ? undefined : (line) => process.stderr.write(`${line}\n`),
           });
@@ -70,7 +75,8 @@ export function summary(r: TestbedReport, file: string): string {
   const est = r.flows.filter((f) => f.session !== null).length;
   const rej = r.flows.filter((f) => f.rejected !== null).length;
   lines.push(`scenario ${r.scenario.name} on the testbed: ${r.scenario.nodes} nodes (natfwd on ${r.daemons.join(', ')}), ${r.scenario.durationS}s real time`);
-  lines.push(`flows: ${r.flows.length} signalled, ${est} established, ${rej} rejected`);
+  lines.push(`flows: ${r.flows.length} signalled (${r.scenario.generatedFlows} generated), ${est} established, ${rej} rejected; setup p50 ${r.setupMs.p50 ?? '-'} ms, p99 ${r.setupMs.p99 ?? '-'} ms`);
+  for (const x of r.externals) lines.push(`external ${x.id}: ${x.address !== null ? `${x.address}:${x.port ?? '?'}` : `not reserved (${x.rejected ?? 'no answer'})`}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   for (const a of r.assertions) lines.push(`${!a.checked ? 'SKIP' : a.ok ? 'PASS' : 'FAIL'} ${a.id}: ${a.message}`);
   lines.push(`wrote ${file}`);

@@ -13,6 +13,8 @@ export interface FlowRecord {
   readonly spec: FlowSpec;
   /** The Session ID natfwd answered with (hex): kernel pinholes carry it as their owner. */
   session?: string;
+  /** When the control request went to the NI (for the setup time). */
+  requestedAtMs?: number;
   establishedAtMs?: number;
   grantedLifetimeS?: number;
   rejected?: { atMs: number; responseClass?: number; responseCode?: number; message: string };
@@ -26,7 +28,11 @@ export interface KernelEntry {
 }
 
 export interface Sample {
+  /** The middle of the reads. */
   readonly atMs: number;
+  /** When the first read began and the last ended (default atMs): what changed in between may or may not be in it. */
+  readonly fromMs?: number;
+  readonly untilMs?: number;
   /** Firewall id -> the pinholes its kernel held (signalling transit pinholes left out). */
   readonly pinholes: Readonly<Record<string, readonly KernelEntry[]>>;
   /** Flow id -> the nodes of its data path now (null: unreachable), and since when that path holds. */
@@ -145,8 +151,10 @@ function judge(a: AssertionSpec, obs: Observations, slackMs: number, durationMs:
           if (bad !== undefined) break;
           const p = smp.paths[id];
           if (f.session === undefined || f.establishedAtMs === undefined || p === undefined) continue;
-          if (f.establishedAtMs > smp.atMs - a.settleMs || p.sinceMs > smp.atMs - a.settleMs) continue;
-          if (f.endedAtMs !== undefined && f.endedAtMs <= smp.atMs) continue;
+          // Settled before the reads began, and not ending before they were over (a teardown crossing a read is not judged).
+          const from = smp.fromMs ?? smp.atMs;
+          if (f.establishedAtMs > from - a.settleMs || p.sinceMs > from - a.settleMs) continue;
+          if (f.endedAtMs !== undefined && f.endedAtMs <= (smp.untilMs ?? smp.atMs)) continue;
           const fws = firewallsOn(smp, id);
           if (fws === null) continue;
           const have = holders(smp, f.session, f.spec.action);
@@ -185,6 +193,15 @@ function judge(a: AssertionSpec, obs: Observations, slackMs: number, durationMs:
       else if (flow?.rejected !== undefined) o.fail(undefined, `flow ${a.flow} was rejected: ${flow.rejected.message}`);
       else o.fail(undefined, `flow ${a.flow} was not established by ${a.byMs / 1000}s${flow?.establishedAtMs !== undefined ? ` (at ${(flow.establishedAtMs / 1000).toFixed(2)}s)` : ''}`);
       return;
+    case 'established_fraction_min': {
+      // As the simulator counts: every flow started (explicit and generated), established at some time.
+      const started = [...obs.flows.values()].filter((f) => f.spec.startMs <= durationMs);
+      const est = started.filter((f) => f.establishedAtMs !== undefined).length;
+      const frac = started.length === 0 ? 0 : est / started.length;
+      if (frac >= a.fraction) o.pass();
+      else o.fail(undefined, `${est} of ${started.length} sessions established (${(frac * 100).toFixed(2)}%, min ${(a.fraction * 100).toFixed(2)}%)`);
+      return;
+    }
     case 'rejected': {
       const r = flow?.rejected;
       if (r === undefined || r.atMs > a.byMs + slackMs) o.fail(undefined, flow?.establishedAtMs !== undefined ? `flow ${a.flow} was established` : `flow ${a.flow} was not rejected by ${a.byMs / 1000}s`);

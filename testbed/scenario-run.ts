@@ -14,13 +14,13 @@ import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatfwError } from '../common/errors';
 import { issueToken } from '../natfw-nslp/auth/token';
-import type { EventSpec, FlowSpec, NodeSpec, Scenario } from '../sim/scenario/types';
+import type { EventSpec, ExternalSpec, FlowSpec, NodeSpec, Scenario } from '../sim/scenario/types';
 import { Topology } from '../sim/topology';
 import { ControlClient, ControlRefusal } from '../cli/session';
 import { DaemonTestbed, NATFW, natfwdConfig, sleep, type ProbeProto, type ProbeSink } from './daemons';
 import { NetnsLab, netnsUnavailableReason } from './netns';
 import { checkAssertions, probeTimes, type AssertionOutcome, type FlowRecord, type KernelEntry, type ProbeRecord, type Sample } from './scenario-check';
-import { daemonFiles, GIST_PORT, keyIdsOf, linkPlan, routeBatch, routesOf, type LinkPlan, type RoutePlan } from './scenario-plan';
+import { daemonFiles, GIST_PORT, keyIdsOf, linkPlans, natToward, routeBatch, routesOf, type GeneratedFlow, type LinkPlan, type RoutePlan } from './scenario-plan';
 
 export class TestbedError extends NatfwError {}
 
@@ -35,16 +35,22 @@ export interface TestbedRunOptions {
   readonly logsDir?: string;
   /** natfwd's log level (default info; debug logs every message). */
   readonly logLevel?: 'debug' | 'info';
+  /** The flows of the scenario's generators (scenario-plan.ts expandGenerators), signalled as explicit ones. */
+  readonly generated?: readonly GeneratedFlow[];
 }
 
 export interface TestbedReport {
-  scenario: { name: string; description: string; durationS: number; nodes: number; links: number; flows: number; events: number };
+  scenario: { name: string; description: string; durationS: number; nodes: number; links: number; flows: number; generatedFlows: number; externals: number; events: number };
   mode: 'testbed';
   ok: boolean;
   aborted: boolean;
   daemons: string[];
   notes: string[];
   flows: Array<{ id: string; session: string | null; establishedAtS: number | null; grantedLifetimeS: number | null; rejected: string | null; endedAtS: number | null }>;
+  /** EXTERNAL reservations: the session at the receiver and the NAT's answer. */
+  externals: Array<{ id: string; session: string | null; reservedAtS: number | null; address: string | null; port: number | null; rejected: string | null }>;
+  /** Setup time of every session (the control request to its answer), real milliseconds. */
+  setupMs: { count: number; p50: number | null; p99: number | null; max: number | null };
   timeline: Array<{ atS: number; kind: string; what: string }>;
   series: { t: number[]; pinholes: Record<string, number[]> };
   probes: Array<{ assertion: string; atS: number; delivered: boolean }>;
@@ -60,6 +66,17 @@ const r3 = (ms: number): number => Math.round(ms) / 1000;
 /** How a flow's packets can be probed: UDP datagrams or TCP connections; other protocols cannot. */
 function probeProto(f: FlowSpec): ProbeProto | undefined {
   return f.protocol === 17 ? 'udp' : f.protocol === 6 ? 'tcp' : undefined;
+}
+
+/** An EXTERNAL reservation as the run saw it; flows `to_external` wait for it. */
+interface ExternalRecord {
+  readonly spec: ExternalSpec;
+  session?: string;
+  reservedAtMs?: number;
+  address?: string;
+  port?: number;
+  rejected?: string;
+  readonly waiting: FlowRecord[];
 }
 
 interface LinkState {
@@ -80,6 +97,10 @@ class ScenarioTestbed {
   private readonly configs = new Map<string, string>();
   private readonly sinks = new Map<string, ProbeSink>();
   private readonly flows = new Map<string, FlowRecord>();
+  private readonly externals = new Map<string, ExternalRecord>();
+  /** Explicit and generated flows, in that order. */
+  private readonly allFlows: readonly FlowSpec[];
+  private readonly generatedIds: ReadonlySet<string>;
   private readonly paths = new Map<string, { path: string[] | null; sinceMs: number }>();
   private readonly samples: Sample[] = [];
   private readonly probes: ProbeRecord[] = [];
@@ -96,14 +117,20 @@ class ScenarioTestbed {
     private readonly o: TestbedRunOptions,
   ) {
     this.topo = new Topology(s.nodes, s.links);
-    this.firewalls = s.nodes.filter((n) => n.role === 'firewall').map((n) => n.id);
-    const plans = s.links.map(linkPlan);
+    // NATs are firewalls too, as in the simulator (their pinholes are counted and judged the same way).
+    this.firewalls = s.nodes.filter((n) => n.role === 'firewall' || n.role === 'nat').map((n) => n.id);
+    this.allFlows = [...s.flows, ...(o.generated ?? [])];
+    this.generatedIds = new Set((o.generated ?? []).map((f) => f.id));
+    const plans = linkPlans(s);
     this.lab = NetnsLab.build('tbd', (lab) => {
       for (const n of s.nodes) {
         lab.addNode({ name: n.id, forward: n.role !== 'host' });
         // Paths may be asymmetric after a route change: no reverse-path filter.
         lab.exec(n.id, 'sysctl', ['-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
         lab.exec(n.id, 'ip', ['addr', 'add', `${n.address}/${n.address.includes(':') ? 128 : 32}`, 'dev', 'lo']);
+        // A NAT's external address is its own too (the simulator's Topology gives it to the NAT node).
+        const ext = n.nat?.externalAddress;
+        if (ext !== undefined && ext !== n.address) lab.exec(n.id, 'ip', ['addr', 'add', `${ext}/${ext.includes(':') ? 128 : 32}`, 'dev', 'lo']);
       }
       for (const p of plans) {
         const { aIf, bIf } = lab.addLink({ a: p.spec.a, b: p.spec.b, aAddrs: [...p.aAddrs], bAddrs: [...p.bAddrs] });
@@ -133,7 +160,7 @@ class ScenarioTestbed {
     try {
       await this.setUp();
       this.t0 = performance.now();
-      for (const f of this.s.flows) this.paths.set(f.id, { path: this.pathOf(f), sinceMs: 0 });
+      for (const f of this.allFlows) this.paths.set(f.id, { path: this.pathOf(f), sinceMs: 0 });
       const sampler = this.sampleLoop();
       aborted = !(await this.playTimeline());
       this.stopSampling = true;
@@ -175,8 +202,8 @@ class ScenarioTestbed {
           chmodSync(join(keyDir, `${id}.key`), 0o600);
         }
       }
-      this.configs.set(n.id, natfwdConfig(n.id, [n.address], files.extra, { role: n.role === 'firewall' ? 'firewall' : 'host', logLevel: this.o.logLevel ?? 'info' }));
-      if (n.role === 'firewall') await this.transitPinholes(n, files.extra.some((l) => l.includes('mode: integration')) ? 'integration' : 'standalone');
+      this.configs.set(n.id, natfwdConfig(n.id, files.addresses, files.extra, { role: files.role, edge: files.edge, logLevel: this.o.logLevel ?? 'info' }));
+      if (n.role === 'firewall' || n.role === 'nat') await this.transitPinholes(n, files.extra.some((l) => l.includes('mode: integration')) ? 'integration' : 'standalone');
     }
     for (const [id, yaml] of this.configs) {
       await this.bed.start(id, yaml);
@@ -231,12 +258,13 @@ class ScenarioTestbed {
     for (const a of this.s.assertions) {
       if (a.kind !== 'delivered' && a.kind !== 'blocked') continue;
       const f = this.s.flows.find((x) => x.id === a.flow);
-      if (f === undefined || f.to === undefined || f.dstPort === 0) continue;
+      const r = f === undefined ? undefined : this.receiverOf(f);
+      if (f === undefined || r === undefined || r.port === 0) continue;
       const proto = probeProto(f);
       if (proto === undefined) continue;
-      const set = want.get(f.to) ?? new Set<string>();
-      set.add(JSON.stringify([proto, f.dstPort]));
-      want.set(f.to, set);
+      const set = want.get(r.node) ?? new Set<string>();
+      set.add(JSON.stringify([proto, r.port]));
+      want.set(r.node, set);
     }
     for (const [node, set] of want) {
       const ports = [...set].map((x) => JSON.parse(x) as [ProbeProto, number]);
@@ -248,10 +276,28 @@ class ScenarioTestbed {
     return this.s.nodes[this.topo.index.get(id) as number];
   }
 
+  /** Where a flow's data ends: its `to` node and port, or the receiver behind the NAT of its EXTERNAL and the port it listens on. */
+  private receiverOf(f: FlowSpec): { node: string; port: number } | undefined {
+    if (f.to !== undefined) return { node: f.to, port: f.dstPort };
+    const x = f.toExternal === undefined ? undefined : this.s.externals.find((e) => e.id === f.toExternal);
+    return x === undefined ? undefined : { node: x.node, port: x.port };
+  }
+
+  /**
+   * The nodes a flow's data crosses now. A flow to an EXTERNAL reservation goes
+   * to the NAT's external address and on, translated, to the receiver (as the
+   * simulator's data path follows the binding); before the reservation it has none.
+   */
   private pathOf(f: FlowSpec): string[] | null {
-    if (f.to === undefined) return null;
-    const p = this.topo.path(this.topo.index.get(f.from) as number, this.topo.index.get(f.to) as number);
-    return p === undefined ? null : p.map((u) => this.s.nodes[u].id);
+    const idx = (id: string): number => this.topo.index.get(id) as number;
+    const ids = (p: number[] | undefined): string[] | null => (p === undefined ? null : p.map((u) => this.s.nodes[u].id));
+    if (f.to !== undefined) return ids(this.topo.path(idx(f.from), idx(f.to)));
+    const x = f.toExternal === undefined ? undefined : this.externals.get(f.toExternal);
+    const nat = x?.address === undefined ? undefined : this.topo.nodeOfAddress(x.address);
+    if (x === undefined || nat === undefined) return null;
+    const outside = ids(this.topo.path(idx(f.from), nat));
+    const inside = ids(this.topo.path(nat, idx(x.spec.node)));
+    return outside === null || inside === null ? null : [...outside, ...inside.slice(1)];
   }
 
   // ---------- the timeline ----------
@@ -264,10 +310,16 @@ class ScenarioTestbed {
     const at = (atMs: number, run: () => void): void => {
       items.push({ atMs, order: items.length, run });
     };
-    for (const f of this.s.flows) {
+    for (const x of this.s.externals) {
+      const rec: ExternalRecord = { spec: x, waiting: [] };
+      this.externals.set(x.id, rec);
+      at(x.startMs, () => this.track(this.external(rec)));
+      if (x.stopMs !== undefined) at(x.stopMs, () => this.track(this.externalTeardown(rec)));
+    }
+    for (const f of this.allFlows) {
       const rec: FlowRecord = { spec: f };
       this.flows.set(f.id, rec);
-      at(f.startMs, () => this.track(this.create(rec)));
+      at(f.startMs, () => this.track(this.start(rec)));
       if (f.stopMs !== undefined) {
         const stop = f.stopMs;
         at(stop, () => this.track(this.teardown(rec, f.from, 'stop')));
@@ -316,25 +368,39 @@ class ScenarioTestbed {
     }
   }
 
-  private async create(rec: FlowRecord): Promise<void> {
+  /** A flow's start: CREATE to its node, or to its EXTERNAL reservation (waiting for it, as the simulator does). */
+  private async start(rec: FlowRecord): Promise<void> {
     const f = rec.spec;
-    if (f.to === undefined) return;
+    if (f.to !== undefined) return this.create(rec, this.node(f.to).address, f.dstPort);
+    const x = f.toExternal === undefined ? undefined : this.externals.get(f.toExternal);
+    if (x === undefined) return;
+    if (x.address !== undefined && x.port !== undefined) return this.create(rec, x.address, x.port);
+    if (x.rejected !== undefined) {
+      rec.rejected = { atMs: this.now(), message: `external ${x.spec.id} was not reserved: ${x.rejected}` };
+      this.note('rejected', `${f.id}: ${rec.rejected.message}`);
+      return;
+    }
+    x.waiting.push(rec);
+  }
+
+  private async create(rec: FlowRecord, dst: string, dstPort: number): Promise<void> {
+    const f = rec.spec;
     const src = this.node(f.from).address;
-    const dst = this.node(f.to).address;
     const req: Record<string, unknown> = { src, dst, proto: f.protocol, subPorts: f.subPorts, action: f.action, lifetime: Math.max(1, Math.round(f.lifetimeMs / 1000)) };
     if (f.protocol === 6 || f.protocol === 17) {
-      if (f.dstPort !== 0) req.dport = f.dstPort;
+      if (dstPort !== 0) req.dport = dstPort;
       if (f.srcPort !== 0) req.sport = f.srcPort;
     }
-    const token = this.token(f, src, dst);
+    const token = this.token(f, src, dst, dstPort);
     if (token !== undefined) req.token = token;
-    const started = this.now();
+    const quiet = this.generatedIds.has(f.id);
+    rec.requestedAtMs = this.now();
     try {
       const r = await this.control(f.from, 'create', req);
       rec.session = String(r.session);
       rec.establishedAtMs = this.now();
       rec.grantedLifetimeS = Number(r.lifetime);
-      this.note('established', `${f.id} session ${rec.session.slice(0, 8)} lifetime ${rec.grantedLifetimeS}s in ${Math.round(rec.establishedAtMs - started)} ms`);
+      if (!quiet) this.note('established', `${f.id} session ${rec.session.slice(0, 8)} lifetime ${rec.grantedLifetimeS}s in ${Math.round(rec.establishedAtMs - rec.requestedAtMs)} ms`);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       rec.rejected = { atMs: this.now(), message, ...(e instanceof ControlRefusal ? { responseClass: e.responseClass, responseCode: e.responseCode } : {}) };
@@ -342,8 +408,43 @@ class ScenarioTestbed {
     }
   }
 
+  /**
+   * The receiver asks its edge NAT for an external address and port (RFC 5973
+   * s3.7.2), signalled toward the data sender; the flows waiting for it start
+   * with the answer.
+   */
+  private async external(x: ExternalRecord): Promise<void> {
+    const spec = x.spec;
+    const req: Record<string, unknown> = {
+      sda: this.node(spec.toward).address, proto: spec.protocol, dport: spec.port, subPorts: spec.subPorts, lifetime: Math.max(1, Math.round(spec.lifetimeMs / 1000)),
+    };
+    try {
+      const r = await this.control(spec.node, 'external', req);
+      x.session = String(r.session);
+      x.reservedAtMs = this.now();
+      if (typeof r.externalAddress !== 'string' || typeof r.externalPort !== 'number') {
+        throw new TestbedError('TESTBED_NO_BINDING', `no external address in the answer (no NAT answered: is ${natToward(this.s, spec)?.id ?? 'a NAT'} on the way to ${spec.toward}?)`);
+      }
+      x.address = r.externalAddress;
+      x.port = r.externalPort;
+      this.note('external', `${spec.id} session ${x.session.slice(0, 8)} reserved ${x.address}:${x.port}`);
+    } catch (e) {
+      x.rejected = e instanceof Error ? e.message : String(e);
+      this.note('external-rejected', `${spec.id}: ${x.rejected}`);
+    }
+    // The flows to this reservation have a data path from now on.
+    this.refreshPaths();
+    for (const rec of x.waiting.splice(0)) await this.start(rec);
+  }
+
+  private async externalTeardown(x: ExternalRecord): Promise<void> {
+    if (x.session === undefined || this.crashed.has(x.spec.node)) return;
+    await this.control(x.spec.node, 'teardown', { session: x.session });
+    this.note('teardown', `external ${x.spec.id} at ${x.spec.node}`);
+  }
+
   /** The SESSION_AUTH token the NI carries for a flow signed with a scenario key: exactly that flow (as the simulator issues it). */
-  private token(f: FlowSpec, src: string, dst: string): string | undefined {
+  private token(f: FlowSpec, src: string, dst: string, dstPort: number): string | undefined {
     if (f.key === undefined) return undefined;
     const key = this.s.keys.find((k) => k.id === f.key);
     const keyId = keyIdsOf(this.s).get(f.key);
@@ -355,7 +456,7 @@ class ScenarioTestbed {
       key: key.secret, keyId,
       src: [{ address: src, length: host(src) }], dst: [{ address: dst, length: host(dst) }],
       protocol: f.protocol,
-      dstPorts: ports && f.dstPort !== 0 ? { from: f.dstPort, to: f.dstPort + f.subPorts } : undefined,
+      dstPorts: ports && dstPort !== 0 ? { from: dstPort, to: dstPort + f.subPorts } : undefined,
       srcPorts: ports && f.srcPort !== 0 ? { from: f.srcPort, to: f.srcPort } : undefined,
       notBefore: now - 60_000,
       notAfter: now + this.s.durationMs + 3600_000,
@@ -373,9 +474,10 @@ class ScenarioTestbed {
       this.note('teardown', `${rec.spec.id} at ${node}: the node is down`);
       return;
     }
-    await this.control(node, 'teardown', { session: rec.session });
+    // Ended from the moment the NI asks (as the simulator's stop): a sample read while the teardown crosses the path does not judge it.
     if (node === rec.spec.from) rec.endedAtMs = this.now();
-    this.note('teardown', `${rec.spec.id} at ${node} (${why})`);
+    await this.control(node, 'teardown', { session: rec.session });
+    if (!this.generatedIds.has(rec.spec.id)) this.note('teardown', `${rec.spec.id} at ${node} (${why})`);
   }
 
   private async event(e: EventSpec): Promise<void> {
@@ -441,8 +543,13 @@ class ScenarioTestbed {
 
   private async routesChanged(): Promise<void> {
     await this.applyRoutes();
+    this.refreshPaths();
+  }
+
+  /** Each flow's data path as the topology (and the reservations) give it now; a changed one holds since now. */
+  private refreshPaths(): void {
     const now = this.now();
-    for (const f of this.s.flows) {
+    for (const f of this.allFlows) {
       const path = this.pathOf(f);
       const old = this.paths.get(f.id);
       if (old === undefined || JSON.stringify(old.path) !== JSON.stringify(path)) this.paths.set(f.id, { path, sinceMs: now });
@@ -470,7 +577,10 @@ class ScenarioTestbed {
       const paths: Sample['paths'] = Object.fromEntries(this.paths);
       // A sample with a firewall unread would judge it empty: it is left out, and said so.
       if (failed.length > 0) this.note('sample-failed', failed.join('; '));
-      else this.samples.push({ atMs: (startedAt + this.now()) / 2, pinholes, paths });
+      else {
+        const done = this.now();
+        this.samples.push({ atMs: (startedAt + done) / 2, fromMs: startedAt, untilMs: done, pinholes, paths });
+      }
       const next = (k + 1) * every;
       while (!this.stopSampling && this.now() < next) await sleep(Math.min(100, next - this.now()));
     }
@@ -491,20 +601,29 @@ class ScenarioTestbed {
   /** Sends a probe of flow `flowId` from its source and says whether the sink saw it (three tries for UDP, one connection for TCP). */
   private async probe(assertion: string, flowId: string): Promise<void> {
     const f = this.flows.get(flowId)?.spec;
-    if (f?.to === undefined) return;
+    const r = f === undefined ? undefined : this.receiverOf(f);
+    if (f === undefined || r === undefined) return;
     const atMs = this.now();
     const proto = probeProto(f);
-    const sink = this.sinks.get(f.to);
-    if (proto === undefined || f.dstPort === 0 || sink === undefined) {
+    const sink = this.sinks.get(r.node);
+    if (proto === undefined || r.port === 0 || sink === undefined) {
       this.note('probe', `${assertion}: flow ${flowId} cannot be probed (UDP or TCP with a destination port only)`);
       this.probes.push({ assertion, atMs, delivered: false });
       return;
     }
+    // A flow to an EXTERNAL reservation sends to the NAT's external address and port; with none reserved it has nowhere to send.
+    const x = f.toExternal === undefined ? undefined : this.externals.get(f.toExternal);
+    const dst = x === undefined ? this.node(r.node).address : x.address;
+    const dport = x === undefined ? f.dstPort : x.port;
     const src = this.node(f.from).address;
-    const dst = this.node(f.to).address;
-    const delivered = await this.bed.delivered(sink, f.from, src, dst, f.dstPort, `${assertion}-${Math.round(atMs)}`, { proto, sport: f.srcPort });
+    if (dst === undefined || dport === undefined) {
+      this.probes.push({ assertion, atMs, delivered: false });
+      this.note('probe', `${assertion}: external ${f.toExternal ?? '?'} not reserved: not delivered`);
+      return;
+    }
+    const delivered = await this.bed.delivered(sink, f.from, src, dst, dport, `${assertion}-${Math.round(atMs)}`, { proto, sport: f.srcPort });
     this.probes.push({ assertion, atMs, delivered });
-    this.note('probe', `${assertion}: ${proto} ${src} -> ${dst}:${f.dstPort} ${delivered ? 'delivered' : 'not delivered'}`);
+    this.note('probe', `${assertion}: ${proto} ${src} -> ${dst}:${dport}${x !== undefined ? ` (to ${this.node(r.node).address}:${r.port})` : ''} ${delivered ? 'delivered' : 'not delivered'}`);
   }
 
   // ---------- the report ----------
@@ -514,8 +633,13 @@ class ScenarioTestbed {
     const assertions = checkAssertions(s, { firewalls: this.firewalls, flows: this.flows, samples: this.samples, probes: this.probes }, this.o.slackMs ?? 1500);
     const pinholes: Record<string, number[]> = {};
     for (const fw of this.firewalls) pinholes[fw] = this.samples.map((x) => (x.pinholes[fw] ?? []).length);
+    const setup = [...this.flows.values()].flatMap((f) => (f.establishedAtMs !== undefined && f.requestedAtMs !== undefined ? [f.establishedAtMs - f.requestedAtMs] : [])).sort((a, b) => a - b);
+    const pct = (q: number): number | null => (setup.length === 0 ? null : Math.round(setup[Math.min(setup.length - 1, Math.max(0, Math.ceil(q * setup.length) - 1))]));
     return {
-      scenario: { name: s.name, description: s.description, durationS: s.durationMs / 1000, nodes: s.nodes.length, links: s.links.length, flows: s.flows.length, events: s.events.length },
+      scenario: {
+        name: s.name, description: s.description, durationS: s.durationMs / 1000, nodes: s.nodes.length, links: s.links.length, flows: s.flows.length,
+        generatedFlows: this.generatedIds.size, externals: s.externals.length, events: s.events.length,
+      },
       mode: 'testbed',
       ok: !aborted && assertions.every((a) => a.ok),
       aborted,
@@ -529,6 +653,10 @@ class ScenarioTestbed {
         rejected: f.rejected?.message ?? null,
         endedAtS: f.endedAtMs !== undefined ? r3(f.endedAtMs) : null,
       })),
+      externals: [...this.externals.values()].map((x) => ({
+        id: x.spec.id, session: x.session ?? null, reservedAtS: x.reservedAtMs !== undefined ? r3(x.reservedAtMs) : null, address: x.address ?? null, port: x.port ?? null, rejected: x.rejected ?? null,
+      })),
+      setupMs: { count: setup.length, p50: pct(0.5), p99: pct(0.99), max: setup.length === 0 ? null : Math.round(setup[setup.length - 1]) },
       timeline: this.timeline,
       series: { t: this.samples.map((x) => r3(x.atMs)), pinholes },
       probes: this.probes.map((p) => ({ assertion: p.assertion, atS: r3(p.atMs), delivered: p.delivered })),

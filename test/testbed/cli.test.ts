@@ -3,6 +3,8 @@
  * one line, exit 2, naming the file and line.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const BIN = join(__dirname, '../../dist/bin/natfw.js');
@@ -10,9 +12,25 @@ const natfw = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { 
 
 describe('natfw testbed run: bad input', () => {
   it('refuses a scenario part only the simulator runs, naming its line', () => {
-    const r = natfw(['testbed', 'run', join(__dirname, '../../sim/scenarios/voip.yaml')]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^natfw: .*voip\.yaml:\d+: generator '[^']+' \(calls\) is not supported on the testbed of real daemons \(only in the simulator\)\n$/);
+    const dir = mkdtempSync(join(tmpdir(), 'natfw-tb-cli-'));
+    try {
+      const voip = readFileSync(join(__dirname, '../../sim/scenarios/voip.yaml'), 'utf8');
+      const line = voip.split('\n').findIndex((l) => l.includes('kind: calls')) + 1;
+      const fast = join(dir, 'fast.yaml');
+      // 20 calls a second for 10 s: 800 sessions, about 80 a second.
+      writeFileSync(fast, voip.replace('rate: 2/s', 'rate: 20/s').replace('stop: 100s', 'stop: 10s'));
+      const r = natfw(['testbed', 'run', fast]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.startsWith(`natfw: ${fast}:${line}: `)).toBe(true);
+      expect(r.stderr).toMatch(/: generator 'call' starts \d+ sessions within one second at [\d.]+s; the testbed of real daemons starts at most 50 per second \(only in the simulator\)\n$/);
+      const burst = join(dir, 'burst.yaml');
+      writeFileSync(burst, voip.replace('assertions:', 'events:\n  - { at: 5s, kind: loss_burst, link: r1-r2, loss: 0.5, duration: 2s }\nassertions:'));
+      const b = natfw(['testbed', 'run', burst]);
+      expect(b.status).toBe(2);
+      expect(b.stderr).toMatch(/^natfw: .*burst\.yaml:\d+: a loss_burst event is not supported on the testbed of real daemons \(only in the simulator\)\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a bad scenario file with the simulator parser\'s message, and a bad --slack', () => {

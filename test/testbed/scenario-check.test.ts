@@ -86,6 +86,32 @@ describe('testbed assertions', () => {
     expect(unprobed.get('f1-delivered')).toMatchObject({ ok: false, message: 'no probe ran: its window (less the slack) is shorter than a probe takes (1.5 s)' });
   });
 
+  it('judges established_fraction_min as the simulator counts it: established of all flows started', () => {
+    const s = flip();
+    const text = readFileSync(join(__dirname, '../fixtures/testbed/route-flip.yaml'), 'utf8');
+    const parsed = parseScenario(text.replace('assertions:\n', 'assertions:\n  - { id: most, kind: established_fraction_min, fraction: 0.6 }\n  - { id: all, kind: established_fraction_min, fraction: 1 }\n'));
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const out = byId(checkAssertions(parsed.value, observations(s), 1500));
+    // f1 and f2 established, unsigned rejected: 2 of 3.
+    expect(out.get('most')).toMatchObject({ ok: true, checked: true, checks: 1 });
+    expect(out.get('all')).toMatchObject({ ok: false, checked: true, message: '2 of 3 sessions established (66.67%, min 100.00%)' });
+  });
+
+  it('does not judge a flow whose teardown fell within a sample\'s reads (the kernel may have been read after it)', () => {
+    const text = readFileSync(join(__dirname, '../fixtures/testbed/route-flip.yaml'), 'utf8');
+    const parsed = parseScenario(text.replace('assertions:\n', 'assertions:\n  - { id: tight, kind: all_allowed_on_path, settle: 1s, until: 11s }\n'));
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const s = parsed.value;
+    // f2 torn down at 8.2 s; the sample at 8.1 s (reads 7.6 .. 8.6 s) no longer saw its pinhole.
+    const obs = observations(s);
+    (obs.flows.get('f2') as FlowRecord).endedAtMs = 8200;
+    const samples = obs.samples.map((x) => (x.atMs === 8100 ? { ...x, fromMs: 7600, untilMs: 8600 } : x));
+    expect(byId(checkAssertions(s, { ...obs, samples }, 1500)).get('tight')).toMatchObject({ ok: true, checked: true });
+    // Had the reads ended before the teardown, the missing pinhole is a failure.
+    const early = obs.samples.map((x) => (x.atMs === 8100 ? { ...x, fromMs: 7600, untilMs: 8150 } : x));
+    expect(byId(checkAssertions(s, { ...obs, samples: early }, 1500)).get('tight')).toMatchObject({ ok: false, message: 'at 8.1s: flow f2 is not allowed at fw1 on its path (fw1)' });
+  });
+
   it('probes near both ends of a window and every 10 s between, never past the run', () => {
     expect(probeTimes({ fromMs: 2000, untilMs: 11_000 }, 1500, 50_000)).toEqual([3500, 8000]);
     expect(probeTimes({ fromMs: 0, untilMs: 50_000 }, 1000, 50_000)).toEqual([1000, 11_000, 21_000, 31_000, 41_000, 48_500]);

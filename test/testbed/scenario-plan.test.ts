@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { parseScenario } from '../../sim/scenario/parse';
 import type { Scenario } from '../../sim/scenario/types';
 import { Topology } from '../../sim/topology';
-import { daemonFiles, linkPlan, routeBatch, routesOf, unsupportedParts } from '../../testbed/scenario-plan';
+import { daemonFiles, expandGenerators, generatorLimits, linkPlan, linkPlans, routeBatch, routesOf, unsupportedParts } from '../../testbed/scenario-plan';
+import { runScenario } from '../../sim/run';
+import { modelWorld } from '../../sim/model/model-stack';
 import { parseConfig } from '../../daemon/config';
 import { natfwdConfig } from '../../testbed/daemons';
 
@@ -19,6 +21,7 @@ function scenario(text: string): Scenario {
 }
 
 const FIXTURE = join(__dirname, '../fixtures/testbed/route-flip.yaml');
+const shipped = (name: string): Scenario => scenario(readFileSync(join(__dirname, `../../sim/scenarios/${name}.yaml`), 'utf8'));
 const flip = (): Scenario => scenario(readFileSync(FIXTURE, 'utf8'));
 
 describe('testbed plan', () => {
@@ -60,20 +63,15 @@ describe('testbed plan', () => {
   });
 
   it('refuses what only the simulator can do, naming the line', () => {
-    const voip = scenario(readFileSync(join(__dirname, '../../sim/scenarios/voip.yaml'), 'utf8'));
-    const errs = unsupportedParts(voip);
-    expect(errs.length).toBeGreaterThan(0);
-    expect(errs[0].detail).toMatch(/generator '.+' \(calls\) is not supported on the testbed/);
-    const nat = scenario(readFileSync(join(__dirname, '../../sim/scenarios/nat-traversal.yaml'), 'utf8'));
-    expect(unsupportedParts(nat).map((e) => e.detail).join('\n')).toMatch(/the nat role is not supported/);
+    // Every shipped scenario but scale (1,000+ nodes) is within what the testbed replays.
+    for (const name of ['voip', 'nat-traversal', 'ipv6', 'route-change', 'deny']) expect([name, unsupportedParts(shipped(name))]).toEqual([name, []]);
+    expect(unsupportedParts(shipped('scale'))[0].detail).toMatch(/a topology of more than 64 nodes is not supported on the testbed/);
     const burst = flip();
     const withBurst = scenario(readFileSync(FIXTURE, 'utf8').replace('events:\n', 'events:\n  - { at: 5s, kind: loss_burst, link: a-r1, loss: 0.5, duration: 2s }\n'));
     expect(unsupportedParts(burst)).toEqual([]);
     const e = unsupportedParts(withBurst);
     expect(e).toHaveLength(1);
     expect(e[0].line).toBe(readFileSync(FIXTURE, 'utf8').split('\n').indexOf('events:') + 2);
-    expect(unsupportedParts(scenario(readFileSync(join(__dirname, '../../sim/scenarios/route-change.yaml'), 'utf8')))).toEqual([]);
-    expect(unsupportedParts(scenario(readFileSync(join(__dirname, '../../sim/scenarios/deny.yaml'), 'utf8')))).toEqual([]);
   });
 
   it('configures natfwd as the node: hosts end hosts, firewalls nftables with the policy and keys natfwd accepts', () => {
@@ -94,5 +92,92 @@ describe('testbed plan', () => {
       const f = daemonFiles(deny, node(id), '/keys');
       expect(() => parseConfig(natfwdConfig(id, [node(id).address], f.extra, { role: id === 'a' ? 'host' : 'firewall' }).replace('@SOCKET@', '/tmp/x.sock'), `${id}.yaml`)).not.toThrow();
     }
+  });
+});
+
+describe('testbed plan: NATs', () => {
+  it('gives links only addresses the scenario leaves free (nat-traversal uses 198.19.0.0/24 inside its NAT)', () => {
+    const s = shipped('nat-traversal');
+    const plans = linkPlans(s);
+    expect(plans).toHaveLength(s.links.length);
+    const ends = plans.flatMap((p) => [...p.aAddrs, ...p.bAddrs]).filter((a) => !a.includes(':'));
+    for (const a of ends) expect(a.startsWith('198.19.0.')).toBe(false);
+    // The first free /30 after the NAT's inside /24: 198.19.1.0.
+    expect(plans[0].aAddrs[0]).toBe('198.19.1.1/30');
+    // A scenario without NATs or addresses in 198.19/16 keeps link i at slot i.
+    expect(linkPlans(flip()).map((p) => p.aAddrs[0])).toEqual(flip().links.map((l, i) => linkPlan(l, i).aAddrs[0]));
+  });
+
+  it('routes the NAT external address from outside, the inside only inside, and the NAT speaks outside from its external address', () => {
+    const s = shipped('nat-traversal');
+    const topo = new Topology(s.nodes, s.links);
+    const plans = linkPlans(s);
+    const of = (id: string) => routesOf(topo, plans, topo.index.get(id) as number);
+    const dsts = (id: string): string[] => of(id).map((r) => r.dst).sort();
+    // Outside: a, r1, fw1 reach the NAT's external address, not b (198.19.0.10) nor the NAT's inside address.
+    for (const id of ['a', 'r1', 'fw1']) {
+      expect(dsts(id)).toContain('198.18.100.1');
+      expect(dsts(id).filter((d) => d.startsWith('198.19.0.'))).toEqual([]);
+    }
+    // Inside: b reaches everyone, the external address included.
+    expect(dsts('b')).toEqual(['198.18.0.1', '198.18.0.11', '198.18.1.10', '198.18.100.1', '198.19.0.1']);
+    const nat = of('nat1');
+    expect(nat.find((r) => r.dst === '198.18.1.10')?.src).toBe('198.18.100.1');
+    expect(nat.find((r) => r.dst === '198.19.0.10')?.src).toBe('198.19.0.1');
+  });
+
+  it('configures the NAT as an edge NAT natfwd accepts, external address first; refuses an EXTERNAL with no NAT or with a key', () => {
+    const s = shipped('nat-traversal');
+    const nat = s.nodes.find((n) => n.id === 'nat1') as Scenario['nodes'][number];
+    const f = daemonFiles(s, nat, '/k');
+    expect([f.role, f.edge, f.addresses]).toEqual(['nat', true, ['198.18.100.1', '198.19.0.1']]);
+    const cfg = parseConfig(natfwdConfig('nat1', f.addresses, f.extra, { role: f.role, edge: f.edge }).replace('@SOCKET@', '/tmp/x.sock'), 'nat1.yaml');
+    expect(cfg.nat).toEqual({ externalAddress: '198.18.100.1', internalPrefixes: [{ address: '198.19.0.0', length: 24 }], ports: { from: 40000, to: 40999 } });
+    expect(cfg.node.edge).toBe(true);
+    expect(cfg.enforcement.mode).toBe('standalone');
+    expect(unsupportedParts(s)).toEqual([]);
+    const text = readFileSync(join(__dirname, '../../sim/scenarios/nat-traversal.yaml'), 'utf8');
+    const noNat = scenario(text.replace('node: b, toward: a', 'node: a, toward: b').replace('to_external: x1', 'to: b, dst_port: 7000'));
+    expect(unsupportedParts(noNat).map((e) => e.detail)).toEqual([expect.stringMatching(/external 'x1' with no NAT between a and b/)]);
+  });
+});
+
+describe('testbed plan: generators', () => {
+  it('expands generators into the flows the simulator signals: as many, deterministic, shaped as the generator says', async () => {
+    const voip = shipped('voip');
+    const calls = await expandGenerators(voip);
+    // The simulator's own run signals exactly these many (its flow total; voip has no explicit flow).
+    const sim = await runScenario(voip, { stack: { name: 'model', factory: modelWorld } });
+    expect(calls.length).toBe(sim.result.flows.total);
+    expect(calls.length).toBeGreaterThan(400);
+    expect(await expandGenerators(voip)).toEqual(calls);
+    const other = await expandGenerators({ ...voip, seed: voip.seed + 1 });
+    expect(other.map((f) => f.startMs)).not.toEqual(calls.map((f) => f.startMs));
+    // A call: 2 media streams x 2 directions, one stop for all four, RTP/RTCP with sub_ports=1.
+    const first = calls.filter((f) => f.id.startsWith('call-0-'));
+    expect(first.map((f) => f.id).sort()).toEqual(['call-0-m0-fwd', 'call-0-m0-rev', 'call-0-m1-fwd', 'call-0-m1-rev']);
+    expect(new Set(first.map((f) => f.stopMs)).size).toBe(1);
+    for (const f of calls) {
+      expect([f.protocol, f.subPorts, f.generator, f.line]).toEqual([17, 1, 'call', voip.generators[0].line]);
+      expect(f.from.startsWith('sa') === (f.id.endsWith('-fwd'))).toBe(true);
+      expect(f.to.startsWith('sb') === (f.id.endsWith('-fwd'))).toBe(true);
+      expect(f.startMs).toBeLessThan(100_000);
+      expect((f.stopMs as number) - f.startMs).toBeLessThanOrEqual(60_000 + 1e-6);
+    }
+    const v6 = shipped('ipv6');
+    const sessions = await expandGenerators(v6);
+    expect(sessions).toHaveLength(40);
+    expect(sessions.every((f) => f.startMs >= 5000 && f.startMs <= 15_000 && f.stopMs === undefined && ['a', 'b'].includes(f.from) && f.from !== f.to)).toBe(true);
+  });
+
+  it('refuses a generator beyond what real daemons carry, naming its line', async () => {
+    const voip = shipped('voip');
+    expect(generatorLimits(voip, await expandGenerators(voip))).toEqual([]);
+    const text = readFileSync(join(__dirname, '../../sim/scenarios/voip.yaml'), 'utf8');
+    const fast = scenario(text.replace('rate: 2/s', 'rate: 40/s'));
+    const e = generatorLimits(fast, await expandGenerators(fast));
+    expect(e.map((x) => x.line)).toEqual([fast.generators[0].line, fast.generators[0].line]);
+    expect(e[0].detail).toMatch(/generator 'call' makes \d+ sessions; the testbed of real daemons signals at most 2000/);
+    expect(e[1].detail).toMatch(/generator 'call' starts \d+ sessions within one second at [\d.]+s; the testbed of real daemons starts at most 50 per second/);
   });
 });

@@ -243,13 +243,14 @@ export function daemonFiles(s: Scenario, n: NodeSpec, keyDir: string): DaemonFil
  */
 export const MAX_GENERATED_FLOWS = 2000;
 /**
- * Most sessions (explicit and generated) a run starts within any one second.
- * natfwd sets up ~1.9k sessions/s on a line of namespaces when nothing else
- * runs (natfwd.setup.netns); a scenario run also samples every firewall's
- * kernel each second and probes, with every daemon on the same cores, and the
- * assertions judge setup within the --slack. README: how this was measured.
+ * Most sessions (explicit and generated) a run starts within any one second:
+ * half the highest rate measured (README, `natfw testbed run`). A sessions
+ * generator through one nftables firewall kept its timeline at 100/s and
+ * 200/s (every session established and on its path; setup p99 19 ms at 100/s,
+ * 14-99 ms at 200/s, load average 5-8 from other work); longer paths cost
+ * every hop its handshake, and every daemon shares the same cores.
  */
-export const MAX_SETUPS_PER_S = 50;
+export const MAX_SETUPS_PER_S = 100;
 
 /** A flow the generators made, as an explicit flow to its node (`line`: the generator's). */
 export interface GeneratedFlow extends FlowSpec {

@@ -1,15 +1,16 @@
 /**
  * Replays a simulator scenario on real daemons in network namespaces, in real
  * time: one namespace per node, one veth pair per link, host routes from the
- * simulator's own shortest-path computation, natfwd on every host (end host,
- * memory backend) and firewall (nftables, NFQUEUE interception, the node's
- * policy and keys), routers forwarding only. Flows are signalled through the
- * daemons' control sockets, link/metric/crash/restart/teardown events change
- * the namespaces under them, the kernel's pinholes are read at every sample,
- * probes cross the data plane, and the scenario's assertions are judged on
- * what was seen (testbed/scenario-check.ts). Whatever happens, every process
- * started here is ended and every namespace removed.
- */
+ * simulator's own shortest-path computation (a NAT's inside routed only
+ * inside), natfwd on every host (end host, memory backend), firewall and NAT
+ * (nftables, NFQUEUE interception, the node's policy and keys; a NAT as an edge
+ * NAT with its bindings), routers forwarding only. EXTERNAL reservations and
+ * flows (explicit and generated) are signalled through the daemons' control
+ * sockets, link/metric/crash/restart/teardown events change the namespaces
+ * under them, the kernel's pinholes are read at every sample, probes cross the
+ * data plane (through NAT translations), and the scenario's assertions are
+ * judged on what was seen (testbed/scenario-check.ts). Whatever happens, every
+ * process started here is ended and every namespace removed. */
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NatfwError } from '../common/errors';
@@ -337,10 +338,15 @@ class ScenarioTestbed {
       for (const t of probeTimes(a, slack, this.s.durationMs)) at(t, () => this.track(this.probe(a.id, a.flow)));
     }
     items.sort((x, y) => x.atMs - y.atMs || x.order - y.order);
+    // How far the run fell behind its timeline (a machine too slow for the scenario): said in the report.
+    let late = { ms: 0, atMs: 0 };
     for (const it of items) {
       if (!(await this.sleepUntil(it.atMs))) return false;
+      const behind = this.now() - it.atMs;
+      if (behind > late.ms) late = { ms: behind, atMs: it.atMs };
       it.run();
     }
+    if (late.ms > 1000) this.notes.push(`the run fell behind the scenario's timeline by up to ${(late.ms / 1000).toFixed(1)} s (at ${(late.atMs / 1000).toFixed(1)} s): the machine is too busy for it`);
     return this.sleepUntil(this.s.durationMs);
   }
 

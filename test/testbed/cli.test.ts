@@ -17,12 +17,12 @@ describe('natfw testbed run: bad input', () => {
       const voip = readFileSync(join(__dirname, '../../sim/scenarios/voip.yaml'), 'utf8');
       const line = voip.split('\n').findIndex((l) => l.includes('kind: calls')) + 1;
       const fast = join(dir, 'fast.yaml');
-      // 20 calls a second for 10 s: 800 sessions, about 80 a second.
-      writeFileSync(fast, voip.replace('rate: 2/s', 'rate: 20/s').replace('stop: 100s', 'stop: 10s'));
+      // 40 calls a second for 10 s: 1,600 sessions, about 160 a second.
+      writeFileSync(fast, voip.replace('rate: 2/s', 'rate: 40/s').replace('stop: 100s', 'stop: 10s'));
       const r = natfw(['testbed', 'run', fast]);
       expect(r.status).toBe(2);
       expect(r.stderr.startsWith(`natfw: ${fast}:${line}: `)).toBe(true);
-      expect(r.stderr).toMatch(/: generator 'call' starts \d+ sessions within one second at [\d.]+s; the testbed of real daemons starts at most 50 per second \(only in the simulator\)\n$/);
+      expect(r.stderr).toMatch(/: generator 'call' starts \d+ sessions within one second at [\d.]+s; the testbed of real daemons starts at most 100 per second \(only in the simulator\)\n$/);
       const burst = join(dir, 'burst.yaml');
       writeFileSync(burst, voip.replace('assertions:', 'events:\n  - { at: 5s, kind: loss_burst, link: r1-r2, loss: 0.5, duration: 2s }\nassertions:'));
       const b = natfw(['testbed', 'run', burst]);

@@ -178,6 +178,6 @@ describe('testbed plan: generators', () => {
     const e = generatorLimits(fast, await expandGenerators(fast));
     expect(e.map((x) => x.line)).toEqual([fast.generators[0].line, fast.generators[0].line]);
     expect(e[0].detail).toMatch(/generator 'call' makes \d+ sessions; the testbed of real daemons signals at most 2000/);
-    expect(e[1].detail).toMatch(/generator 'call' starts \d+ sessions within one second at [\d.]+s; the testbed of real daemons starts at most 50 per second/);
+    expect(e[1].detail).toMatch(/generator 'call' starts \d+ sessions within one second at [\d.]+s; the testbed of real daemons starts at most 100 per second/);
   });
 });

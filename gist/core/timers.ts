@@ -11,66 +11,44 @@
  * re-arming, once about a tenth of a large simulation, mostly free.
  * `handleTimeout(now)` pops everything due and lets each target fire the
  * kinds that are due; spurious or repeated calls do nothing.
- *
- * The heap itself is typed arrays only: a slot holds its key and the id of
- * its target (an id is given while the target is in the heap), and the
- * position of each id is kept by id. Sifting moves numbers within three
- * small arrays and never writes to the targets (one cache miss per level
- * when each moved target kept its own position); a target is read only at
- * the top (settleTop) and written when it enters or leaves. The sift steps
- * are those of the plain binary heap this replaced, so targets due at the
- * same moment still fire in the same order (a simulation replays exactly).
  */
 export interface TimerTarget {
   /** Earliest deadline of this object, or undefined when it has none. */
   timerAt: number | undefined;
-  /** Its id in the heap while it is in it, -1 when not (managed by TimerHeap). */
+  /** Slot in the heap, -1 when not in it (managed by TimerHeap). */
   heapIndex: number;
 }
 
 export class TimerHeap<T extends TimerTarget> {
-  private n = 0;
-  /** keys[i] orders slot i: at most the timerAt of its target. */
+  private h: T[] = [];
+  /** keys[i] orders slot i: at most h[i].timerAt. */
   private keys = new Float64Array(64);
-  /** ids[i]: the id of slot i's target. */
-  private ids = new Int32Array(64);
-  /** pos[id]: the slot of the target with that id. */
-  private pos = new Int32Array(64);
-  /** byId[id]: the target with that id (undefined: the id is free). */
-  private readonly byId: (T | undefined)[] = [];
-  /** Ids given back, reused last-in first-out (ids stay below the most targets ever held at once). */
-  private readonly freeIds: number[] = [];
 
   get size(): number {
-    return this.n;
+    return this.h.length;
   }
 
   /** Sets target.timerAt = at (undefined = none) and places it in the heap. */
   arm(target: T, at: number | undefined): void {
-    const id = target.heapIndex;
+    const i = target.heapIndex;
     target.timerAt = at;
     if (at === undefined) {
-      if (id >= 0) this.removeAt(this.pos[id]);
+      if (i >= 0) this.removeAt(i);
       return;
     }
-    if (id < 0) {
-      const n = this.n;
-      if (n === this.keys.length) this.grow();
-      const nid = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.byId.length;
-      if (nid === this.byId.length) this.byId.push(target);
-      else this.byId[nid] = target;
-      target.heapIndex = nid;
-      this.n = n + 1;
-      this.keys[n] = at;
-      this.ids[n] = nid;
-      this.pos[nid] = n;
-      this.up(n);
-    } else {
-      const i = this.pos[id];
-      if (at < this.keys[i]) {
-        this.keys[i] = at;
-        this.up(i);
+    if (i < 0) {
+      const n = this.h.length;
+      if (n === this.keys.length) {
+        const grown = new Float64Array(n * 2);
+        grown.set(this.keys);
+        this.keys = grown;
       }
+      this.h.push(target);
+      this.keys[n] = at;
+      this.up(n);
+    } else if (at < this.keys[i]) {
+      this.keys[i] = at;
+      this.up(i);
     }
     // Later than the key: taken up when the slot reaches the top (settleTop).
   }
@@ -78,39 +56,26 @@ export class TimerHeap<T extends TimerTarget> {
   /** Earliest deadline. */
   peek(): number | undefined {
     this.settleTop();
-    return this.n > 0 ? this.keys[0] : undefined;
+    return this.h.length > 0 ? this.keys[0] : undefined;
   }
 
   /** Removes and returns the next target due at `now` (its timerAt is cleared), or undefined. */
   popDue(now: number): T | undefined {
-    if (this.n === 0 || this.keys[0] > now) return undefined;
+    if (this.h.length === 0 || this.keys[0] > now) return undefined;
     this.settleTop();
-    if (this.n === 0 || this.keys[0] > now) return undefined;
-    const top = this.byId[this.ids[0]] as T;
+    const top = this.h[0];
+    if (top === undefined || this.keys[0] > now) return undefined;
     this.removeAt(0);
     top.timerAt = undefined;
     return top;
   }
 
-  /** Doubles the slot arrays (pos is indexed by id: ids stay below the slot count ever reached). */
-  private grow(): void {
-    const len = this.keys.length * 2;
-    const keys = new Float64Array(len);
-    keys.set(this.keys);
-    this.keys = keys;
-    const ids = new Int32Array(len);
-    ids.set(this.ids);
-    this.ids = ids;
-    const pos = new Int32Array(len);
-    pos.set(this.pos);
-    this.pos = pos;
-  }
-
   /** Re-keys the top slot until its key is its target's deadline; then it is the true minimum. */
   private settleTop(): void {
-    // Each pass gives one slot its true key, so this ends within n passes.
-    for (let k = this.n; k > 0; k--) {
-      const want = (this.byId[this.ids[0]] as T).timerAt as number;
+    const h = this.h;
+    // Each pass gives one slot its true key, so this ends within h.length passes.
+    for (let n = h.length; n > 0; n--) {
+      const want = h[0].timerAt as number;
       if (want <= this.keys[0]) return;
       this.keys[0] = want;
       this.down(0);
@@ -118,46 +83,41 @@ export class TimerHeap<T extends TimerTarget> {
   }
 
   private removeAt(i: number): void {
-    const id = this.ids[i];
-    (this.byId[id] as T).heapIndex = -1;
-    this.byId[id] = undefined;
-    this.freeIds.push(id);
-    const n = --this.n;
+    const h = this.h;
+    h[i].heapIndex = -1;
+    const last = h.pop() as T;
+    const n = h.length;
     if (i === n) return;
-    const lastId = this.ids[n];
+    h[i] = last;
     this.keys[i] = this.keys[n];
-    this.ids[i] = lastId;
-    this.pos[lastId] = i;
+    last.heapIndex = i;
     this.up(i);
-    this.down(this.pos[lastId]);
+    this.down(last.heapIndex);
   }
 
   private up(i: number): void {
+    const h = this.h;
     const keys = this.keys;
-    const ids = this.ids;
-    const pos = this.pos;
-    const id = ids[i];
+    const t = h[i];
     const v = keys[i];
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (keys[p] <= v) break;
+      h[i] = h[p];
       keys[i] = keys[p];
-      const pid = ids[p];
-      ids[i] = pid;
-      pos[pid] = i;
+      h[i].heapIndex = i;
       i = p;
     }
+    h[i] = t;
     keys[i] = v;
-    ids[i] = id;
-    pos[id] = i;
+    t.heapIndex = i;
   }
 
   private down(i: number): void {
+    const h = this.h;
     const keys = this.keys;
-    const ids = this.ids;
-    const pos = this.pos;
-    const n = this.n;
-    const id = ids[i];
+    const n = h.length;
+    const t = h[i];
     const v = keys[i];
     for (;;) {
       const l = 2 * i + 1;
@@ -165,14 +125,13 @@ export class TimerHeap<T extends TimerTarget> {
       const r = l + 1;
       const c = r < n && keys[r] < keys[l] ? r : l;
       if (keys[c] >= v) break;
+      h[i] = h[c];
       keys[i] = keys[c];
-      const cid = ids[c];
-      ids[i] = cid;
-      pos[cid] = i;
+      h[i].heapIndex = i;
       i = c;
     }
+    h[i] = t;
     keys[i] = v;
-    ids[i] = id;
-    pos[id] = i;
+    t.heapIndex = i;
   }
 }

@@ -38,7 +38,7 @@ export const SIMULATOR_ONLY_ASSERTIONS: ReadonlySet<AssertionSpec['kind']> = new
  * line (an empty list: the scenario runs). The testbed runs hosts, routers,
  * firewalls and NATs, explicit flows, EXTERNAL reservations, generators (their
  * size and rate are checked on the expansion: `generatorLimits`), and link,
- * metric, crash/restart and operator teardown events.
+ * metric, crash/restart, loss_burst and operator teardown events.
  */
 export function unsupportedParts(s: Scenario): ScenarioError[] {
   const out: ScenarioError[] = [];
@@ -57,7 +57,6 @@ export function unsupportedParts(s: Scenario): ScenarioError[] {
     const nat = natToward(s, x);
     if (nat === undefined) no(x.line, `external '${x.id}' with no NAT between ${x.node} and ${x.toward} (an edge firewall's EXTERNAL)`);
   }
-  for (const e of s.events) if (e.kind === 'loss_burst') no(e.line, 'a loss_burst event');
   return out;
 }
 
@@ -327,4 +326,32 @@ export function generatorLimits(s: Scenario, generated: readonly GeneratedFlow[]
     }
   }
   return out;
+}
+
+// ---------- loss bursts ----------
+
+/** The nftables table of loss burst `k` (the k-th event of the scenario) in each end's namespace. */
+export function lossTable(k: number): string {
+  return `natfw_tb_loss${k}`;
+}
+
+/**
+ * An nft script dropping the fraction `loss` of the packets leaving through
+ * interface `ifName` (one end of a link; the other end gets its own): the
+ * kernel here has no netem, so a loss_burst becomes a random drop rule in a
+ * table of its own, at a priority before natfw's chains, removed when the
+ * burst ends. Unlike the simulator's, it drops data packets (and probes) too.
+ */
+export function lossScript(table: string, ifName: string, loss: number): string {
+  const threshold = Math.round(Math.min(1, Math.max(0, loss)) * 1_000_000);
+  return [
+    `table inet ${table} {`,
+    '  chain out {',
+    '    type filter hook postrouting priority -350; policy accept;',
+    // numgen's modulus bounds the threshold: a burst of 1 drops everything without it.
+    threshold >= 1_000_000 ? `    oifname "${ifName}" counter drop` : `    oifname "${ifName}" numgen random mod 1000000 < ${threshold} counter drop`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
 }

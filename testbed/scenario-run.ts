@@ -21,7 +21,7 @@ import { ControlClient, ControlRefusal } from '../cli/session';
 import { DaemonTestbed, NATFW, natfwdConfig, sleep, type ProbeProto, type ProbeSink } from './daemons';
 import { NetnsLab, netnsUnavailableReason } from './netns';
 import { checkAssertions, probeTimes, type AssertionOutcome, type FlowRecord, type KernelEntry, type ProbeRecord, type Sample } from './scenario-check';
-import { daemonFiles, GIST_PORT, keyIdsOf, linkPlans, natToward, routeBatch, routesOf, type GeneratedFlow, type LinkPlan, type RoutePlan } from './scenario-plan';
+import { daemonFiles, GIST_PORT, keyIdsOf, linkPlans, lossScript, lossTable, natToward, routeBatch, routesOf, type GeneratedFlow, type LinkPlan, type RoutePlan } from './scenario-plan';
 
 export class TestbedError extends NatfwError {}
 
@@ -326,12 +326,15 @@ class ScenarioTestbed {
         at(stop, () => this.track(this.teardown(rec, f.from, 'stop')));
       }
     }
-    for (const e of this.s.events)
-      at(e.atMs, () => {
-        const p = this.serial.then(() => this.event(e));
-        this.serial = p.catch(() => undefined);
-        this.track(p);
-      });
+    const serially = (run: () => Promise<void>): void => {
+      const p = this.serial.then(run);
+      this.serial = p.catch(() => undefined);
+      this.track(p);
+    };
+    for (const e of this.s.events) {
+      at(e.atMs, () => serially(() => this.event(e)));
+      if (e.kind === 'loss_burst') at(e.atMs + e.durationMs, () => serially(() => this.lossEnd(e)));
+    }
     const slack = this.o.slackMs ?? 1500;
     for (const a of this.s.assertions) {
       if (a.kind !== 'delivered' && a.kind !== 'blocked') continue;
@@ -521,10 +524,25 @@ class ScenarioTestbed {
         if (rec !== undefined) await this.teardown(rec, e.node ?? rec.spec.from, e.node === undefined ? 'event' : 'operator');
         return;
       }
-      case 'loss_burst':
-        // Refused before the run (scenario-plan.ts unsupportedParts).
+      case 'loss_burst': {
+        const l = this.linkState(e.link);
+        const table = lossTable(this.s.events.indexOf(e));
+        await Promise.all([
+          this.lab.execAsync(l.plan.spec.a, 'nft', ['-f', '-'], lossScript(table, l.aIf, e.loss)),
+          this.lab.execAsync(l.plan.spec.b, 'nft', ['-f', '-'], lossScript(table, l.bIf, e.loss)),
+        ]);
+        this.note('loss_burst', `${e.link} loss ${e.loss} for ${e.durationMs / 1000}s`);
         return;
+      }
     }
+  }
+
+  /** The end of a loss burst: its drop rules leave both ends. */
+  private async lossEnd(e: EventSpec & { kind: 'loss_burst' }): Promise<void> {
+    const l = this.linkState(e.link);
+    const table = lossTable(this.s.events.indexOf(e));
+    await Promise.all([l.plan.spec.a, l.plan.spec.b].map((n) => this.lab.execAsync(n, 'nft', ['delete', 'table', 'inet', table])));
+    this.note('loss_burst-end', e.link);
   }
 
   private linkState(id: string): LinkState {

@@ -23,11 +23,11 @@ describe('natfw testbed run: bad input', () => {
       expect(r.status).toBe(2);
       expect(r.stderr.startsWith(`natfw: ${fast}:${line}: `)).toBe(true);
       expect(r.stderr).toMatch(/: generator 'call' starts \d+ sessions within one second at [\d.]+s; the testbed of real daemons starts at most 100 per second \(only in the simulator\)\n$/);
-      const burst = join(dir, 'burst.yaml');
-      writeFileSync(burst, voip.replace('assertions:', 'events:\n  - { at: 5s, kind: loss_burst, link: r1-r2, loss: 0.5, duration: 2s }\nassertions:'));
-      const b = natfw(['testbed', 'run', burst]);
+      const big = join(dir, 'big.yaml');
+      writeFileSync(big, voip.replace('  - { id: sb4, role: host }', '  - { id: sb4, role: host }\n' + Array.from({ length: 60 }, (_, i) => `  - { id: x${i}, role: host }`).join('\n')));
+      const b = natfw(['testbed', 'run', big]);
       expect(b.status).toBe(2);
-      expect(b.stderr).toMatch(/^natfw: .*burst\.yaml:\d+: a loss_burst event is not supported on the testbed of real daemons \(only in the simulator\)\n$/);
+      expect(b.stderr).toMatch(/^natfw: .*big\.yaml:\d+: a topology of more than 64 nodes is not supported on the testbed of real daemons \(only in the simulator\)\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseScenario } from '../../sim/scenario/parse';
 import type { Scenario } from '../../sim/scenario/types';
 import { Topology } from '../../sim/topology';
-import { daemonFiles, expandGenerators, generatorLimits, linkPlan, linkPlans, routeBatch, routesOf, unsupportedParts } from '../../testbed/scenario-plan';
+import { daemonFiles, expandGenerators, generatorLimits, linkPlan, linkPlans, lossScript, lossTable, routeBatch, routesOf, unsupportedParts } from '../../testbed/scenario-plan';
 import { runScenario } from '../../sim/run';
 import { modelWorld } from '../../sim/model/model-stack';
 import { parseConfig } from '../../daemon/config';
@@ -66,12 +66,21 @@ describe('testbed plan', () => {
     // Every shipped scenario but scale (1,000+ nodes) is within what the testbed replays.
     for (const name of ['voip', 'nat-traversal', 'ipv6', 'route-change', 'deny']) expect([name, unsupportedParts(shipped(name))]).toEqual([name, []]);
     expect(unsupportedParts(shipped('scale'))[0].detail).toMatch(/a topology of more than 64 nodes is not supported on the testbed/);
-    const burst = flip();
+    // loss_burst runs (nftables drop rules); an EXTERNAL with a key does not.
     const withBurst = scenario(readFileSync(FIXTURE, 'utf8').replace('events:\n', 'events:\n  - { at: 5s, kind: loss_burst, link: a-r1, loss: 0.5, duration: 2s }\n'));
-    expect(unsupportedParts(burst)).toEqual([]);
-    const e = unsupportedParts(withBurst);
-    expect(e).toHaveLength(1);
-    expect(e[0].line).toBe(readFileSync(FIXTURE, 'utf8').split('\n').indexOf('events:') + 2);
+    expect(unsupportedParts(withBurst)).toEqual([]);
+    const natText = readFileSync(join(__dirname, '../../sim/scenarios/nat-traversal.yaml'), 'utf8');
+    const keyed = scenario(natText.replace('defaults:', 'keys:\n  - { id: k1, secret: 000102030405060708090a0b0c0d0e0f }\ndefaults:').replace('port: 7000, start: 1s', 'port: 7000, start: 1s, key: k1'));
+    const e = unsupportedParts(keyed);
+    expect(e.map((x) => [x.line, x.detail])).toEqual([[keyed.externals[0].line, "external 'x1' with a key is not supported on the testbed of real daemons (only in the simulator)"]]);
+  });
+
+  it('turns a loss burst into a random nftables drop on the link end, all of it at loss 1', () => {
+    expect(lossScript(lossTable(3), 'v1a', 0.25)).toBe(
+      'table inet natfw_tb_loss3 {\n  chain out {\n    type filter hook postrouting priority -350; policy accept;\n    oifname "v1a" numgen random mod 1000000 < 250000 counter drop\n  }\n}\n',
+    );
+    expect(lossScript('t', 'v1a', 1)).toMatch(/oifname "v1a" counter drop/);
+    expect(lossScript('t', 'v1a', 0)).toMatch(/numgen random mod 1000000 < 0 counter drop/);
   });
 
   it('configures natfwd as the node: hosts end hosts, firewalls nftables with the policy and keys natfwd accepts', () => {

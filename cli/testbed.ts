@@ -15,7 +15,7 @@ import { action, CliFailure, CliUsageError } from './common';
 export function register(program: Command): void {
   const tb = program.command('testbed').description('replay a simulator scenario on real daemons in network namespaces (root)');
   tb.command('run')
-    .description('run a scenario (YAML, as for `natfw sim run`) on real natfwd daemons, in real time; write DIR/report.json and each daemon\'s log in DIR/logs/')
+    .description('run a scenario (YAML, as for `natfw sim run`) on real natfwd daemons, in real time; write DIR/report.json, DIR/report.html and each daemon\'s log in DIR/logs/')
     .argument('<scenario>', 'scenario file: hosts, routers, firewalls and NATs, flows, externals, generators, link/metric/crash/restart/loss_burst/teardown events')
     .option('--out <dir>', 'where to write report.json (default: testbed-out/<scenario name>)')
     .option('--slack <s>', "seconds given to real processes at each assertion window's edges", slackArg, 1.5)

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { NatfwError } from '../common/errors';
 import { issueToken } from '../natfw-nslp/auth/token';
 import type { EventSpec, ExternalSpec, FlowSpec, NodeSpec, Scenario } from '../sim/scenario/types';
+import { lineChart } from '../sim/report';
 import { Topology } from '../sim/topology';
 import { ControlClient, ControlRefusal } from '../cli/session';
 import { DaemonTestbed, NATFW, natfwdConfig, sleep, type ProbeProto, type ProbeSink } from './daemons';
@@ -696,11 +697,68 @@ export async function runScenarioOnTestbed(s: Scenario, o: TestbedRunOptions = {
   return new ScenarioTestbed(s, o).run();
 }
 
-/** Writes DIR/report.json; returns its path. */
+/** Writes DIR/report.json and DIR/report.html; returns the path of the JSON. */
 export function writeTestbedReport(report: TestbedReport, dir: string): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'report.json');
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(dir, 'report.html'), renderTestbedHtml(report));
   return file;
 }
 
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+function table(head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
+  const cell = (c: string | number | null): string => `<td>${esc(c === null ? '—' : String(c))}</td>`;
+  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+/** Most rows of the flow, probe and timeline tables (report.json has them all). */
+const HTML_ROWS = 300;
+
+/**
+ * report.json as a page: the assertions, the kernel pinholes of every firewall
+ * and NAT over time (the simulator's SVG line chart, sim/report.ts lineChart,
+ * with the events marked; its axis says real time here), flows, reservations,
+ * setup times, probes and the timeline. No network needed to view it.
+ */
+export function renderTestbedHtml(r: TestbedReport): string {
+  const marks = r.timeline
+    .filter((e) => ['link_down', 'link_up', 'metric', 'crash', 'restart', 'loss_burst', 'teardown'].includes(e.kind))
+    .slice(0, 40)
+    .map((e) => ({ atS: e.atS, label: `${e.kind} ${e.what}` }));
+  const fws = Object.keys(r.series.pinholes).slice(0, 10);
+  const chart = fws.length === 0 ? '' : lineChart('Kernel pinholes per firewall and NAT', r.series.t, fws.map((id) => ({ name: id, values: r.series.pinholes[id] })), marks, 'pinholes').replace('virtual time (s)', 'real time (s)');
+  const more = (n: number): string => (n > HTML_ROWS ? `<p>(${n - HTML_ROWS} more in report.json)</p>` : '');
+  const status = r.aborted ? '<span class="bad">interrupted</span>' : r.ok ? '<span class="ok">every checked assertion holds</span>' : '<span class="bad">an assertion failed</span>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>natfw testbed: ${esc(r.scenario.name)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px;max-width:1000px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
+th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}
+svg{display:block;margin:8px 0 18px;border:1px solid #eee}
+</style></head><body>
+<h1>natfw testbed: ${esc(r.scenario.name)}</h1>
+<p>${esc(r.scenario.description)}</p>
+<p>${status}. Real daemons in network namespaces, ${r.scenario.durationS}s of real time, ${r.scenario.nodes} nodes, ${r.scenario.links} links;
+natfwd on ${esc(r.daemons.join(', '))}.</p>
+${r.notes.map((n) => `<p>Note: ${esc(n)}</p>`).join('\n')}
+<h2>Assertions</h2>
+${table(['', 'id', 'kind', 'line', 'checks', 'result'], r.assertions.map((a) => [!a.checked ? '–' : a.ok ? '✔' : '✘', a.id, a.kind, a.line, a.checks, a.message]))}
+<h2>Over time</h2>
+${chart}
+<h2>Sessions</h2>
+${table(['flows', 'generated', 'established', 'rejected', 'setup p50 (ms)', 'setup p99 (ms)', 'setup max (ms)'], [[r.flows.length, r.scenario.generatedFlows, r.flows.filter((f) => f.session !== null).length, r.flows.filter((f) => f.rejected !== null).length, r.setupMs.p50, r.setupMs.p99, r.setupMs.max]])}
+${r.externals.length > 0 ? table(['external', 'session', 'reserved at (s)', 'address', 'port', 'refused'], r.externals.map((x) => [x.id, x.session, x.reservedAtS, x.address, x.port, x.rejected])) : ''}
+${table(['flow', 'session', 'established at (s)', 'lifetime (s)', 'ended at (s)', 'refused'], r.flows.slice(0, HTML_ROWS).map((f) => [f.id, f.session, f.establishedAtS, f.grantedLifetimeS, f.endedAtS, f.rejected]))}
+${more(r.flows.length)}
+<h2>Probes</h2>
+${table(['at (s)', 'assertion', 'delivered'], r.probes.slice(0, HTML_ROWS).map((p) => [p.atS, p.assertion, p.delivered ? 'yes' : 'no']))}
+${more(r.probes.length)}
+<h2>Timeline</h2>
+${table(['at (s)', 'event', 'what'], r.timeline.slice(0, HTML_ROWS).map((e) => [e.atS, e.kind, e.what]))}
+${more(r.timeline.length)}
+</body></html>
+`;
+}

@@ -50,6 +50,10 @@ describeNetns(
       expect(at('fw1', 20)).toBe(0);
       // The NAT logged the EXTERNAL reservation it answered (RFC 5973 s3.7.2).
       expect(readFileSync(join(out, 'logs', 'nat1.log'), 'utf8')).toMatch(/"event":"session.created"[^\n]*"kind":"EXTERNAL"/);
+      // The page beside the JSON: the assertions and the pinhole chart of fw1 and the NAT.
+      const html = readFileSync(join(out, 'report.html'), 'utf8');
+      expect(html).toContain('<td>✔</td><td>f1-on-path</td>');
+      expect(html).toMatch(/<svg[\s\S]*>fw1<[\s\S]*>nat1</);
       expect(r.pid).toBeGreaterThan(0);
       expect(namespacesOf(r.pid)).toEqual([]);
     });

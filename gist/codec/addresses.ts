@@ -21,20 +21,31 @@ for (let i = 0; i < 256; i++) DEC.push(String(i));
  * an address shares one string (less memory where an NSLP keeps MRIs).
  */
 const CACHE_SLOTS = 1024;
-const v4Keys = new Int32Array(CACHE_SLOTS);
-const v4Text: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+/**
+ * IPv4 slots: more, because a simulation of 1,000 nodes names about as many addresses, and
+ * with 1,024 direct-mapped slots 16% of its lookups missed (two addresses taking turns at
+ * one slot), each making a new string that later comparisons and Map lookups had to flatten
+ * and hash again.
+ */
+const V4_CACHE_SLOTS = 8192;
+const v4Keys = new Int32Array(V4_CACHE_SLOTS);
+const v4Text: (string | undefined)[] = new Array<string | undefined>(V4_CACHE_SLOTS).fill(undefined);
 const v6Keys = new Int32Array(CACHE_SLOTS * 4);
 const v6Text: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
 
-function mix(h: number): number {
+function mixBits(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
-  return (h ^ (h >>> 16)) & (CACHE_SLOTS - 1);
+  return h ^ (h >>> 16);
+}
+
+function mix(h: number): number {
+  return mixBits(h) & (CACHE_SLOTS - 1);
 }
 
 /** Callers guarantee 4 bytes at `off`. */
 export function formatIpv4(b: Uint8Array, off: number): string {
   const v = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
-  const slot = mix(v);
+  const slot = mixBits(v) & (V4_CACHE_SLOTS - 1);
   const hit = v4Text[slot];
   if (hit !== undefined && v4Keys[slot] === v) return hit;
   const s = DEC[b[off]] + '.' + DEC[b[off + 1]] + '.' + DEC[b[off + 2]] + '.' + DEC[b[off + 3]];

@@ -461,14 +461,22 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     if (req.siiHandle !== undefined) {
       // B.1: explicitly routed to a peer we know (E=1, s7.1.5), without local routing state.
-      // Mostly the peer whose message the NSLP answers, the last one looked up: no table lookup then.
+      // Mostly the state's own peer in that direction (an NSLP answering upstream) or the last
+      // peer looked up (the one whose message it answers): a known peer with that handle is the
+      // one peersByHandle holds (handles are never reused), found without a table lookup.
+      const rs = this.getRow(key);
+      const own = rs !== undefined && rs.has(h) ? rs.peer(h) : undefined;
       const last = this.lastPeer;
-      const peer = last !== undefined && last.known && last.handle === req.siiHandle ? last : (this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle));
+      const peer =
+        own !== undefined && own.known && own.handle === req.siiHandle
+          ? own
+          : last !== undefined && last.known && last.handle === req.siiHandle
+            ? last
+            : (this.peersByHandle.get(req.siiHandle) ?? this.candidateByHandle(req.siiHandle));
       if (peer === undefined) {
         this.status(now, p, 'peer-unreachable');
         return;
       }
-      const rs = this.getRow(key);
       if (rs !== undefined && rs.has(h) && rs.peer(h) === peer && rs.phase(h) !== Phase.AwaitingResponse && rs.phase(h) !== Phase.Queued) {
         this.sendOnState(now, rs, h, p);
         return;

@@ -8,20 +8,18 @@
 import { CompactPinholeTable } from './compact';
 import { EnforcementError } from './errors';
 import { type Op, StagedTransaction } from './table';
-import type { LookupResult, NatBinding, PacketKey, Pinhole, PinholeSet, Transaction } from './types';
+import type { ImmediateTransaction, LookupResult, NatBinding, PacketKey, Pinhole, PinholeSet } from './types';
 
 export class MemoryPinholeSet implements PinholeSet {
   readonly backend = 'memory';
   private readonly table = new CompactPinholeTable();
   private nextPinhole = 1;
   private nextBinding = 1;
+  /** How transactions name what they add (made once: a simulation begins millions of transactions). */
+  private readonly ids = { pinhole: (): string => this.newPinholeId(), binding: (): string => `nb-${(this.nextBinding++).toString(16)}` };
 
-  begin(): Transaction {
-    return new StagedTransaction(
-      this.table,
-      { pinhole: () => this.newPinholeId(), binding: () => `nb-${(this.nextBinding++).toString(16)}` },
-      (ops, now) => this.commit(ops, now),
-    );
+  begin(): ImmediateTransaction {
+    return new MemoryTransaction(this.table, this.ids, this);
   }
 
   /** Pinhole numbers are 32-bit (the compact table's rows); after 2^32 - 1 they wrap, skipping numbers in use. */
@@ -33,7 +31,8 @@ export class MemoryPinholeSet implements PinholeSet {
     }
   }
 
-  private async commit(ops: readonly Op[], now: number): Promise<void> {
+  /** Applies a transaction's ops at once, all or nothing. */
+  commitOps(ops: readonly Op[], now: number): void {
     if (!Number.isFinite(now)) throw new EnforcementError('ENF_INVALID_SPEC', 'now must be a finite number');
     // plan() validates everything first and throws before any change: all or nothing.
     this.table.apply(this.table.plan(ops, now));
@@ -66,5 +65,20 @@ export class MemoryPinholeSet implements PinholeSet {
     for (const s of gone.slots) this.table.deleteSlot(s);
     for (const b of gone.bindings) this.table.deleteBinding(b.id);
     return { pinholes, bindings: gone.bindings };
+  }
+}
+
+/** A transaction on the memory set: nothing to wait for, so it also commits at once. */
+class MemoryTransaction extends StagedTransaction implements ImmediateTransaction {
+  constructor(
+    table: CompactPinholeTable,
+    ids: { pinhole(): string; binding(): string },
+    private readonly set: MemoryPinholeSet,
+  ) {
+    super(table, ids, async (ops, now) => set.commitOps(ops, now));
+  }
+
+  commitNow(now: number): void {
+    this.set.commitOps(this.close(), now);
   }
 }

@@ -292,9 +292,14 @@ export class StagedTransaction implements Transaction {
   }
 
   async commit(now: number): Promise<void> {
+    await this.doCommit(this.close(), now);
+  }
+
+  /** Closes the transaction for its commit and hands over its ops. */
+  protected close(): readonly Op[] {
     this.open();
     this.closed = true;
-    await this.doCommit(this.ops, now);
+    return this.ops;
   }
 
   abort(): void {

@@ -41,7 +41,7 @@ export type { NatfwPolicy, PolicyRule } from './core/policy';
 export { defaultPolicy } from './core/policy';
 export { acceptAllAuthorizer } from './core/authorizer';
 export type { SessionAuthorizer, AuthorizationRequest, AuthorizationResult } from './core/authorizer';
-export { runEnforcementJob } from './core/enforcement-job';
+export { runEnforcementJob, runEnforcementJobNow } from './core/enforcement-job';
 export type { EnforcementJob, EnforcementOp, EnforcementResult } from './core/enforcement-job';
 export { wireCodec } from './core/codec-adapter';
 export { seededRandom } from './core/random';

@@ -851,6 +851,9 @@ export class Simulation implements PinholeObserver {
         lastProgress = Math.floor(t / 1000);
         this.opts.onProgress(t, sc.durationMs);
       }
+      // One turn of the event loop per slice even when no commit is pending (the real stack's commits
+      // are immediate): the progress display draws, signals and GC observations are delivered.
+      await new Promise((res) => setImmediate(res));
       if (t >= sc.durationMs) break;
       t = Math.min(sc.durationMs, t + slice);
     }

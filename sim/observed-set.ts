@@ -5,7 +5,7 @@
  * (the run loop lets them settle before the clock moves on).
  */
 import { MemoryPinholeSet } from '../enforcement/memory';
-import type { LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSet, PinholeSpec, Transaction } from '../enforcement/types';
+import type { ImmediateTransaction, LookupResult, NatBinding, NatBindingSpec, PacketKey, Pinhole, PinholeSet, PinholeSpec } from '../enforcement/types';
 
 export interface PinholeObserver {
   added(node: number, now: number, ph: Pinhole): void;
@@ -46,7 +46,7 @@ export class ObservedPinholeSet implements PinholeSet {
     return this.inner.lookup(packet).verdict;
   }
 
-  begin(): Transaction {
+  begin(): ImmediateTransaction {
     return new ObservedTransaction(this, this.inner.begin());
   }
 
@@ -104,13 +104,13 @@ export class ObservedPinholeSet implements PinholeSet {
 }
 
 /** A transaction on the backend that remembers what it adds and removes, for the observer (one object, no closures). */
-class ObservedTransaction implements Transaction {
+class ObservedTransaction implements ImmediateTransaction {
   private readonly adds: string[] = [];
   private readonly removes: string[] = [];
 
   constructor(
     private readonly set: ObservedPinholeSet,
-    private readonly tx: Transaction,
+    private readonly tx: ImmediateTransaction,
   ) {}
 
   add(spec: PinholeSpec): string {
@@ -145,12 +145,24 @@ class ObservedTransaction implements Transaction {
   }
 
   commit(now: number): Promise<void> {
+    const before = this.removedPinholes();
+    const adds = this.adds;
+    return this.set.track(this.tx.commit(now).then(() => this.set.committed(now, before, adds)));
+  }
+
+  commitNow(now: number): void {
+    const before = this.removedPinholes();
+    this.tx.commitNow(now);
+    this.set.committed(now, before, this.adds);
+  }
+
+  /** The pinholes this transaction removes, as installed before it commits. */
+  private removedPinholes(): Pinhole[] {
     const before: Pinhole[] = [];
     for (const id of this.removes) {
       const p = this.set.get(id);
       if (p !== undefined) before.push(p);
     }
-    const adds = this.adds;
-    return this.set.track(this.tx.commit(now).then(() => this.set.committed(now, before, adds)));
+    return before;
   }
 }

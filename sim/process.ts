@@ -75,6 +75,8 @@ export function startRunStats(file: string | undefined): { finish(extra: Record<
   obs.observe({ entryTypes: ['gc'] });
   return {
     finish(extra) {
+      // Entries not yet delivered to the callback (they come on a later turn of the event loop).
+      for (const e of obs.takeRecords()) gcMs += e.duration;
       obs.disconnect();
       const cpu = process.cpuUsage(cpu0);
       writeFileSync(

@@ -5,7 +5,7 @@
  * core forwards nothing that depends on the job (the successful RESPONSE,
  * s3.7.1) before that answer, and a failed job changes nothing.
  */
-import type { NatBindingSpec, PinholeSet, PinholeSpec } from '../../enforcement/types';
+import type { ImmediateTransaction, NatBindingSpec, PinholeSet, PinholeSpec, Transaction } from '../../enforcement/types';
 
 export type EnforcementOp =
   | { readonly op: 'add'; readonly spec: PinholeSpec }
@@ -41,46 +41,80 @@ export async function runEnforcementJob(set: PinholeSet, job: EnforcementJob, no
   try {
     tx = set.begin();
   } catch (e) {
-    return { ok: false, code: errorCode(e), message: errorMessage(e) };
+    return failed(e);
   }
+  try {
+    const ids = stage(tx, job);
+    await tx.commit(now);
+    return ids;
+  } catch (e) {
+    return abortFailed(tx, e);
+  }
+}
+
+/**
+ * runEnforcementJob on a backend that applies transactions at once (the memory backend): the
+ * same transaction, answered when it returns (the simulator runs millions of jobs).
+ */
+export function runEnforcementJobNow(set: { begin(): ImmediateTransaction }, job: EnforcementJob, now: number): EnforcementResult {
+  let tx;
+  try {
+    tx = set.begin();
+  } catch (e) {
+    return failed(e);
+  }
+  try {
+    const ids = stage(tx, job);
+    tx.commitNow(now);
+    return ids;
+  } catch (e) {
+    return abortFailed(tx, e);
+  }
+}
+
+/** Stages the job's ops on `tx`; the answer it gets once committed. Throws what the backend throws. */
+function stage(tx: Transaction, job: EnforcementJob): EnforcementResult {
   // Made when an op needs them (a refresh needs neither, most setups no binding list).
   let pinholeIds: string[] | undefined;
   let bindingIds: string[] | undefined;
-  try {
-    const ops = job.ops;
-    for (let i = 0; i < ops.length; i++) {
-      const o = ops[i];
-      switch (o.op) {
-        case 'add':
-          (pinholeIds ??= []).push(tx.add(o.spec));
-          break;
-        case 'remove':
-          tx.remove(o.id);
-          break;
-        case 'refresh':
-          tx.refresh(o.id, o.expiresAt);
-          break;
-        case 'addBinding':
-          (bindingIds ??= []).push(tx.addBinding(o.spec));
-          break;
-        case 'removeBinding':
-          tx.removeBinding(o.id);
-          break;
-        case 'refreshBinding':
-          tx.refreshBinding(o.id, o.expiresAt);
-          break;
-      }
+  const ops = job.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i];
+    switch (o.op) {
+      case 'add':
+        (pinholeIds ??= []).push(tx.add(o.spec));
+        break;
+      case 'remove':
+        tx.remove(o.id);
+        break;
+      case 'refresh':
+        tx.refresh(o.id, o.expiresAt);
+        break;
+      case 'addBinding':
+        (bindingIds ??= []).push(tx.addBinding(o.spec));
+        break;
+      case 'removeBinding':
+        tx.removeBinding(o.id);
+        break;
+      case 'refreshBinding':
+        tx.refreshBinding(o.id, o.expiresAt);
+        break;
     }
-    await tx.commit(now);
-    return { ok: true, pinholeIds: pinholeIds ?? NO_IDS, bindingIds: bindingIds ?? NO_IDS };
-  } catch (e) {
-    try {
-      tx.abort();
-    } catch {
-      // already closed by the failed commit
-    }
-    return { ok: false, code: errorCode(e), message: errorMessage(e) };
   }
+  return { ok: true, pinholeIds: pinholeIds ?? NO_IDS, bindingIds: bindingIds ?? NO_IDS };
+}
+
+function abortFailed(tx: Transaction, e: unknown): EnforcementResult {
+  try {
+    tx.abort();
+  } catch {
+    // already closed by the failed commit
+  }
+  return failed(e);
+}
+
+function failed(e: unknown): EnforcementResult {
+  return { ok: false, code: errorCode(e), message: errorMessage(e) };
 }
 
 function errorCode(e: unknown): string {

@@ -13,7 +13,7 @@
 import { createGistNode, type GistNode } from '../../gist/core';
 import type { Transmit } from '../../gist/core/driver-api';
 import type { LooseEndMri, PathCoupledMri } from '../../gist/types';
-import { NatfwNode, runEnforcementJob, seededRandom, wireCodec, type MiddleboxConfig, type NatfwNodeConfig } from '../../natfw-nslp';
+import { NatfwNode, runEnforcementJobNow, seededRandom, wireCodec, type EnforcementResult, type MiddleboxConfig, type NatfwNodeConfig } from '../../natfw-nslp';
 import type { NatfwPolicy } from '../../natfw-nslp';
 import { HmacSessionAuthorizer } from '../../natfw-nslp/auth/authorizer';
 import { decodeSessionAuth, type SessionAuthObject } from '../../natfw-nslp/auth/codec';
@@ -41,6 +41,13 @@ interface RealNode {
   /** Session key -> flow id (NI) or external id (NI+). */
   readonly flows: Map<string, { flowId?: string; externalId?: string }>;
   readonly keyOfFlow: Map<string, string>;
+}
+
+/** An enforcement job's outcome on its way back to the node's core. */
+interface Answer {
+  readonly n: RealNode;
+  readonly jobId: number;
+  readonly result: EnforcementResult;
 }
 
 /** A node's NATFW timer on the clock (one object per arming, no closure); a newer generation makes it a no-op. */
@@ -187,18 +194,19 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
     accepted: (u, id, info) => conns.set(`${u}/${id}`, { local: info.local, remote: info.remote }),
   });
 
+  /**
+   * Enforcement answers not yet given to their cores, in the order the jobs ran. The memory backend
+   * commits at once; the answers still go back after every touched node has run its jobs (settleAll),
+   * as a kernel backend's would arrive later, and in job order.
+   */
+  let answers: Answer[] = [];
+
   const settle = (n: RealNode): void => {
     if (!n.alive) return;
     for (let i = 0; i < 100_000; i++) {
       const job = n.natfw.pollEnforcement();
       if (job === undefined) break;
-      const now = ctx.clock.now;
-      void runEnforcementJob(n.env.pinholes, job, now).then((res) => {
-        if (!n.alive) return;
-        n.natfw.enforcementDone(ctx.clock.now, job.jobId, res);
-        net.pump(n.index);
-        mark(n);
-      });
+      answers.push({ n, jobId: job.jobId, result: runEnforcementJobNow(n.env.pinholes, job, ctx.clock.now) });
     }
     armTimer(n);
   };
@@ -332,12 +340,20 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
       net.linksChanged();
     },
     settleAll(): void {
-      for (let guard = 0; dirty.length > 0 && guard < 1000; guard++) {
+      for (let guard = 0; (dirty.length > 0 || answers.length > 0) && guard < 1000; guard++) {
         const list = dirty;
         dirty = [];
         for (const n of list) {
           n.dirty = false;
           settle(n);
+        }
+        const done = answers;
+        answers = [];
+        for (const a of done) {
+          if (!a.n.alive) continue;
+          a.n.natfw.enforcementDone(ctx.clock.now, a.jobId, a.result);
+          net.pump(a.n.index);
+          mark(a.n);
         }
       }
     },

@@ -107,7 +107,15 @@ interface Series {
 }
 
 /** A line chart as inline SVG: x = time (s), with dashed vertical lines at the scenario's events. */
-export function lineChart(title: string, t: number[], series: Series[], marks: Array<{ atS: number; label: string }>, yLabel: string): string {
+/** The style sheet of the HTML reports (the simulator's and the testbed's). */
+export const REPORT_STYLE = `
+body{font-family:system-ui,sans-serif;margin:24px;max-width:1000px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
+th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}
+svg{display:block;margin:8px 0 18px;border:1px solid #eee}code{background:#f5f5f5;padding:1px 4px}
+`;
+
+export function lineChart(title: string, t: number[], series: Series[], marks: Array<{ atS: number; label: string }>, yLabel: string, xLabel = 'virtual time (s)'): string {
   const W = 860;
   const H = 260;
   const L = 60;
@@ -132,7 +140,7 @@ export function lineChart(title: string, t: number[], series: Series[], marks: A
     const v = (xMax * i) / 5;
     parts.push(`<text x="${x(v)}" y="${H - B + 14}" font-size="10" text-anchor="middle">${fmt(v)}s</text>`);
   }
-  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">virtual time (s)</text>`);
+  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">${esc(xLabel)}</text>`);
   parts.push(`<text x="14" y="${(T + H - B) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 14 ${(T + H - B) / 2})">${esc(yLabel)}</text>`);
   marks.forEach((m, i) => {
     const mx = x(m.atS);
@@ -197,12 +205,7 @@ export function renderHtml(rep: Report): string {
   const status = rep.ok ? '<span class="ok">all assertions hold</span>' : '<span class="bad">an assertion failed</span>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>natfw sim: ${esc(rep.scenario.name)}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:24px;max-width:1000px;color:#222}
-table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
-th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}
-svg{display:block;margin:8px 0 18px;border:1px solid #eee}code{background:#f5f5f5;padding:1px 4px}
-</style></head><body>
+<style>${REPORT_STYLE}</style></head><body>
 <h1>natfw sim: ${esc(rep.scenario.name)}</h1>
 <p>${esc(rep.scenario.description)}</p>
 <p>${status}. Seed <code>${rep.seed}</code>, protocol stack <code>${esc(rep.stack)}</code>, ${rep.scenario.durationS}s of virtual time,

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { NatfwError } from '../common/errors';
 import { issueToken } from '../natfw-nslp/auth/token';
 import type { EventSpec, ExternalSpec, FlowSpec, NodeSpec, Scenario } from '../sim/scenario/types';
-import { lineChart } from '../sim/report';
+import { REPORT_STYLE, lineChart } from '../sim/report';
 import { Topology } from '../sim/topology';
 import { ControlClient, ControlRefusal } from '../cli/session';
 import { DaemonTestbed, NATFW, natfwdConfig, sleep, type ProbeProto, type ProbeSink } from './daemons';
@@ -728,17 +728,12 @@ export function renderTestbedHtml(r: TestbedReport): string {
     .slice(0, 40)
     .map((e) => ({ atS: e.atS, label: `${e.kind} ${e.what}` }));
   const fws = Object.keys(r.series.pinholes).slice(0, 10);
-  const chart = fws.length === 0 ? '' : lineChart('Kernel pinholes per firewall and NAT', r.series.t, fws.map((id) => ({ name: id, values: r.series.pinholes[id] })), marks, 'pinholes').replace('virtual time (s)', 'real time (s)');
+  const chart = fws.length === 0 ? '' : lineChart('Kernel pinholes per firewall and NAT', r.series.t, fws.map((id) => ({ name: id, values: r.series.pinholes[id] })), marks, 'pinholes', 'real time (s)');
   const more = (n: number): string => (n > HTML_ROWS ? `<p>(${n - HTML_ROWS} more in report.json)</p>` : '');
   const status = r.aborted ? '<span class="bad">interrupted</span>' : r.ok ? '<span class="ok">every checked assertion holds</span>' : '<span class="bad">an assertion failed</span>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>natfw testbed: ${esc(r.scenario.name)}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:24px;max-width:1000px;color:#222}
-table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
-th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}
-svg{display:block;margin:8px 0 18px;border:1px solid #eee}
-</style></head><body>
+<style>${REPORT_STYLE}</style></head><body>
 <h1>natfw testbed: ${esc(r.scenario.name)}</h1>
 <p>${esc(r.scenario.description)}</p>
 <p>${status}. Real daemons in network namespaces, ${r.scenario.durationS}s of real time, ${r.scenario.nodes} nodes, ${r.scenario.links} links;

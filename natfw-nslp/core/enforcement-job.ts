@@ -37,18 +37,13 @@ const NO_IDS: readonly string[] = Object.freeze([]);
  * daemon); it awaits the backend but touches no clock itself.
  */
 export async function runEnforcementJob(set: PinholeSet, job: EnforcementJob, now: number): Promise<EnforcementResult> {
-  let tx;
+  const p = prepare(set, job);
+  if (!('tx' in p)) return p;
   try {
-    tx = set.begin();
+    await p.tx.commit(now);
+    return p.ids;
   } catch (e) {
-    return failed(e);
-  }
-  try {
-    const ids = stage(tx, job);
-    await tx.commit(now);
-    return ids;
-  } catch (e) {
-    return abortFailed(tx, e);
+    return abortFailed(p.tx, e);
   }
 }
 
@@ -57,16 +52,26 @@ export async function runEnforcementJob(set: PinholeSet, job: EnforcementJob, no
  * same transaction, answered when it returns (the simulator runs millions of jobs).
  */
 export function runEnforcementJobNow(set: { begin(): ImmediateTransaction }, job: EnforcementJob, now: number): EnforcementResult {
-  let tx;
+  const p = prepare(set, job);
+  if (!('tx' in p)) return p;
+  try {
+    p.tx.commitNow(now);
+    return p.ids;
+  } catch (e) {
+    return abortFailed(p.tx, e);
+  }
+}
+
+/** A transaction begun with the job staged on it and the answer it gets once committed, or why that failed. */
+function prepare<T extends Transaction>(set: { begin(): T }, job: EnforcementJob): { tx: T; ids: EnforcementResult } | EnforcementResult {
+  let tx: T;
   try {
     tx = set.begin();
   } catch (e) {
     return failed(e);
   }
   try {
-    const ids = stage(tx, job);
-    tx.commitNow(now);
-    return ids;
+    return { tx, ids: stage(tx, job) };
   } catch (e) {
     return abortFailed(tx, e);
   }

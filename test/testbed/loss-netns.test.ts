@@ -4,19 +4,15 @@
  * of the link for its duration. The flow must pass before and after the burst
  * and not during it, and no namespace may be left.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestbedReport } from '../../testbed/scenario-run';
 import { describeNetns } from '../helpers/netns';
+import { namespacesOf, runTestbedFixture } from './run-fixture';
 
 jest.setTimeout(60_000);
 
-const BIN = join(__dirname, '../../dist/bin/natfw.js');
-/** The namespaces a `natfw testbed run` with this PID made (NetnsLab names them nftbd<pid>x...); other tests run beside this one. */
-const namespacesOf = (pid: number | undefined): string[] =>
-  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`nftbd${(pid ?? 0) % 100000}x`));
 
 describeNetns(
   'natfw testbed run: a loss burst on real daemons',
@@ -25,7 +21,7 @@ describeNetns(
     afterAll(() => rmSync(out, { recursive: true, force: true }));
 
     it('drops the flow during the burst only', () => {
-      const r = spawnSync(process.execPath, [BIN, 'testbed', 'run', join(__dirname, '../fixtures/testbed/loss-burst.yaml'), '--out', out, '--quiet'], { encoding: 'utf8', timeout: 55_000 });
+      const r = runTestbedFixture('loss-burst.yaml', out, 55_000);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as TestbedReport;

@@ -6,19 +6,15 @@
  * teardown closes it again. Every assertion must be checked and hold, and
  * nothing may be left behind.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestbedReport } from '../../testbed/scenario-run';
 import { describeNetns } from '../helpers/netns';
+import { namespacesOf, runTestbedFixture } from './run-fixture';
 
 jest.setTimeout(90_000);
 
-const BIN = join(__dirname, '../../dist/bin/natfw.js');
-/** The namespaces a `natfw testbed run` with this PID made (NetnsLab names them nftbd<pid>x...); other tests run beside this one. */
-const namespacesOf = (pid: number | undefined): string[] =>
-  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`nftbd${(pid ?? 0) % 100000}x`));
 
 describeNetns(
   'natfw testbed run: EXTERNAL at an edge NAT and a flow through the translation, on real daemons',
@@ -27,7 +23,7 @@ describeNetns(
     afterAll(() => rmSync(out, { recursive: true, force: true }));
 
     it('reserves at the NAT, signals through it, delivers through the translation, and cleans up', () => {
-      const r = spawnSync(process.execPath, [BIN, 'testbed', 'run', join(__dirname, '../fixtures/testbed/nat-short.yaml'), '--out', out, '--quiet'], { encoding: 'utf8', timeout: 80_000 });
+      const r = runTestbedFixture('nat-short.yaml', out, 80_000);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as TestbedReport;

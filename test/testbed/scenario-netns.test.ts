@@ -6,19 +6,15 @@
  * fail: the run must exit 1 naming it and only it, every other assertion must
  * have been checked and hold, and nothing may be left behind.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestbedReport } from '../../testbed/scenario-run';
 import { describeNetns } from '../helpers/netns';
+import { namespacesOf, runTestbedFixture } from './run-fixture';
 
 jest.setTimeout(180_000);
 
-const BIN = join(__dirname, '../../dist/bin/natfw.js');
-/** The namespaces a `natfw testbed run` with this PID made (NetnsLab names them nftbd<pid>x...); other tests run beside this one. */
-const namespacesOf = (pid: number | undefined): string[] =>
-  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`nftbd${(pid ?? 0) % 100000}x`));
 
 describeNetns(
   'natfw testbed run: a route change on real daemons',
@@ -27,7 +23,7 @@ describeNetns(
     afterAll(() => rmSync(out, { recursive: true, force: true }));
 
     it('replays the scenario, judges its assertions, writes the report and daemon logs, and removes its namespaces', () => {
-      const r = spawnSync(process.execPath, [BIN, 'testbed', 'run', join(__dirname, '../fixtures/testbed/route-flip.yaml'), '--out', out, '--quiet'], { encoding: 'utf8', timeout: 170_000 });
+      const r = runTestbedFixture('route-flip.yaml', out, 170_000);
       expect(r.stderr).toMatch(/^natfw: assertion failed: expected-to-fail \(line \d+\): at [\d.]+s: fw2 holds 1 pinholes, expected 0\n$/);
       expect(r.status).toBe(1);
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as TestbedReport;

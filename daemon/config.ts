@@ -49,6 +49,7 @@ export interface NatfwdConfig {
     /** RAO value on outgoing Queries; Linux delivers only 0 to IP_ROUTER_ALERT sockets (shared/notes/router-alert.md). */
     readonly routerAlert: number;
     readonly confirmRequired: boolean;
+    readonly confirmRefreshes: boolean;
     /** RFC 5971 s4.4.4 RS-validity-time we advertise, in seconds: upstream peers re-Query within 1/2-3/4 of it, which is also how soon they find a route change (s7.1). */
     readonly routingStateValidity: number;
     /** Allow the interception rule outside a named network namespace (a real router). */
@@ -279,6 +280,7 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
     nfqueueNum: g.int('nfqueueNum', 270, 0, 65535),
     routerAlert: g.int('routerAlert', 0, 0, 65535),
     confirmRequired: g.bool('confirmRequired', true),
+    confirmRefreshes: g.bool('confirmRefreshes', false),
     routingStateValidity: g.int('routingStateValidity', 30, 2, 86400),
     interceptAnyNamespace: g.bool('interceptAnyNamespace', false),
   };

@@ -213,6 +213,7 @@ export class Natfwd {
         tcpPort: g.cmodePort,
         qmodePort: g.qmodePort,
         confirmRequired: g.confirmRequired,
+        confirmRefreshes: g.confirmRefreshes,
         routingStateValidityMs: g.routingStateValidity * 1000,
         routerAlertFor: () => g.routerAlert,
         randomBytes: pooledRandomBytes,

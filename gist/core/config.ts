@@ -37,6 +37,18 @@ export interface GistNodeConfig {
    */
   readonly confirmRequired?: boolean;
   /**
+   * With confirmRequired: whether a refresh Query from the peer that the
+   * established state already names is also answered with R=1 (default false).
+   * The return routability check of s8.3 was made when the state was
+   * installed; a refresh from the same peer (same NLI, same D-mode port)
+   * re-checks nothing new, so by default it refreshes the state on the Query
+   * (s6.3 case 1 for this Query; Expire_RNode is reset by "a Query or Confirm
+   * (depending on local policy)", s6.3) and saves a third of every refresh.
+   * A Query from another peer (a route change) or one that sets up an MA
+   * still needs a Confirm.
+   */
+  readonly confirmRefreshes?: boolean;
+  /**
    * s5.8.1.2: the IP source of Q-mode messages. 'signalling' (default): our own
    * address, S=1 (sendable from an ordinary socket, see shared/notes/router-alert.md);
    * 'flow': the flow's source address, S=0 (needs a driver that can spoof).
@@ -99,6 +111,7 @@ export interface ResolvedConfig {
   readonly maIdleMs: number;
   readonly defaultStateLifetimeMs: number;
   readonly confirmRequired: boolean;
+  readonly confirmRefreshes: boolean;
   readonly qmodeSourceAddressing: 'signalling' | 'flow';
   readonly routerAlertFor: (nslpId: NslpId, ipVersion: IpVersion) => number;
   readonly initialGistHopCount: number;
@@ -130,6 +143,7 @@ export function resolveConfig(c: GistNodeConfig): ResolvedConfig {
     maIdleMs: c.maIdleMs ?? maHoldTimeMs,
     defaultStateLifetimeMs: c.defaultStateLifetimeMs ?? 90_000,
     confirmRequired: c.confirmRequired ?? true,
+    confirmRefreshes: c.confirmRefreshes ?? false,
     qmodeSourceAddressing: c.qmodeSourceAddressing ?? 'signalling',
     routerAlertFor: c.routerAlertFor ?? defaultRouterAlert,
     initialGistHopCount: c.initialGistHopCount ?? 64,

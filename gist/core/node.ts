@@ -561,6 +561,19 @@ export class GistNode implements GistService, GistDriverFacing {
     return rs;
   }
 
+  /**
+   * Whether a Query refreshes established responder state from the peer it already names (same
+   * Peer-Identity and Interface-Address, and for D-mode the same UDP port): the peer passed the
+   * return routability check when the state was installed (s8.3), so config.confirmRefreshes decides.
+   */
+  private isRefreshFromPeer(key: string, h: Half, nli: NetworkLayerInformation, ctx: RxContext): boolean {
+    const rs = this.getRow(key);
+    if (rs === undefined || !rs.has(h) || rs.role(h) !== Role.Responder || rs.phase(h) !== Phase.Established) return false;
+    const peer = rs.peer(h);
+    if (peer === undefined || !peer.known || peer.address !== nli.interfaceAddress || !sameBytes(peer.peerIdentity, nli.peerIdentity)) return false;
+    return ctx.via !== 'udp' || peer.udpPort === ctx.remote.port;
+  }
+
   private lifetimeOf(rs: RoutingState): number {
     return rs.lifetimeMs !== NEVER ? rs.lifetimeMs : this.config.defaultStateLifetimeMs;
   }
@@ -1126,11 +1139,12 @@ export class GistNode implements GistService, GistDriverFacing {
     }
 
     // Peering: answer with a Response (s4.4.1). With delayed state installation nothing is stored here
-    // (an established state stays usable until its expiry; the Confirm refreshes it, s6.3).
+    // (an established state stays usable until its expiry; the Confirm refreshes it, s6.3), unless the
+    // Query refreshes state of the peer it names (see confirmRefreshes).
     const wantsMa = msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined;
     const reuse = wantsMa ? this.liveMaTo(msg.nli.peerIdentity, msg.nli.interfaceAddress) : undefined;
     const offerMa = wantsMa && reuse === undefined;
-    const confirmRequired = this.config.confirmRequired || offerMa;
+    const confirmRequired = offerMa || (this.config.confirmRequired && !(!this.config.confirmRefreshes && this.isRefreshFromPeer(key, h, msg.nli, ctx)));
     const responderCookie = confirmRequired
       ? this.cookies.mint(now, { stateKey: key, half: h, peerIdentity: msg.nli.peerIdentity, interfaceAddress: msg.nli.interfaceAddress, maOffered: offerMa })
       : undefined;

@@ -27,7 +27,7 @@ describe('natfwd configuration', () => {
     const c = parseConfig(
       [
         'node: { name: fw1, addresses: [198.18.1.2, "2001:db8:1::2"] }',
-        'gist: { dmodePort: 30000, cmodePort: 30001, interception: router-alert, confirmRequired: false, routingStateValidity: 4 }',
+        'gist: { dmodePort: 30000, cmodePort: 30001, interception: router-alert, confirmRequired: false, confirmRefreshes: true, routingStateValidity: 4 }',
         'policy:',
         '  maxLifetime: 300',
         '  allowDeny: false',
@@ -40,7 +40,7 @@ describe('natfwd configuration', () => {
       'x.yaml',
     );
     expect(c.node.addresses).toEqual(['198.18.1.2', '2001:db8:1::2']);
-    expect(c.gist).toMatchObject({ dmodePort: 30000, cmodePort: 30001, interception: 'router-alert', confirmRequired: false, routingStateValidity: 4 });
+    expect(c.gist).toMatchObject({ dmodePort: 30000, cmodePort: 30001, interception: 'router-alert', confirmRequired: false, confirmRefreshes: true, routingStateValidity: 4 });
     expect(c.policy.protocols).toEqual([17, 6, 132]);
     expect(c.policy.destinations).toEqual([
       { address: '198.18.2.0', length: 24 },

@@ -74,6 +74,82 @@ describe('routing state refresh and expiry (s4.4.4, s6.2, s6.3)', () => {
   });
 });
 
+describe('refresh without a Confirm from the peer the state names (confirmRefreshes, s6.3, s8.3)', () => {
+  /** The R flag of a GIST datagram (A.1: S R E in the octet after C/Type). */
+  const rFlag = (payload: Uint8Array): boolean => (payload[11] & 0x40) !== 0;
+  /** Datagrams of a GIST message type sent since trace entry `from`, with their sender. */
+  const sent = (net: VirtualNetwork, type: string, from = 0): Array<{ host: string; payload: Uint8Array }> =>
+    net.trace.slice(from).flatMap((e) => (e.kind === 'send' && gistType(e.dg.payload) === type ? [{ host: e.host, payload: e.dg.payload }] : []));
+
+  it('by default a refresh Query from the same peer is answered with R=0 and refreshes the responder state', () => {
+    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, defaultStateLifetimeMs: 60_000 } });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    const up = { ...mri, direction: 'upstream' as const };
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(100);
+    const firstExpiry = b.node.routingState(NSLP, up, s)?.expireAt as number;
+    net.runFor(20_000);
+    const responses = sent(net, 'Response');
+    expect(sent(net, 'Query').length).toBeGreaterThanOrEqual(7);
+    // The first handshake installs the state: R=1 and one Confirm; every refresh after it: R=0, no Confirm.
+    expect(responses.map((e) => rFlag(e.payload))).toEqual([true, ...new Array<boolean>(responses.length - 1).fill(false)]);
+    expect(sent(net, 'Confirm')).toHaveLength(1);
+    // The state outlived many validity times only because the Queries refreshed it.
+    expect(b.node.routingState(NSLP, up, s)?.phase).toBe('established');
+    expect(b.node.routingState(NSLP, up, s)?.expireAt).toBeGreaterThan(firstExpiry + 5 * V);
+  });
+
+  it('confirmRefreshes: true asks for a Confirm on every refresh', () => {
+    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, defaultStateLifetimeMs: 60_000, confirmRefreshes: true } });
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+    net.pump('A');
+    net.runFor(20_000);
+    const responses = sent(net, 'Response');
+    expect(responses.length).toBeGreaterThanOrEqual(7);
+    expect(responses.every((e) => rFlag(e.payload))).toBe(true);
+    expect(sent(net, 'Confirm')).toHaveLength(responses.length);
+    expect(b.node.routingState(NSLP, { ...mri, direction: 'upstream' }, s)?.phase).toBe('established');
+  });
+
+  it('a Query from another peer for established state (the path changed upstream) still needs a Confirm', () => {
+    const net = new VirtualNetwork({ seed: 4, trace: true });
+    const rnd = new SeededRandom(4);
+    net.addHost('A1', ['198.18.1.1']);
+    net.addHost('A2', ['198.18.3.1']);
+    net.addHost('R', ['198.18.1.2', '198.18.3.2', '198.18.2.1']);
+    net.addHost('B', ['198.18.2.2']);
+    net.link('A1', 'R', { delayMs: 2 });
+    net.link('A2', 'R', { delayMs: 2 });
+    net.link('R', 'B', { delayMs: 2 });
+    const cfg = { routingStateValidityMs: V };
+    const a1 = addNode(net, rnd, 'A1', ['198.18.1.1'], cfg);
+    const a2 = addNode(net, rnd, 'A2', ['198.18.3.1'], cfg);
+    addNode(net, rnd, 'R', ['198.18.1.2', '198.18.3.2', '198.18.2.1'], cfg, []);
+    const b = addNode(net, rnd, 'B', ['198.18.2.2'], cfg);
+    const s = sid(rnd);
+    const mri = flow('198.18.1.1', '198.18.2.2');
+    const up = { ...mri, direction: 'upstream' as const };
+    a1.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+    net.pump('A1');
+    net.runFor(100);
+    expect(b.node.routingState(NSLP, up, s)?.peerAddress).toBe('198.18.1.1');
+    const before = net.trace.length;
+    // Another node signals for the same session and flow (a proxy, or the upstream path moved to it).
+    a2.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('y') });
+    net.pump('A2');
+    net.runFor(100);
+    const responses = sent(net, 'Response', before);
+    expect(responses).toHaveLength(1);
+    expect(rFlag(responses[0].payload)).toBe(true);
+    expect(sent(net, 'Confirm', before).map((e) => e.host)).toEqual(['A2']);
+    expect(b.node.routingState(NSLP, up, s)?.peerAddress).toBe('198.18.3.1');
+  });
+});
+
 describe('route change (s7.1)', () => {
   it('on A-R1-B the route moves to A-R2-B: A learns the new peer at refresh, R1 loses its state', () => {
     const net = new VirtualNetwork({ seed: 3, trace: false });

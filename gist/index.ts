@@ -13,6 +13,7 @@ export * from './types';
 export { GistNode, createGistNode, resolveConfig, defaultRouterAlert, NATFW_NSLPID, GIST_QMODE_PORT } from './core';
 export type {
   GistNodeConfig,
+  InterfaceAddressFor,
   GistNodeStats,
   GistDriverFacing,
   InboundDatagram,

@@ -8,8 +8,20 @@ import type { IpVersion, NslpId } from '../types';
 import { GIST_QMODE_PORT } from './driver-api';
 
 export interface GistNodeConfig {
-  /** This node's IP addresses (IPv4 and/or IPv6, canonical text). The first of each version is used in NLI objects. */
+  /**
+   * This node's IP addresses (IPv4 and/or IPv6, canonical text). The NLI names the one
+   * `interfaceAddressFor` answers; without it (or when it answers none of these) the first
+   * of the MRI's IP version.
+   */
   readonly addresses: readonly string[];
+  /**
+   * RFC 5971 s5.2.2: the local address the driver's routing would use to reach `destination`
+   * (the interface that carries the outbound flow), or undefined when it does not know.
+   * Synchronous and cheap: asked per message, and only when the node has more than one
+   * address of that IP version. An answer that is not one of `addresses` of that version is
+   * ignored (the first address of the version is used, as without the hook).
+   */
+  readonly interfaceAddressFor?: InterfaceAddressFor;
   /** Peer-Identity for the NLI (s4.4.3); default: the first address as text. */
   readonly peerIdentity?: Uint8Array;
   /** UDP port we send D-mode from and receive D-mode on (default 270). */
@@ -90,6 +102,9 @@ export interface GistNodeConfig {
   readonly maxQueuedHandshakes?: number;
 }
 
+/** See GistNodeConfig.interfaceAddressFor. */
+export type InterfaceAddressFor = (destination: string, ipVersion: IpVersion) => string | undefined;
+
 export const NATFW_NSLPID = 33;
 
 export function defaultRouterAlert(nslpId: NslpId, ipVersion: IpVersion): number {
@@ -100,6 +115,7 @@ export function defaultRouterAlert(nslpId: NslpId, ipVersion: IpVersion): number
 
 export interface ResolvedConfig {
   readonly addresses: readonly string[];
+  readonly interfaceAddressFor: InterfaceAddressFor | undefined;
   readonly peerIdentity: Uint8Array;
   readonly udpPort: number;
   readonly tcpPort: number;
@@ -132,6 +148,7 @@ export function resolveConfig(c: GistNodeConfig): ResolvedConfig {
   const maHoldTimeMs = c.maHoldTimeMs ?? 30_000;
   return {
     addresses: [...c.addresses],
+    interfaceAddressFor: c.interfaceAddressFor,
     peerIdentity: c.peerIdentity ?? new Uint8Array(Buffer.from(c.addresses[0], 'utf8')),
     udpPort: c.udpPort ?? GIST_QMODE_PORT,
     tcpPort: c.tcpPort ?? 30270,

@@ -1,4 +1,4 @@
 /** The GIST protocol core (RFC 5971): no I/O, see driver-api.ts for how a driver runs it. */
 export { GistNode, createGistNode, type GistNodeStats } from './node';
-export { resolveConfig, defaultRouterAlert, NATFW_NSLPID, type GistNodeConfig, type ResolvedConfig } from './config';
+export { resolveConfig, defaultRouterAlert, NATFW_NSLPID, type GistNodeConfig, type InterfaceAddressFor, type ResolvedConfig } from './config';
 export * from './driver-api';

@@ -197,6 +197,14 @@ export class GistNode implements GistService, GistDriverFacing {
 
   constructor(config: GistNodeConfig) {
     this.config = resolveConfig(config);
+    const addrs = this.config.addresses;
+    for (const v of [4, 6] as const) {
+      const ofV = (a: string): boolean => (v === 6) === a.includes(':');
+      this.defaultAddressIndex[v] = Math.max(0, addrs.findIndex(ofV));
+      this.addressChoice[v] = this.config.interfaceAddressFor !== undefined && addrs.filter(ofV).length > 1;
+    }
+    this.nliTlvCache = new Array<Uint8Array | undefined>(256 * addrs.length).fill(undefined);
+    this.sourceCache = new Array<TransportAddress | undefined>(addrs.length).fill(undefined);
     this.listen = { udpPort: this.config.udpPort, tcpPort: this.config.tcpPort, qmodePort: this.config.qmodePort };
     this.cookies = new ResponderCookieJar(this.config.randomBytes, this.config.cookieSecretPeriodMs);
   }
@@ -704,30 +712,52 @@ export class GistNode implements GistService, GistDriverFacing {
     this.armState(rs);
   }
 
-  private ownAddress(v: IpVersion): string {
-    return this.config.addresses.find((a) => (v === 6) === a.includes(':')) ?? this.config.addresses[0];
+  /**
+   * Per IP version (index 4 / 6): the index in config.addresses of the first address of that
+   * version (else 0), used when routing does not tell (s5.2.2: "a global address of the same IP
+   * version as in the MRI"); and whether there is a choice at all (more than one address of the
+   * version and a hook to ask), so that single-address nodes never pay for the hook.
+   */
+  private readonly defaultAddressIndex: number[] = new Array<number>(7).fill(0);
+  private readonly addressChoice: boolean[] = new Array<boolean>(7).fill(false);
+
+  /**
+   * The index in config.addresses of the interface address for a message of IP version `v`
+   * whose next hop is towards `destination`. s5.2.2: the NLI interface-address must be routable
+   * back to us and, in a Query or Confirm, bound to the interface that carries the outbound
+   * flow; a NAT or multihomed node picks by route, not by list order. The driver's routing
+   * answers (interfaceAddressFor); an unknown or foreign answer falls back to the first address
+   * of the version.
+   */
+  private addressIndex(destination: string, v: IpVersion): number {
+    if (!this.addressChoice[v]) return this.defaultAddressIndex[v];
+    const a = this.config.interfaceAddressFor!(destination, v);
+    if (a === undefined) return this.defaultAddressIndex[v];
+    const i = this.config.addresses.indexOf(a);
+    return i >= 0 && (v === 6) === a.includes(':') ? i : this.defaultAddressIndex[v];
   }
 
   private ipVersionOf(address: string): IpVersion {
     return address.includes(':') ? 6 : 4;
   }
 
-  /** NLI objects are immutable and few (per IP version and IP-TTL value): built once. */
+  /** NLI objects are immutable and few (per interface address and IP-TTL value): built once. */
   private readonly nliCache = new Map<number, NetworkLayerInformation>();
   /**
-   * The same NLIs as whole TLVs, for the message writer (wire.ts), at (IPv6 ? 256 : 0) + IP-TTL:
-   * a dense array made at its full size (an index as far out as v * 256 + TTL on an empty array
-   * made the engine keep it as a dictionary, a hash lookup on every message).
+   * The same NLIs as whole TLVs, for the message writer (wire.ts), at (index of the interface
+   * address in config.addresses) * 256 + IP-TTL: a dense array made at its full size (an index far
+   * out on an empty array made the engine keep it as a dictionary, a hash lookup on every message).
    */
-  private readonly nliTlvCache: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(512).fill(undefined);
-  /** Our IP source for each version, as a TransportAddress (immutable, shared by every transmit). */
-  private sourceCache: (TransportAddress | undefined)[] = [];
+  private readonly nliTlvCache: (Uint8Array | undefined)[];
+  /** Our IP source per address index, as a TransportAddress (immutable, shared by every transmit). */
+  private readonly sourceCache: (TransportAddress | undefined)[];
 
-  private ourNli(v: IpVersion, ipTtl: number): NetworkLayerInformation {
-    const k = v * 256 + (ipTtl & 0xff);
+  /** `ai`: index of the interface address in config.addresses (addressIndex). */
+  private ourNli(ai: number, ipTtl: number): NetworkLayerInformation {
+    const k = ai * 256 + (ipTtl & 0xff);
     const hit = this.nliCache.get(k);
     if (hit !== undefined) return hit;
-    const interfaceAddress = this.ownAddress(v);
+    const interfaceAddress = this.config.addresses[ai];
     const nli: NetworkLayerInformation = {
       peerIdentity: this.config.peerIdentity,
       ipTtl,
@@ -739,16 +769,17 @@ export class GistNode implements GistService, GistDriverFacing {
     return nli;
   }
 
-  private nliTlv(v: IpVersion, ipTtl: number): Uint8Array {
-    const k = (v === 6 ? 256 : 0) + (ipTtl & 0xff);
+  private nliTlv(ai: number, ipTtl: number): Uint8Array {
+    const k = ai * 256 + (ipTtl & 0xff);
     let t = this.nliTlvCache[k];
-    if (t === undefined) this.nliTlvCache[k] = t = encodeObject(nliCodec, this.ourNli(v, ipTtl));
+    if (t === undefined) this.nliTlvCache[k] = t = encodeObject(nliCodec, this.ourNli(ai, ipTtl));
     return t;
   }
 
-  private source(v: IpVersion): TransportAddress {
-    let s = this.sourceCache[v];
-    if (s === undefined) this.sourceCache[v] = s = { address: this.ownAddress(v), port: this.config.udpPort };
+  /** s5.2.2: with S=1 the IP source must be the NLI interface-address, so both come from the same index. */
+  private source(ai: number): TransportAddress {
+    let s = this.sourceCache[ai];
+    if (s === undefined) this.sourceCache[ai] = s = { address: this.config.addresses[ai], port: this.config.udpPort };
     return s;
   }
 
@@ -843,20 +874,22 @@ export class GistNode implements GistService, GistDriverFacing {
     // Queries go in the Q-mode direction (FWD): downstream / towards the edge.
     const down = true;
     const stack = rs.wantMa ? this.queryStackTlvs() : undefined;
-    // s5.2.2: a downstream message carries the IP TTL it is sent with.
-    const nli = this.nliTlv(v, this.config.qmodeIpTtl);
+    const m = mri ?? keyMri(key);
+    // s5.2.2: a Query names the interface towards the flow (it goes to the MRI destination, s5.8.1.2);
+    // a downstream message carries the IP TTL it is sent with.
+    const ai = this.addressIndex(m.destinationAddress, v);
+    const nli = this.nliTlv(ai, this.config.qmodeIpTtl);
     const nslpData = p?.nslpData;
     if (p !== undefined && 4 + queryLength(key, nli, stack, nslpData) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) return false;
     const flowSource = this.flowSourced(rs);
     const bytes = writeQuery(key, p?.gistHopCount ?? this.config.initialGistHopCount, !flowSource, nli, rs.cookieHi, rs.cookieLo, rs.queriesSent, stack, nslpData);
     rs.queriesSent++;
     this.stats.queriesSent++;
-    const m = mri ?? keyMri(key);
     const dscp = m.mrm === 'path-coupled' ? m.dsField : undefined;
     const flowLabel = m.mrm === 'path-coupled' ? m.flowLabel : undefined;
     this.transmit({
       kind: 'udp',
-      source: flowSource ? { address: m.sourceAddress, port: this.config.udpPort } : this.source(v),
+      source: flowSource ? { address: m.sourceAddress, port: this.config.udpPort } : this.source(ai),
       // s5.8.1.2 / s5.8.2.2: Q-mode goes to the flow (MRI) destination, port 270.
       destination: { address: m.destinationAddress, port: this.config.qmodePort },
       ipVersion: v,
@@ -1000,12 +1033,15 @@ export class GistNode implements GistService, GistDriverFacing {
       } else stack = sp;
     }
     const v = keyIpVersion(rs.key);
+    // s5.2.2: a Confirm, like the Query, names the interface of the outbound flow (the same
+    // address as our Query: the responder's cookie binds the Query's NLI, s6.1).
+    const ai = this.addressChoice[v] ? this.addressIndex(keyMri(rs.key).destinationAddress, v) : this.defaultAddressIndex[v];
     // Sent by the FWD querier, downstream: no hop count to report (s5.2.2).
-    const nli = this.nliTlv(v, 0);
+    const nli = this.nliTlv(ai, 0);
     this.stats.confirmsSent++;
     const hops = this.config.initialGistHopCount;
     if (ma !== undefined) this.sendOnMa(now, ma, writeConfirm(false, rs.key, hops, nli, msg.responderCookie, stack, undefined));
-    else this.sendDmode(peer, v, writeConfirm(true, rs.key, hops, nli, msg.responderCookie, stack, undefined));
+    else this.sendDmode(peer, ai, writeConfirm(true, rs.key, hops, nli, msg.responderCookie, stack, undefined));
   }
 
   private tcpPortFrom(sp: StackProposal, scd: StackConfigurationData): number | undefined {
@@ -1150,8 +1186,10 @@ export class GistNode implements GistService, GistDriverFacing {
       : undefined;
     const stack = offerMa ? this.responseStackTlvs() : undefined;
     const v = keyIpVersion(key);
-    // s5.2.2: sent upstream: report the measured IP hop count.
-    const nli = this.nliTlv(v, ipDistance);
+    // s5.2.2: the Response goes back to the querier's NLI address: name the interface towards it
+    // (S=1: it is also the IP source); sent upstream: report the measured IP hop count.
+    const ai = this.addressIndex(msg.nli.interfaceAddress, v);
+    const nli = this.nliTlv(ai, ipDistance);
     const hops = this.config.initialGistHopCount;
     this.stats.responsesSent++;
     const rev = h === REV;
@@ -1165,7 +1203,7 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     const payload = reply !== undefined ? reply.nslpData : ev.peering?.payload;
     if (reuse !== undefined) this.sendOnMa(now, reuse, writeResponse(false, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload));
-    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, v, writeResponse(true, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload));
+    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, ai, writeResponse(true, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload));
     if (reply !== undefined) this.status(now, reply, undefined);
     if (!confirmRequired) {
       // s6.3 case 1: no Confirm needed; install (or refresh) the state now.
@@ -1474,8 +1512,10 @@ export class GistNode implements GistService, GistDriverFacing {
       return;
     }
     const v = keyIpVersion(key);
-    // s5.2.2: upstream (REV) messages report the IP hop count to the peer.
-    const nli = this.nliTlv(v, rev ? rs.ipHops(h) : 0);
+    // s5.2.2: the interface towards the peer (S=1: the IP source too); upstream (REV) messages
+    // report the IP hop count to the peer.
+    const ai = this.addressIndex(peer.address, v);
+    const nli = this.nliTlv(ai, rev ? rs.ipHops(h) : 0);
     const needsMa = p.reliable || 4 + dataLength(key, nli, p.nslpData) + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT);
     if (needsMa) {
       if (querier) {
@@ -1492,7 +1532,7 @@ export class GistNode implements GistService, GistDriverFacing {
       this.status(now, p, p.reliable ? 'transport-failure' : 'message-too-large');
       return;
     }
-    this.sendDmode(peer, v, writeData(true, key, rev, hops, false, nli, p.nslpData));
+    this.sendDmode(peer, ai, writeData(true, key, rev, hops, false, nli, p.nslpData));
     this.stats.dataSent++;
     if (querier) {
       // s4.4.6: if our D-mode Confirm was lost, the peer answers this Data with No Routing State within
@@ -1519,13 +1559,13 @@ export class GistNode implements GistService, GistDriverFacing {
       this.sendOnMa(now, ma, writeData(false, key, rev, hops, true, undefined, p.nslpData));
     } else {
       // The NLI of a state with no hop count learnt (as the model this replaced: ipHops 0).
-      const v = keyIpVersion(key);
-      const bytes = writeData(true, key, rev, hops, true, this.nliTlv(v, 0), p.nslpData);
+      const ai = this.addressIndex(peer.address, keyIpVersion(key));
+      const bytes = writeData(true, key, rev, hops, true, this.nliTlv(ai, 0), p.nslpData);
       if (bytes.length + DMODE_ALLOWANCE > Math.min(this.config.mtu, DMODE_LIMIT)) {
         this.status(now, p, 'message-too-large');
         return;
       }
-      this.sendDmode(peer, v, bytes);
+      this.sendDmode(peer, ai, bytes);
     }
     this.stats.dataSent++;
     this.status(now, p, undefined);
@@ -1562,16 +1602,16 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ transmission helpers
 
-  private sendDmode(peer: Peer, v: IpVersion, bytes: Uint8Array): void {
+  /** `ai`: the index of the address the message's NLI names (S=1: it is the IP source, s5.2.2). */
+  private sendDmode(peer: Peer, ai: number, bytes: Uint8Array): void {
     // The peer's D-mode address, built once (and again only when its port changes).
     let to = peer.dmode;
     if (to === undefined || to.port !== peer.udpPort) peer.dmode = to = { address: peer.address, port: peer.udpPort };
-    this.sendDmodeTo(to, v, bytes);
+    this.sendDmodeTo(to, ai, bytes);
   }
 
-  private sendDmodeTo(to: TransportAddress, v: IpVersion, bytes: Uint8Array): void {
-    const tv = this.ipVersionOf(to.address);
-    this.transmit({ kind: 'udp', source: this.source(tv), destination: to, ipVersion: tv ?? v, bytes });
+  private sendDmodeTo(to: TransportAddress, ai: number, bytes: Uint8Array): void {
+    this.transmit({ kind: 'udp', source: this.source(ai), destination: to, ipVersion: this.ipVersionOf(to.address), bytes });
   }
 
   private sendOnMa(now: number, ma: MessagingAssociation, bytes: Uint8Array): void {
@@ -1593,28 +1633,30 @@ export class GistNode implements GistService, GistDriverFacing {
     return { ...h, messageLength };
   }
 
-  private errorMessage(ctx: RxContext, obj: GistErrorObject): ErrorMessage {
+  /** `ai`: the index of our interface address for the NLI of an Error in D-mode; undefined in C-mode. */
+  private errorMessage(ai: number | undefined, obj: GistErrorObject): ErrorMessage {
     return {
       type: 'Error',
       header: this.header('Error', 0, {}),
       unknownObjects: [],
       // s5.1: an Error sent in D-mode carries the originator's NLI.
-      nli: ctx.via === 'udp' ? this.ourNli(this.ipVersionOf(ctx.remote.address), 0) : undefined,
+      nli: ai !== undefined ? this.ourNli(ai, 0) : undefined,
       error: obj,
     };
   }
 
   private sendError(now: number, ctx: RxContext, obj: GistErrorObject, nliAddress: string | undefined, sFlag: boolean): void {
     this.stats.errorsSent++;
-    const msg = this.errorMessage(ctx, obj);
     if (ctx.via === 'ma') {
-      this.sendOnMa(now, ctx.ma, encodeGistMessage(msg));
+      this.sendOnMa(now, ctx.ma, encodeGistMessage(this.errorMessage(undefined, obj)));
       return;
     }
     // s5.6: to the NLI address of the offending message, else to its IP source if S=1.
     const address = nliAddress ?? (sFlag ? ctx.remote.address : undefined);
     if (address === undefined) return;
-    this.sendDmodeTo({ address, port: ctx.remote.port }, this.ipVersionOf(address), encodeGistDatagram(msg));
+    // s5.2.2: our NLI names the interface towards where the Error goes (S=1: its IP source too).
+    const ai = this.addressIndex(address, this.ipVersionOf(address));
+    this.sendDmodeTo({ address, port: ctx.remote.port }, ai, encodeGistDatagram(this.errorMessage(ai, obj)));
   }
 
   /** Answers a message that decoded with an Error (never in reply to an Error, s5.6). */
@@ -1790,7 +1832,7 @@ export class GistNode implements GistService, GistDriverFacing {
     const ma = new MessagingAssociation(id, true, remote, new GistStreamDecoder(), now, peerHoldMs, Math.max(5000, 8 * this.config.t1Ms));
     this.mas.set(id, ma);
     this.attachMaToPeer(ma, peer);
-    this.transmit({ kind: 'tcp-connect', connId: id, remote, localAddress: this.ownAddress(this.ipVersionOf(remote.address)) });
+    this.transmit({ kind: 'tcp-connect', connId: id, remote, localAddress: this.config.addresses[this.addressIndex(remote.address, this.ipVersionOf(remote.address))] });
     this.armMa(now, ma);
     return ma;
   }

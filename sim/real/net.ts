@@ -21,6 +21,7 @@ import type { Prng } from '../prng';
 import type { Topology } from '../topology';
 import { ClockTask, type SimClock } from '../clock';
 import { NO_ROUTE } from '../topology';
+import { inPrefix } from '../scenario/values';
 
 /** A datagram on the virtual wire. */
 interface Datagram {
@@ -135,6 +136,8 @@ interface Host {
   timerGen: number;
   nextEphemeralPort: number;
   readonly addresses: readonly string[];
+  /** A NAT's address facing each neighbour node asked about so far (a neighbour's side never changes; routes do). */
+  readonly facing: Map<number, string>;
 }
 
 const DEFAULT_TTL = 64;
@@ -161,9 +164,32 @@ export class RealNetwork {
   ) {
     this.qmodePort = new Int32Array(topo.size).fill(-1);
     this.hosts = topo.nodes.map((n) => ({
-      gist: undefined, timerAt: undefined, timerGen: 0, nextEphemeralPort: 40000,
+      gist: undefined, timerAt: undefined, timerGen: 0, nextEphemeralPort: 40000, facing: new Map(),
       addresses: n.nat !== undefined && n.nat.externalAddress !== n.address ? [n.address, n.nat.externalAddress] : [n.address],
     }));
+  }
+
+  /**
+   * RFC 5971 s5.2.2 for node `u`'s GIST core (GistNodeConfig.interfaceAddressFor): the address of
+   * u's side that faces the next hop towards `destination`, as the routing table has it now. Only a
+   * NAT has two sides: its internal address towards a neighbour inside its `inside` prefixes, its
+   * external address towards the rest. With no route (or `destination` is u's own) the destination
+   * itself decides. Other nodes have one address: undefined (the core uses it).
+   */
+  interfaceAddress(u: number, destination: string): string | undefined {
+    const spec = this.topo.nodes[u];
+    const nat = spec.nat;
+    if (nat === undefined || nat.externalAddress === spec.address) return undefined;
+    const d = this.topo.nodeOfAddress(destination);
+    const next = d === undefined ? undefined : this.topo.nextNode(u, d);
+    if (next === undefined) return nat.inside.some((p) => inPrefix(destination, p)) ? spec.address : nat.externalAddress;
+    const facing = this.hosts[u].facing;
+    let a = facing.get(next);
+    if (a === undefined) {
+      a = nat.inside.some((p) => inPrefix(this.topo.nodes[next].address, p)) ? spec.address : nat.externalAddress;
+      facing.set(next, a);
+    }
+    return a;
   }
 
   /** Makes `gist` the GIST instance of node `u`; the network becomes its driver. */

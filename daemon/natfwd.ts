@@ -22,6 +22,7 @@ import { createGistNode, type GistNode } from '../gist/core';
 import { DeadlineTimer } from '../gist/driver/timer';
 import { pooledRandomBytes } from '../gist/driver/random';
 import { localAddresses, RealGistDriver, type InterceptionMode } from '../gist/driver/real-driver';
+import { KernelRoutes } from '../gist/driver/routes';
 import { sessionIdKey } from '../gist/types';
 import { MemoryPinholeSet } from '../enforcement/memory';
 import { IptablesPinholeSet } from '../enforcement/iptables';
@@ -172,6 +173,8 @@ export class Natfwd {
     readonly node: NatfwNode,
     readonly addresses: readonly string[],
     private readonly hmac: HmacSessionAuthorizer,
+    /** The kernel's routes, followed while there is a choice of address (RFC 5971 s5.2.2); undefined otherwise. */
+    private readonly routes: KernelRoutes | undefined,
   ) {
     this.natfwTimer = new DeadlineTimer(
       () => driver.now(),
@@ -205,10 +208,13 @@ export class Natfwd {
     const clockNow = performance.now();
     const backend = await openConfiguredBackend(config, clockNow);
     let driver: RealGistDriver | undefined;
+    let routes: KernelRoutes | undefined;
     try {
       const g = config.gist;
+      routes = await followRoutes(addresses, log);
       const gist = createGistNode({
         addresses,
+        interfaceAddressFor: routes?.interfaceAddressFor,
         udpPort: g.dmodePort,
         tcpPort: g.cmodePort,
         qmodePort: g.qmodePort,
@@ -255,10 +261,11 @@ export class Natfwd {
         allowAnyNamespace: g.interceptAnyNamespace,
         onError: (e) => log.warn({ event: 'driver.error', code: (e as { code?: unknown }).code }, e.message),
       });
-      daemon = new Natfwd(config, log, backend, gist, driver, node, addresses, hmac);
+      daemon = new Natfwd(config, log, backend, gist, driver, node, addresses, hmac, routes);
       daemon.startExpirySweep();
       return daemon;
     } catch (e) {
+      routes?.close();
       await driver?.close();
       backend.close?.();
       // Name the configuration option, not the driver's.
@@ -508,8 +515,26 @@ export class Natfwd {
     let t: NodeJS.Timeout | undefined;
     await Promise.race([this.jobChain, new Promise((r) => (t = setTimeout(r, 2000)))]);
     clearTimeout(t);
+    this.routes?.close();
     await this.driver.close();
     this.backend.close?.();
+  }
+}
+
+/**
+ * RFC 5971 s5.2.2: with more than one address of an IP version (a NAT's inside and outside, a
+ * multihomed host) GIST names the one the kernel routes from towards the next hop, so the node
+ * follows the routing table. Without a choice, or when `ip` cannot be read, the first address
+ * of the version is named (a warning says so).
+ */
+async function followRoutes(addresses: readonly string[], log: Logger): Promise<KernelRoutes | undefined> {
+  const v6 = addresses.filter((a) => a.includes(':')).length;
+  if (v6 < 2 && addresses.length - v6 < 2) return undefined;
+  try {
+    return await KernelRoutes.start(addresses, { onError: (e) => log.warn({ event: 'routes.error', code: (e as { code?: unknown }).code }, e.message) });
+  } catch (e) {
+    log.warn({ event: 'routes.error', code: (e as { code?: unknown }).code }, `${e instanceof Error ? e.message : String(e)}; GIST names the first address of each IP version`);
+    return undefined;
   }
 }
 

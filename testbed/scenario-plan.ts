@@ -177,7 +177,11 @@ export function routeBatch(before: readonly RoutePlan[], after: readonly RoutePl
 export const GIST_PORT = 27000;
 
 export interface DaemonFiles {
-  /** natfwd's node role and addresses (a NAT's external address first: GIST names the first in its NLI, and the outside can route only to it). */
+  /**
+   * natfwd's node role and addresses: a NAT's own (inside) address, then its external one, in the
+   * scenario's order. The order does not matter: natfwd follows the kernel routes (RFC 5971 s5.2.2),
+   * and the NAT's routes towards the outside carry the external address as their source (routesOf).
+   */
   readonly role: 'host' | 'firewall' | 'nat';
   readonly addresses: readonly string[];
   /** Answers EXTERNAL: every NAT of a scenario is an edge NAT (the simulator's NATs answer EXTERNAL for their inside). */
@@ -227,7 +231,7 @@ export function daemonFiles(s: Scenario, n: NodeSpec, keyDir: string): DaemonFil
     extra.push(`authorization: { keys: "${keyDir}", requireForCreate: true }`);
   }
   if (nat !== undefined) {
-    const addresses = nat.externalAddress === n.address ? [n.address] : [nat.externalAddress, n.address];
+    const addresses = nat.externalAddress === n.address ? [n.address] : [n.address, nat.externalAddress];
     return { role: 'nat', addresses, edge: true, extra, keys };
   }
   return { role: 'firewall', addresses: [n.address], edge: false, extra, keys };

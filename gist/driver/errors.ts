@@ -11,7 +11,8 @@ export type DriverErrorCode =
   | 'DRIVER_MISSING_ADDON' // an optional native addon (nfqueue, raw-socket) is not installed
   | 'DRIVER_FIREWALL' // installing or removing the interception rule failed
   | 'DRIVER_CLOSED' // the driver or transport was closed
-  | 'DRIVER_BAD_ADDRESS'; // not an IPv4/IPv6 literal
+  | 'DRIVER_BAD_ADDRESS' // not an IPv4/IPv6 literal
+  | 'DRIVER_ROUTES'; // reading or following the kernel routing table (`ip -j route`, `ip monitor`) failed
 
 export class DriverError extends NatfwError {
   constructor(

@@ -17,4 +17,5 @@ export { monotonicNow, type Clock } from './clock';
 export { pooledRandomBytes } from './random';
 export { NodeProcess, type ChildEvent } from './node-process';
 export { DriverError, type DriverErrorCode } from './errors';
+export { KernelRoutes, RouteTable, readRouteTable, parseRoutes, parseInterfaceAddresses, type KernelRoute, type KernelRoutesOptions } from './routes';
 export { DEFAULT_WARM_UP_HANDSHAKES, warmedUp, type WarmUpReport } from './warmup';

@@ -46,6 +46,11 @@ describeNetns(
       expect(at('fw1', 20)).toBe(0);
       // The NAT logged the EXTERNAL reservation it answered (RFC 5973 s3.7.2).
       expect(readFileSync(join(out, 'logs', 'nat1.log'), 'utf8')).toMatch(/"event":"session.created"[^\n]*"kind":"EXTERNAL"/);
+      // natfwd on the NAT lists its inside address first (testbed/scenario-plan.ts), yet names towards fw1
+      // the external address its outside routes carry (RFC 5971 s5.2.2): fw1 could send every Confirm and
+      // Data back to it. Naming the inside address, fw1's sends to it failed with ENETUNREACH (driver.error).
+      expect(readFileSync(join(out, 'logs', 'nat1.log'), 'utf8')).toContain('"event":"natfwd.started","role":"nat","addresses":["198.19.0.1","198.18.100.1"]');
+      for (const node of report.daemons) expect([node, readFileSync(join(out, 'logs', `${node}.log`), 'utf8').match(/"event":"driver\.error".*/g)]).toEqual([node, null]);
       // The page beside the JSON: the assertions and the pinhole chart of fw1 and the NAT.
       const html = readFileSync(join(out, 'report.html'), 'utf8');
       expect(html).toContain('<td>✔</td><td>f1-on-path</td>');

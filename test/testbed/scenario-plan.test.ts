@@ -135,11 +135,11 @@ describe('testbed plan: NATs', () => {
     expect(nat.find((r) => r.dst === '198.19.0.10')?.src).toBe('198.19.0.1');
   });
 
-  it('configures the NAT as an edge NAT natfwd accepts, external address first; refuses an EXTERNAL with no NAT or with a key', () => {
+  it('configures the NAT as an edge NAT natfwd accepts, its inside address first (natfwd names by route); refuses an EXTERNAL with no NAT or with a key', () => {
     const s = shipped('nat-traversal');
     const nat = s.nodes.find((n) => n.id === 'nat1') as Scenario['nodes'][number];
     const f = daemonFiles(s, nat, '/k');
-    expect([f.role, f.edge, f.addresses]).toEqual(['nat', true, ['198.18.100.1', '198.19.0.1']]);
+    expect([f.role, f.edge, f.addresses]).toEqual(['nat', true, ['198.19.0.1', '198.18.100.1']]);
     const cfg = parseConfig(natfwdConfig('nat1', f.addresses, f.extra, { role: f.role, edge: f.edge }).replace('@SOCKET@', '/tmp/x.sock'), 'nat1.yaml');
     expect(cfg.nat).toEqual({ externalAddress: '198.18.100.1', internalPrefixes: [{ address: '198.19.0.0', length: 24 }], ports: { from: 40000, to: 40999 } });
     expect(cfg.node.edge).toBe(true);

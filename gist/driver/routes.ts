@@ -134,18 +134,22 @@ export class RouteTable {
   }
 }
 
-function run(args: readonly string[]): Promise<string> {
+function run(netns: string | undefined, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('ip', args, { timeout: 10_000, maxBuffer: 64 << 20 }, (e, stdout) => {
+    execFile('ip', netns === undefined ? args : ['-n', netns, ...args], { timeout: 10_000, maxBuffer: 64 << 20 }, (e, stdout) => {
       if (e !== null) reject(new DriverError('DRIVER_ROUTES', `ip ${args.join(' ')}: ${e.message}`));
       else resolve(stdout);
     });
   });
 }
 
-/** Reads the main table of both versions and the interface addresses now. */
-export async function readRouteTable(own: readonly string[]): Promise<RouteTable> {
-  const [r4, r6, addrs] = await Promise.all([run(['-j', '-4', 'route', 'show', 'table', 'main']), run(['-j', '-6', 'route', 'show', 'table', 'main']), run(['-j', 'address', 'show'])]);
+/** Reads the main table of both versions and the interface addresses now (of the named namespace, `ip -n`, when given). */
+export async function readRouteTable(own: readonly string[], netns?: string): Promise<RouteTable> {
+  const [r4, r6, addrs] = await Promise.all([
+    run(netns, ['-j', '-4', 'route', 'show', 'table', 'main']),
+    run(netns, ['-j', '-6', 'route', 'show', 'table', 'main']),
+    run(netns, ['-j', 'address', 'show']),
+  ]);
   try {
     return new RouteTable([...parseRoutes(r4, 4), ...parseRoutes(r6, 6)], parseInterfaceAddresses(addrs), own);
   } catch (e) {
@@ -154,6 +158,8 @@ export async function readRouteTable(own: readonly string[]): Promise<RouteTable
 }
 
 export interface KernelRoutesOptions {
+  /** The named network namespace to follow (`ip -n`); default: the process's own (natfwd runs inside its namespace). */
+  readonly netns?: string;
   /** Errors of a re-read or of the monitor (the last table read stays in use). */
   readonly onError?: (e: Error) => void;
   /** After each successful re-read (tests wait on it). */
@@ -177,10 +183,26 @@ export class KernelRoutes {
     private readonly opts: KernelRoutesOptions,
   ) {}
 
-  /** Reads the table (rejects with DRIVER_ROUTES when `ip` fails) and starts watching it. */
+  /**
+   * Starts watching, then reads the table (rejects with DRIVER_ROUTES when `ip` fails): the monitor
+   * runs before the first read, so a change while it is read is not lost (it reads again).
+   */
   static async start(own: readonly string[], opts: KernelRoutesOptions = {}): Promise<KernelRoutes> {
-    const k = new KernelRoutes(await readRouteTable(own), own, opts);
-    k.watch();
+    const k = new KernelRoutes(new RouteTable([], new Map(), own), own, opts);
+    await k.watch();
+    k.reading = true;
+    try {
+      k.table = await readRouteTable(own, opts.netns);
+    } catch (e) {
+      k.close();
+      throw e;
+    } finally {
+      k.reading = false;
+    }
+    if (k.again) {
+      k.again = false;
+      k.reread();
+    }
     return k;
   }
 
@@ -190,14 +212,31 @@ export class KernelRoutes {
 
   readonly interfaceAddressFor = (destination: string, v: IpVersion): string | undefined => this.table.lookup(destination, v);
 
-  private watch(): void {
-    const child = spawn('ip', ['monitor', 'route', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  /**
+   * Resolves once `ip monitor` runs (or failed to start: reported to onError, the table is then read once).
+   * It runs under a shell that waits on our stdin: when natfwd ends, even by SIGKILL, the pipe closes
+   * and the shell ends the monitor, which would otherwise outlive us in the namespace.
+   */
+  private watch(): Promise<void> {
+    const ns = this.opts.netns;
+    const child = spawn('sh', ['-c', 'ip "$@" monitor route address & p=$!; read _; kill $p 2>/dev/null', 'sh', ...(ns === undefined ? [] : ['-n', ns])], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
     this.child = child;
     child.stdout?.on('data', () => this.reread());
-    child.on('error', (e) => this.opts.onError?.(new DriverError('DRIVER_ROUTES', `ip monitor: ${e.message}`)));
-    child.on('exit', (code, signal) => {
+    child.stdout?.on('end', () => {
+      if (!this.closed) this.opts.onError?.(new DriverError('DRIVER_ROUTES', 'ip monitor ended; routes are no longer followed'));
+    });
+    child.stdin?.on('error', () => undefined); // EPIPE when the shell is gone first
+    child.on('exit', () => {
       this.child = undefined;
-      if (!this.closed) this.opts.onError?.(new DriverError('DRIVER_ROUTES', `ip monitor ended (${signal ?? code}); routes are no longer followed`));
+    });
+    return new Promise((resolve) => {
+      child.once('spawn', () => resolve());
+      child.on('error', (e) => {
+        this.opts.onError?.(new DriverError('DRIVER_ROUTES', `ip monitor: ${e.message}`));
+        resolve();
+      });
     });
   }
 
@@ -209,7 +248,7 @@ export class KernelRoutes {
       return;
     }
     this.reading = true;
-    readRouteTable(this.own).then(
+    readRouteTable(this.own, this.opts.netns).then(
       (t) => {
         this.reading = false;
         if (this.closed) return;
@@ -235,6 +274,7 @@ export class KernelRoutes {
     this.closed = true;
     const c = this.child;
     this.child = undefined;
-    if (c !== undefined && c.exitCode === null) c.kill('SIGTERM');
+    // End of stdin: the shell stops the monitor and exits (see watch).
+    c?.stdin?.end();
   }
 }

@@ -1034,7 +1034,7 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     const v = keyIpVersion(rs.key);
     // s5.2.2: a Confirm, like the Query, names the interface of the outbound flow (the same
-    // address as our Query: the responder's cookie binds the Query's NLI, s6.1).
+    // address as our Query: the Responder-Cookie binds the Query's NLI, s8.5 "Binding").
     const ai = this.addressChoice[v] ? this.addressIndex(keyMri(rs.key).destinationAddress, v) : this.defaultAddressIndex[v];
     // Sent by the FWD querier, downstream: no hop count to report (s5.2.2).
     const nli = this.nliTlv(ai, 0);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { EnforcementError, MemoryPinholeSet, subPortsRange } from '../../enforcement';
 import type { PinholeSpec } from '../../enforcement';
 import { normalizeSpec, parsePacket, pinholeMatches } from '../../enforcement/model';
+import { pinholeIdNumber } from '../../enforcement/compact';
 
 const base: PinholeSpec = {
   protocol: 17,
@@ -404,5 +405,23 @@ describe('memory pinhole set: compact table at scale', () => {
     expect(gone.pinholes.map((p) => p.expiresAt).every((t) => t <= 1e12 + 4100)).toBe(true);
     expect(set.size).toBe(4000 - gone.pinholes.length);
     expect(set.list().every((p) => p.expiresAt > 1e12 + 4100)).toBe(true);
+  });
+});
+
+describe('pinhole id numbers (compact table)', () => {
+  // The reference: what the table accepted when it parsed ids with a regular expression.
+  const reference = (id: string): number => {
+    const m = /^ph-([0-9a-f]{1,8})$/.exec(id);
+    return m === null ? -1 : parseInt(m[1], 16);
+  };
+
+  it('reads exactly the ids ph-<1 to 8 lowercase hex digits>, as the regular expression did', () => {
+    const hex = fc.constantFrom(...'0123456789abcdefABCDEFgx-'.split(''));
+    const idLike = fc.tuple(fc.constantFrom('ph-', 'ph', 'Ph-', 'pH-', 'xh-', ''), fc.array(hex, { maxLength: 11 })).map(([p, d]) => p + d.join(''));
+    fc.assert(fc.property(fc.oneof(idLike, fc.string()), (id) => expect(pinholeIdNumber(id)).toBe(reference(id))), { numRuns: 5000 });
+    expect(pinholeIdNumber('ph-ffffffff')).toBe(0xffffffff);
+    expect(pinholeIdNumber('ph-0')).toBe(0);
+    expect(pinholeIdNumber('ph-')).toBe(-1);
+    expect(pinholeIdNumber('ph-123456789')).toBe(-1);
   });
 });

@@ -1,16 +1,23 @@
+import type { GistNodeConfig } from '../../../gist/core/config';
 import { SeededRandom, VirtualNetwork } from '../../../sim/vnet';
 import { addNode, bytes, flow, gistType, line3, NSLP, sid } from './helpers';
 
 const V = 3000; // routing state validity for these tests
 
+/** A - R - B (R without the NSLP): A signals one session to B, as every test here starts. */
+function startSession(cfg: Partial<GistNodeConfig> = {}) {
+  const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, ...cfg } });
+  const s = sid(rnd);
+  const mri = flow('198.18.1.1', '198.18.2.2');
+  const up = { ...mri, direction: 'upstream' as const };
+  a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
+  net.pump('A');
+  return { net, a, b, s, mri, up };
+}
+
 describe('routing state refresh and expiry (s4.4.4, s6.2, s6.3)', () => {
   it('the querier refreshes between 1/2 and 3/4 of the validity time; the responder state stays', () => {
-    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, defaultStateLifetimeMs: 60_000 } });
-    const s = sid(rnd);
-    const mri = flow('198.18.1.1', '198.18.2.2');
-    const up = { ...mri, direction: 'upstream' as const };
-    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
-    net.pump('A');
+    const { net, a, b, s, mri, up } = startSession({ defaultStateLifetimeMs: 60_000 });
     net.runFor(20_000);
     const queries = net.trace.filter((e) => e.kind === 'send' && gistType(e.dg.payload) === 'Query').map((e) => e.t);
     expect(queries.length).toBeGreaterThanOrEqual(20_000 / (0.75 * V));
@@ -25,12 +32,7 @@ describe('routing state refresh and expiry (s4.4.4, s6.2, s6.3)', () => {
   });
 
   it('when the querier stops (SetStateLifetime 0), the responder state expires after the validity time', () => {
-    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V } });
-    const s = sid(rnd);
-    const mri = flow('198.18.1.1', '198.18.2.2');
-    const up = { ...mri, direction: 'upstream' as const };
-    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
-    net.pump('A');
+    const { net, a, b, s, mri, up } = startSession();
     net.runFor(100);
     const installedAt = b.node.routingState(NSLP, up, s)?.expireAt;
     expect(installedAt).toBeDefined();
@@ -61,11 +63,7 @@ describe('routing state refresh and expiry (s4.4.4, s6.2, s6.3)', () => {
   });
 
   it('a vanished peer is reported (routing-status-change bad) when the refresh goes unanswered', () => {
-    const { net, rnd, a } = line3({ rNslps: [], cfg: { routingStateValidityMs: V } });
-    const s = sid(rnd);
-    const mri = flow('198.18.1.1', '198.18.2.2');
-    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
-    net.pump('A');
+    const { net, a } = startSession();
     net.runFor(100);
     net.setLinkUp('R', 'B', false);
     net.runFor(30_000);
@@ -82,12 +80,7 @@ describe('refresh without a Confirm from the peer the state names (confirmRefres
     net.trace.slice(from).flatMap((e) => (e.kind === 'send' && gistType(e.dg.payload) === type ? [{ host: e.host, payload: e.dg.payload }] : []));
 
   it('by default a refresh Query from the same peer is answered with R=0 and refreshes the responder state', () => {
-    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, defaultStateLifetimeMs: 60_000 } });
-    const s = sid(rnd);
-    const mri = flow('198.18.1.1', '198.18.2.2');
-    const up = { ...mri, direction: 'upstream' as const };
-    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
-    net.pump('A');
+    const { net, b, s, up } = startSession({ defaultStateLifetimeMs: 60_000 });
     net.runFor(100);
     const firstExpiry = b.node.routingState(NSLP, up, s)?.expireAt as number;
     net.runFor(20_000);
@@ -102,17 +95,13 @@ describe('refresh without a Confirm from the peer the state names (confirmRefres
   });
 
   it('confirmRefreshes: true asks for a Confirm on every refresh', () => {
-    const { net, rnd, a, b } = line3({ rNslps: [], cfg: { routingStateValidityMs: V, defaultStateLifetimeMs: 60_000, confirmRefreshes: true } });
-    const s = sid(rnd);
-    const mri = flow('198.18.1.1', '198.18.2.2');
-    a.node.sendMessage(net.now, { nslpId: NSLP, sessionId: s, mri, nslpData: bytes('x') });
-    net.pump('A');
+    const { net, b, s, up } = startSession({ defaultStateLifetimeMs: 60_000, confirmRefreshes: true });
     net.runFor(20_000);
     const responses = sent(net, 'Response');
     expect(responses.length).toBeGreaterThanOrEqual(7);
     expect(responses.every((e) => rFlag(e.payload))).toBe(true);
     expect(sent(net, 'Confirm')).toHaveLength(responses.length);
-    expect(b.node.routingState(NSLP, { ...mri, direction: 'upstream' }, s)?.phase).toBe('established');
+    expect(b.node.routingState(NSLP, up, s)?.phase).toBe('established');
   });
 
   it('a Query from another peer for established state (the path changed upstream) still needs a Confirm', () => {

@@ -100,7 +100,41 @@ export interface GistNodeConfig {
    * its messages get MessageStatus 'transport-failure' and no state is kept.
    */
   readonly maxQueuedHandshakes?: number;
+  /**
+   * s5.3.3 D-mode rate limiter: one token bucket over the bytes (UDP payload
+   * plus IP and UDP headers) of every locally generated D-mode datagram
+   * (Queries, Responses, Confirms, Data, Errors; new and retransmitted).
+   * Forwarded Queries and C-mode are not limited. A datagram that finds the
+   * bucket empty waits in a FIFO (at most `maxQueued`; beyond it the newest is
+   * dropped and its NSLP message, if any, gets MessageStatus 'transport-failure').
+   * `false` disables the limiter. Default: DEFAULT_DMODE_RATE_LIMIT.
+   */
+  readonly dmodeRateLimit?: DmodeRateLimit | false;
 }
+
+/** See GistNodeConfig.dmodeRateLimit. */
+export interface DmodeRateLimit {
+  /** Mean rate, bytes per second. */
+  readonly bytesPerSecond: number;
+  /** Bucket depth, bytes: what may go at once after a quiet period. */
+  readonly burstBytes: number;
+  /** Datagrams that may wait for tokens (default 16384). */
+  readonly maxQueued?: number;
+}
+
+/**
+ * s5.3.3: "RECOMMENDED that this fraction is no more than 5%" of the node's
+ * lowest-speed interface; for a node whose slowest interface is 1 Gbit/s that
+ * is 6.25 MB/s. The burst, 1 MB, is about 5,000 Queries of 200 bytes at once
+ * (160 ms of the mean rate, 8 ms of a 1 Gbit/s link), so ordinary signalling
+ * bursts never wait; only a flood (a re-probe of very many flows) is spread out.
+ * A node with slower links should configure a proportionally smaller rate.
+ */
+export const DEFAULT_DMODE_RATE_LIMIT: Readonly<Required<DmodeRateLimit>> = Object.freeze({
+  bytesPerSecond: 6_250_000,
+  burstBytes: 1_000_000,
+  maxQueued: 16_384,
+});
 
 /** See GistNodeConfig.interfaceAddressFor. */
 export type InterfaceAddressFor = (destination: string, ipVersion: IpVersion) => string | undefined;
@@ -140,6 +174,7 @@ export interface ResolvedConfig {
   readonly maxQueuedPerState: number;
   readonly maxHandshakesInProgress: number;
   readonly maxQueuedHandshakes: number;
+  readonly dmodeRateLimit: Readonly<Required<DmodeRateLimit>> | false;
 }
 
 export function resolveConfig(c: GistNodeConfig): ResolvedConfig {
@@ -173,5 +208,18 @@ export function resolveConfig(c: GistNodeConfig): ResolvedConfig {
     maxQueuedPerState: c.maxQueuedPerState ?? 64,
     maxHandshakesInProgress: Math.max(1, c.maxHandshakesInProgress ?? 1024),
     maxQueuedHandshakes: Math.max(0, c.maxQueuedHandshakes ?? 65_536),
+    dmodeRateLimit: resolveRateLimit(c.dmodeRateLimit),
   };
+}
+
+function resolveRateLimit(r: DmodeRateLimit | false | undefined): Readonly<Required<DmodeRateLimit>> | false {
+  if (r === false) return false;
+  if (r === undefined) return DEFAULT_DMODE_RATE_LIMIT;
+  const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
+  if (!positive(r.bytesPerSecond) || !positive(r.burstBytes)) {
+    throw new RangeError('GistNodeConfig.dmodeRateLimit: bytesPerSecond and burstBytes must be positive numbers');
+  }
+  const maxQueued = r.maxQueued ?? DEFAULT_DMODE_RATE_LIMIT.maxQueued;
+  if (!Number.isInteger(maxQueued) || maxQueued < 0) throw new RangeError('GistNodeConfig.dmodeRateLimit.maxQueued must be a non-negative integer');
+  return { bytesPerSecond: r.bytesPerSecond, burstBytes: r.burstBytes, maxQueued };
 }

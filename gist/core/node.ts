@@ -67,6 +67,7 @@ import type {
 import { keyIpVersion, keyMri, keyNslpId, keySid, lastHalf, nslpKeyPart, rowKey, rowKeyFromDatagram, rowMriKeyPart } from './keys';
 import { due, earliest, FWD, MaPhase, MessagingAssociation, NEVER, Peer, Phase, REV, Role, RoutingState, type Half, type Pending } from './state';
 import { TimerHeap } from './timers';
+import { TokenBucket } from './rate-limiter';
 import { dataLength, queryLength, responseLength, writeConfirm, writeData, writeQuery, writeResponse } from './wire';
 
 /** Where an inbound message came from, for replies and Error messages (s5.6). */
@@ -92,7 +93,20 @@ export interface GistNodeStats {
   queriesForwarded: number;
   invalidCookies: number;
   dropped: number;
+  /** s5.3.3 D-mode rate limiter: datagrams that waited for tokens. */
+  rateLimited: number;
+  /** s5.3.3 D-mode rate limiter: datagrams dropped because its queue was full. */
+  rateLimitDropped: number;
 }
+
+/** A D-mode datagram waiting for the rate limiter, and its size as the limiter counts it. */
+interface RateLimited {
+  readonly t: Transmit;
+  readonly size: number;
+}
+
+/** MessageStatus detail of a message the rate limiter dropped. */
+const RATE_LIMIT_DROP = 'D-mode rate limiter queue full (RFC 5971 s5.3.3)';
 
 /** RFC 5971 s4.3.3: 576 bytes unless the path MTU is known, minus the 64-byte IP/UDP allowance. */
 const DMODE_LIMIT = 576;
@@ -167,6 +181,8 @@ export class GistNode implements GistService, GistDriverFacing {
     queriesForwarded: 0,
     invalidCookies: 0,
     dropped: 0,
+    rateLimited: 0,
+    rateLimitDropped: 0,
   };
 
   private readonly nslps = new Set<NslpId>();
@@ -182,6 +198,13 @@ export class GistNode implements GistService, GistDriverFacing {
   /** End of the queued transmits in `out` (the array is reused, not shrunk, between drains). */
   private outTail = 0;
   private readonly cookies: ResponderCookieJar;
+  /** s5.3.3 D-mode rate limiter (undefined: disabled) and the datagrams waiting for it (FIFO, `rlHead` first). */
+  private readonly limiter: TokenBucket | undefined;
+  private readonly rlQueue: RateLimited[] = [];
+  private rlHead = 0;
+  private readonly rlMaxQueued: number;
+  /** When the first waiting datagram fits (valid while rlQueue holds any). */
+  private rlReleaseAt = 0;
   private nextHandle = 1;
   private nextConnId = 1;
   /** s5.3.3 rate control: new sessions' handshakes in progress, and the sessions waiting for a slot (FIFO). */
@@ -207,6 +230,9 @@ export class GistNode implements GistService, GistDriverFacing {
     this.sourceCache = new Array<TransportAddress | undefined>(addrs.length).fill(undefined);
     this.listen = { udpPort: this.config.udpPort, tcpPort: this.config.tcpPort, qmodePort: this.config.qmodePort };
     this.cookies = new ResponderCookieJar(this.config.randomBytes, this.config.cookieSecretPeriodMs);
+    const rl = this.config.dmodeRateLimit;
+    this.limiter = rl === false ? undefined : new TokenBucket(rl);
+    this.rlMaxQueued = rl === false ? 0 : rl.maxQueued;
   }
 
   // ------------------------------------------------------------------ introspection
@@ -241,6 +267,7 @@ export class GistNode implements GistService, GistDriverFacing {
     timerEntries: number;
     queued: number;
     outbound: number;
+    rateLimited: number;
     handshakesInProgress: number;
     handshakesWaiting: number;
   } {
@@ -258,6 +285,7 @@ export class GistNode implements GistService, GistDriverFacing {
       timerEntries: this.timers.size,
       queued,
       outbound: this.outTail - this.outHead,
+      rateLimited: this.rlQueue.length - this.rlHead,
       handshakesInProgress: this.handshakesInProgress,
       handshakesWaiting: waiting,
     };
@@ -312,10 +340,64 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   nextDeadline(): number | undefined {
-    return this.timers.peek();
+    const t = this.timers.peek();
+    if (this.rlHead >= this.rlQueue.length) return t;
+    return t === undefined || this.rlReleaseAt < t ? this.rlReleaseAt : t;
+  }
+
+  /**
+   * Sends a locally generated D-mode datagram through the s5.3.3 rate limiter.
+   * Returns false when it was dropped (the limiter's queue is full); the caller
+   * reports that to the NSLP. Fast path: tokens available and nobody waiting.
+   */
+  private transmitUdp(now: number, t: Transmit & { readonly kind: 'udp' }): boolean {
+    const lim = this.limiter;
+    if (lim === undefined) {
+      this.transmit(t);
+      return true;
+    }
+    // Bytes on the wire: UDP payload + UDP and IP headers (the RFC limits the load on the network).
+    const size = t.bytes.length + (t.ipVersion === 4 ? 28 : 48);
+    const q = this.rlQueue;
+    if (this.rlHead >= q.length && lim.take(now, size)) {
+      this.transmit(t);
+      return true;
+    }
+    // s5.3.3: "D-mode messages MUST be queued until transmission is re-enabled" (FIFO, bounded).
+    if (q.length - this.rlHead >= this.rlMaxQueued) {
+      this.stats.rateLimitDropped++;
+      return false;
+    }
+    if (this.rlHead >= q.length) this.rlReleaseAt = lim.nextRefillAt(now, size);
+    q.push({ t, size });
+    this.stats.rateLimited++;
+    return true;
+  }
+
+  /** Sends the waiting D-mode datagrams that the bucket allows at `now`, in order. */
+  private releaseRateLimited(now: number): void {
+    const lim = this.limiter!;
+    const q = this.rlQueue;
+    while (this.rlHead < q.length) {
+      const e = q[this.rlHead];
+      if (!lim.take(now, e.size)) {
+        this.rlReleaseAt = lim.nextRefillAt(now, e.size);
+        // Give back the space of what went (a long overload never drains the queue completely).
+        if (this.rlHead > 1024 && this.rlHead * 2 > q.length) {
+          q.splice(0, this.rlHead);
+          this.rlHead = 0;
+        }
+        return;
+      }
+      q[this.rlHead++] = undefined as unknown as RateLimited;
+      this.transmit(e.t);
+    }
+    q.length = 0;
+    this.rlHead = 0;
   }
 
   handleTimeout(now: number): void {
+    if (this.rlHead < this.rlQueue.length && this.rlReleaseAt <= now) this.releaseRateLimited(now);
     for (let i = 0; i < 1_000_000; i++) {
       const t = this.timers.popDue(now);
       if (t === undefined) return;
@@ -526,10 +608,8 @@ export class GistNode implements GistService, GistDriverFacing {
       rs = this.newQuerier(now, key, Phase.AwaitingResponse);
       if (reliable) rs.wantMa = true;
       this.takeSlot(rs);
-      // Piggyback an unreliable message on the Query when it fits (s4.4.1, s6.2).
-      if (!reliable && this.sendQuery(now, rs, p, req.mri)) {
-        rs.inQuery = p;
-      } else {
+      // Piggyback an unreliable message on the Query when it fits (s4.4.1, s6.2; sendQuery sets rs.inQuery).
+      if (reliable || !this.sendQuery(now, rs, p, req.mri)) {
         this.enqueue(now, rs, FWD, p);
         this.sendQuery(now, rs, undefined, req.mri);
       }
@@ -616,7 +696,6 @@ export class GistNode implements GistService, GistDriverFacing {
       if (first !== undefined && this.sendQuery(now, rs, first)) {
         q!.shift();
         if (q!.length === 0) rs.setQueue(FWD, undefined);
-        rs.inQuery = first;
       } else {
         this.sendQuery(now, rs, undefined);
       }
@@ -859,7 +938,11 @@ export class GistNode implements GistService, GistDriverFacing {
   }
 
   /**
-   * Sends the next Query of the handshake, with `p` piggybacked when given.
+   * Sends the next Query of the handshake, with `p` piggybacked when given
+   * (then `rs.inQuery` is `p`, or, when the rate limiter dropped the Query,
+   * undefined and `p` reported failed: s5.3.3 "dropped with an error condition
+   * indicated back to local signalling applications"; the handshake goes on
+   * with the retransmission timer, as after a lost Query).
    * Returns false (and sends nothing) when the payload would make it too big
    * for D-mode (s4.3.3: message + 64-byte allowance <= min(MTU, 576)).
    * `mri`: the state's MRI when the caller has it (else decoded from the key).
@@ -887,7 +970,7 @@ export class GistNode implements GistService, GistDriverFacing {
     this.stats.queriesSent++;
     const dscp = m.mrm === 'path-coupled' ? m.dsField : undefined;
     const flowLabel = m.mrm === 'path-coupled' ? m.flowLabel : undefined;
-    this.transmit({
+    const sent = this.transmitUdp(now, {
       kind: 'udp',
       source: flowSource ? { address: m.sourceAddress, port: this.config.udpPort } : this.source(ai),
       // s5.8.1.2 / s5.8.2.2: Q-mode goes to the flow (MRI) destination, port 270.
@@ -899,6 +982,10 @@ export class GistNode implements GistService, GistDriverFacing {
           ? this.qmodeInfo(keyNslpId(key), v, down)
           : { routerAlert: this.config.routerAlertFor(keyNslpId(key), v), ipTtl: down ? this.config.qmodeIpTtl : 255, dscp, flowLabel, dontFragment: true },
     });
+    if (p !== undefined) {
+      rs.inQuery = sent ? p : undefined;
+      if (!sent) this.status(now, p, 'transport-failure', RATE_LIMIT_DROP);
+    }
     rs.nextQueryAt = now + this.retransmitInterval(rs);
     if (rs.phase(FWD) === Phase.Established) rs.setPhase(FWD, Phase.AwaitingRefresh);
     return true;
@@ -1041,7 +1128,8 @@ export class GistNode implements GistService, GistDriverFacing {
     this.stats.confirmsSent++;
     const hops = this.config.initialGistHopCount;
     if (ma !== undefined) this.sendOnMa(now, ma, writeConfirm(false, rs.key, hops, nli, msg.responderCookie, stack, undefined));
-    else this.sendDmode(peer, ai, writeConfirm(true, rs.key, hops, nli, msg.responderCookie, stack, undefined));
+    // A Confirm the rate limiter drops is as if lost: the responder's Response retransmission or our next Data recovers (s5.3.3, s4.4.6).
+    else this.sendDmode(now, peer, ai, writeConfirm(true, rs.key, hops, nli, msg.responderCookie, stack, undefined));
   }
 
   private tcpPortFrom(sp: StackProposal, scd: StackConfigurationData): number | undefined {
@@ -1203,7 +1291,11 @@ export class GistNode implements GistService, GistDriverFacing {
     }
     const payload = reply !== undefined ? reply.nslpData : ev.peering?.payload;
     if (reuse !== undefined) this.sendOnMa(now, reuse, writeResponse(false, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload));
-    else this.sendDmodeTo({ address: msg.nli.interfaceAddress, port: ctx.remote.port }, ai, writeResponse(true, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload));
+    else if (!this.sendDmodeTo(now, { address: msg.nli.interfaceAddress, port: ctx.remote.port }, ai, writeResponse(true, key, rev, hops, confirmRequired, nli, msg.queryCookie, responderCookie, stack, payload))) {
+      // s5.3.3: dropped by the rate limiter; the querier's retransmitted Query gets another Response.
+      if (reply !== undefined) this.status(now, reply, 'transport-failure', RATE_LIMIT_DROP);
+      reply = undefined;
+    }
     if (reply !== undefined) this.status(now, reply, undefined);
     if (!confirmRequired) {
       // s6.3 case 1: no Confirm needed; install (or refresh) the state now.
@@ -1532,7 +1624,10 @@ export class GistNode implements GistService, GistDriverFacing {
       this.status(now, p, p.reliable ? 'transport-failure' : 'message-too-large');
       return;
     }
-    this.sendDmode(peer, ai, writeData(true, key, rev, hops, false, nli, p.nslpData));
+    if (!this.sendDmode(now, peer, ai, writeData(true, key, rev, hops, false, nli, p.nslpData))) {
+      this.status(now, p, 'transport-failure', RATE_LIMIT_DROP);
+      return;
+    }
     this.stats.dataSent++;
     if (querier) {
       // s4.4.6: if our D-mode Confirm was lost, the peer answers this Data with No Routing State within
@@ -1565,7 +1660,10 @@ export class GistNode implements GistService, GistDriverFacing {
         this.status(now, p, 'message-too-large');
         return;
       }
-      this.sendDmode(peer, ai, bytes);
+      if (!this.sendDmode(now, peer, ai, bytes)) {
+        this.status(now, p, 'transport-failure', RATE_LIMIT_DROP);
+        return;
+      }
     }
     this.stats.dataSent++;
     this.status(now, p, undefined);
@@ -1603,15 +1701,17 @@ export class GistNode implements GistService, GistDriverFacing {
   // ------------------------------------------------------------------ transmission helpers
 
   /** `ai`: the index of the address the message's NLI names (S=1: it is the IP source, s5.2.2). */
-  private sendDmode(peer: Peer, ai: number, bytes: Uint8Array): void {
+  /** Returns false when the s5.3.3 rate limiter dropped the datagram (see transmitUdp). */
+  private sendDmode(now: number, peer: Peer, ai: number, bytes: Uint8Array): boolean {
     // The peer's D-mode address, built once (and again only when its port changes).
     let to = peer.dmode;
     if (to === undefined || to.port !== peer.udpPort) peer.dmode = to = { address: peer.address, port: peer.udpPort };
-    this.sendDmodeTo(to, ai, bytes);
+    return this.sendDmodeTo(now, to, ai, bytes);
   }
 
-  private sendDmodeTo(to: TransportAddress, ai: number, bytes: Uint8Array): void {
-    this.transmit({ kind: 'udp', source: this.source(ai), destination: to, ipVersion: this.ipVersionOf(to.address), bytes });
+  /** Returns false when the s5.3.3 rate limiter dropped the datagram (see transmitUdp). */
+  private sendDmodeTo(now: number, to: TransportAddress, ai: number, bytes: Uint8Array): boolean {
+    return this.transmitUdp(now, { kind: 'udp', source: this.source(ai), destination: to, ipVersion: this.ipVersionOf(to.address), bytes });
   }
 
   private sendOnMa(now: number, ma: MessagingAssociation, bytes: Uint8Array): void {
@@ -1656,7 +1756,7 @@ export class GistNode implements GistService, GistDriverFacing {
     if (address === undefined) return;
     // s5.2.2: our NLI names the interface towards where the Error goes (S=1: its IP source too).
     const ai = this.addressIndex(address, this.ipVersionOf(address));
-    this.sendDmodeTo({ address, port: ctx.remote.port }, ai, encodeGistDatagram(this.errorMessage(ai, obj)));
+    this.sendDmodeTo(now, { address, port: ctx.remote.port }, ai, encodeGistDatagram(this.errorMessage(ai, obj)));
   }
 
   /** Answers a message that decoded with an Error (never in reply to an Error, s5.6). */

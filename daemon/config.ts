@@ -9,6 +9,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNo
 import { NatfwError } from '../common/errors';
 import { err, ok, type Result } from '../common/result';
 import type { PortRange, Prefix } from '../enforcement/types';
+import { DEFAULT_DMODE_RATE_LIMIT, type DmodeRateLimit } from '../gist/core/config';
 
 export class ConfigError extends NatfwError {
   constructor(
@@ -54,6 +55,11 @@ export interface NatfwdConfig {
     readonly routingStateValidity: number;
     /** Allow the interception rule outside a named network namespace (a real router). */
     readonly interceptAnyNamespace: boolean;
+    /**
+     * RFC 5971 s5.3.3 D-mode rate limiter (token bucket over locally generated D-mode datagrams),
+     * or false (off). Default: 5% of a 1 Gbit/s interface (gist/core DEFAULT_DMODE_RATE_LIMIT).
+     */
+    readonly dmodeRateLimit: Readonly<Required<DmodeRateLimit>> | false;
   };
   readonly policy: {
     readonly maxLifetime: number;
@@ -223,6 +229,30 @@ export function parseProtocol(v: unknown): Result<number, string> {
   return err(`unknown protocol ${JSON.stringify(v)} (use ${Object.keys(PROTOCOLS).join(', ')} or a number 0-255)`);
 }
 
+/**
+ * gist.dmodeRateLimit: `false`, or a mapping of bytesPerSecond, burstBytes and maxQueued (each
+ * optional, defaulting to DEFAULT_DMODE_RATE_LIMIT). s5.3.3 asks for no more than 5% of the
+ * slowest interface: 6250000 bytes/s for 1 Gbit/s, 625000 for 100 Mbit/s.
+ */
+function parseRateLimit(ctx: Ctx, g: Section): Readonly<Required<DmodeRateLimit>> | false {
+  const n = g.node('dmodeRateLimit');
+  if (n === undefined) return DEFAULT_DMODE_RATE_LIMIT;
+  if (isScalar(n) && n.value === false) return false;
+  if (!isMap(n)) {
+    throw ctx.error(n, `'gist.dmodeRateLimit' must be false or a mapping of bytesPerSecond, burstBytes and maxQueued, got ${JSON.stringify(isScalar(n) ? n.value : 'a list')}`);
+  }
+  const r = g.section('dmodeRateLimit');
+  const d = DEFAULT_DMODE_RATE_LIMIT;
+  const limit = {
+    bytesPerSecond: r.int('bytesPerSecond', d.bytesPerSecond, 1, 1e12),
+    // At least one D-mode message of the largest size (576 bytes, s4.3.3), or nothing could ever be sent at full size without debt.
+    burstBytes: r.int('burstBytes', d.burstBytes, 576, 1e12),
+    maxQueued: r.int('maxQueued', d.maxQueued, 0, 10_000_000),
+  };
+  r.done();
+  return limit;
+}
+
 /** Parses and validates the text of a natfwd configuration file. `file` is only used in messages. */
 export function parseConfig(text: string, file: string): NatfwdConfig {
   const lines = new LineCounter();
@@ -283,6 +313,7 @@ export function parseConfig(text: string, file: string): NatfwdConfig {
     confirmRefreshes: g.bool('confirmRefreshes', false),
     routingStateValidity: g.int('routingStateValidity', 30, 2, 86400),
     interceptAnyNamespace: g.bool('interceptAnyNamespace', false),
+    dmodeRateLimit: parseRateLimit(ctx, g),
   };
   g.done();
 

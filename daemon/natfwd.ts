@@ -221,6 +221,7 @@ export class Natfwd {
         confirmRequired: g.confirmRequired,
         confirmRefreshes: g.confirmRefreshes,
         routingStateValidityMs: g.routingStateValidity * 1000,
+        dmodeRateLimit: g.dmodeRateLimit,
         routerAlertFor: () => g.routerAlert,
         randomBytes: pooledRandomBytes,
       });

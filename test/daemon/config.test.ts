@@ -99,4 +99,23 @@ describe('natfwd configuration', () => {
     expectError('control:\n  sockett: /x\n', 2, /unknown option 'control.sockett'/);
     expectError('enforcement:\n  expireInterval: 0\n', 2, /'enforcement.expireInterval' must be an integer from 1 to 3600/);
   });
+
+  it('reads the D-mode rate limiter (RFC 5971 s5.3.3): default 5% of 1 Gbit/s, a mapping, or false', () => {
+    expect(parseConfig('', 'x.yaml').gist.dmodeRateLimit).toEqual({ bytesPerSecond: 6_250_000, burstBytes: 1_000_000, maxQueued: 16_384 });
+    expect(parseConfig('gist:\n  dmodeRateLimit: false\n', 'x.yaml').gist.dmodeRateLimit).toBe(false);
+    expect(parseConfig('gist:\n  dmodeRateLimit: { bytesPerSecond: 625000, burstBytes: 100000 }\n', 'x.yaml').gist.dmodeRateLimit).toEqual({
+      bytesPerSecond: 625_000,
+      burstBytes: 100_000,
+      maxQueued: 16_384,
+    });
+    expect(parseConfig('gist:\n  dmodeRateLimit:\n    maxQueued: 10\n', 'x.yaml').gist.dmodeRateLimit).toEqual({ bytesPerSecond: 6_250_000, burstBytes: 1_000_000, maxQueued: 10 });
+  });
+
+  it('names the line of mistakes in the D-mode rate limiter', () => {
+    expectError('gist:\n  dmodeRateLimit: true\n', 2, /'gist.dmodeRateLimit' must be false or a mapping of bytesPerSecond, burstBytes and maxQueued, got true/);
+    expectError('gist:\n  dmodeRateLimit: 1000\n', 2, /'gist.dmodeRateLimit' must be false or a mapping/);
+    expectError('gist:\n  dmodeRateLimit:\n    bytesPerSecond: 0\n', 3, /'gist.dmodeRateLimit.bytesPerSecond' must be an integer from 1 to/);
+    expectError('gist:\n  dmodeRateLimit:\n    burstBytes: 100\n', 3, /'gist.dmodeRateLimit.burstBytes' must be an integer from 576 to/);
+    expectError('gist:\n  dmodeRateLimit:\n    rate: 5\n', 3, /unknown option 'gist.dmodeRateLimit.rate'/);
+  });
 });

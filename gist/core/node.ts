@@ -103,6 +103,8 @@ export interface GistNodeStats {
 interface RateLimited {
   readonly t: Transmit;
   readonly size: number;
+  /** For a Query: its routing state (see GistNode.rlQueries). */
+  readonly rs: RoutingState | undefined;
 }
 
 /** MessageStatus detail of a message the rate limiter dropped. */
@@ -203,6 +205,8 @@ export class GistNode implements GistService, GistDriverFacing {
   private readonly rlQueue: RateLimited[] = [];
   private rlHead = 0;
   private readonly rlMaxQueued: number;
+  /** Routing states with a Query waiting in the limiter's queue, and how many. */
+  private readonly rlQueries = new Map<RoutingState, number>();
   /** When the first waiting datagram fits (valid while rlQueue holds any). */
   private rlReleaseAt = 0;
   private nextHandle = 1;
@@ -350,7 +354,7 @@ export class GistNode implements GistService, GistDriverFacing {
    * Returns false when it was dropped (the limiter's queue is full); the caller
    * reports that to the NSLP. Fast path: tokens available and nobody waiting.
    */
-  private transmitUdp(now: number, t: Transmit & { readonly kind: 'udp' }): boolean {
+  private transmitUdp(now: number, t: Transmit & { readonly kind: 'udp' }, rs?: RoutingState): boolean {
     const lim = this.limiter;
     if (lim === undefined) {
       this.transmit(t);
@@ -369,7 +373,8 @@ export class GistNode implements GistService, GistDriverFacing {
       return false;
     }
     if (this.rlHead >= q.length) this.rlReleaseAt = lim.nextRefillAt(now, size);
-    q.push({ t, size });
+    q.push({ t, size, rs });
+    if (rs !== undefined) this.rlQueries.set(rs, (this.rlQueries.get(rs) ?? 0) + 1);
     this.stats.rateLimited++;
     return true;
   }
@@ -390,6 +395,11 @@ export class GistNode implements GistService, GistDriverFacing {
         return;
       }
       q[this.rlHead++] = undefined as unknown as RateLimited;
+      if (e.rs !== undefined) {
+        const n = this.rlQueries.get(e.rs)!;
+        if (n > 1) this.rlQueries.set(e.rs, n - 1);
+        else this.rlQueries.delete(e.rs);
+      }
       this.transmit(e.t);
     }
     q.length = 0;
@@ -981,7 +991,7 @@ export class GistNode implements GistService, GistDriverFacing {
         dscp === undefined && flowLabel === undefined
           ? this.qmodeInfo(keyNslpId(key), v, down)
           : { routerAlert: this.config.routerAlertFor(keyNslpId(key), v), ipTtl: down ? this.config.qmodeIpTtl : 255, dscp, flowLabel, dontFragment: true },
-    });
+    }, rs);
     if (p !== undefined) {
       rs.inQuery = sent ? p : undefined;
       if (!sent) this.status(now, p, 'transport-failure', RATE_LIMIT_DROP);
@@ -1018,6 +1028,14 @@ export class GistNode implements GistService, GistDriverFacing {
       } else {
         this.removeHalf(now, rs, FWD, 'timeout');
       }
+      return;
+    }
+    if (this.rlHead < this.rlQueue.length && this.rlQueries.has(rs)) {
+      // s5.3.3 lets the rate limiter prioritise new messages over retransmissions: while this
+      // handshake's last Query still waits for tokens, another copy would only lengthen the queue
+      // (and every handshake behind it). Back off as if it had been sent, so giving up stays on time.
+      rs.queriesSent++;
+      rs.nextQueryAt = now + this.retransmitInterval(rs);
       return;
     }
     this.sendQuery(now, rs, rs.inQuery);

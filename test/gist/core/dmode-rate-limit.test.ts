@@ -128,6 +128,28 @@ describe('D-mode rate limiter (RFC 5971 s5.3.3)', () => {
     expect(t.a.node.footprint().rateLimited).toBe(0);
   });
 
+  it('does not add a retransmission of a Query whose last copy still waits for tokens (s5.3.3 may prioritise new messages)', () => {
+    // T1 = 200 ms, far shorter than the ~1.3 s the last Queries wait: without the rule every waiting
+    // Query would be queued again at 200, 600, 1400 ms, ...
+    const t = line({ a: { dmodeRateLimit: LIMIT, t1Ms: 200 } });
+    startSessions(t, 20);
+    // At most one Query per session ever waits: the queue never grows beyond the 20 sessions.
+    let longest = 0;
+    for (let ms = 0; ms < 4000; ms += 10) {
+      t.net.runFor(10);
+      longest = Math.max(longest, t.a.node.footprint().rateLimited);
+    }
+    expect(longest).toBeLessThanOrEqual(20);
+    // The first 20 Queries sent are the 20 sessions' first, in order, on the bucket's schedule:
+    // no retransmission got in between while sessions were still waiting.
+    const queries = sends(t.net.trace, 'A', 'Query');
+    const firstCopies = queries.slice(0, 20);
+    expect(firstCopies.map((e) => Buffer.from(e.dg.payload).includes(Buffer.from(`msg-${String(firstCopies.indexOf(e)).padStart(3, '0')}`)))).toEqual(new Array<boolean>(20).fill(true));
+    t.net.runFor(20_000);
+    expect(t.a.node.stats.handshakesCompleted).toBe(20);
+    expect(t.a.node.stats.rateLimitDropped).toBe(0);
+  });
+
   it('does not delay Queries that a router forwards, however small its own limit', () => {
     const t = line({ a: { dmodeRateLimit: false }, r: { dmodeRateLimit: { bytesPerSecond: 1, burstBytes: 1, maxQueued: 1 } } });
     startSessions(t, 20);

@@ -25,8 +25,9 @@ const B = '198.18.2.2';
 function nodes(seed: number): { a: GistNode; b: GistNode } {
   const ra = new SeededRandom(seed);
   const rb = new SeededRandom(seed + 1);
-  const a = createGistNode({ addresses: [A], randomBytes: (n) => ra.bytes(n) });
-  const b = createGistNode({ addresses: [B], randomBytes: (n) => rb.bytes(n) });
+  // The core's own speed, not a sending policy: without the s5.3.3 D-mode rate limiter.
+  const a = createGistNode({ addresses: [A], randomBytes: (n) => ra.bytes(n), dmodeRateLimit: false });
+  const b = createGistNode({ addresses: [B], randomBytes: (n) => rb.bytes(n), dmodeRateLimit: false });
   a.registerNslp(NSLP);
   b.registerNslp(NSLP);
   return { a, b };

@@ -42,7 +42,8 @@ interface LocalNode {
 }
 
 async function localNode(address: string): Promise<LocalNode> {
-  const node = createGistNode({ addresses: [address], udpPort: 42270, qmodePort: 42270, tcpPort: 42271, randomBytes: pooledRandomBytes });
+  // The driver's capacity, not a sending policy: without the s5.3.3 D-mode rate limiter.
+  const node = createGistNode({ addresses: [address], udpPort: 42270, qmodePort: 42270, tcpPort: 42271, randomBytes: pooledRandomBytes, dmodeRateLimit: false });
   node.registerNslp(NSLP);
   const n: LocalNode = { node, driver: undefined as unknown as RealGistDriver, recv: 0 };
   node.events.on('recvMessage', (ev) => {
@@ -180,9 +181,10 @@ async function netns(emit: (l: BenchLine) => void): Promise<void> {
         const c = new NodeProcess(lab.ns(name), script, [], [], nodeOptions);
         kids.push(c);
         await c.waitFor((e) => e.ev === 'ready', 30_000, `${name} ready`);
-        // Defaults: UDP/Q-mode port 270, Confirm required (s6.3 case 3), RAO 65 for NSLPID 33.
+        // Defaults: UDP/Q-mode port 270, Confirm required (s6.3 case 3), RAO 65 for NSLPID 33; no D-mode
+        // rate limiter (s5.3.3: the figure is the nodes' capacity, not a sending policy).
         const t0 = performance.now();
-        await c.call({ op: 'start', node: { addresses: [address] }, driver: { bindAddresses: [address] }, nslps: [NSLP], quiet: true }, 20_000);
+        await c.call({ op: 'start', node: { addresses: [address], dmodeRateLimit: false }, driver: { bindAddresses: [address] }, nslps: [NSLP], quiet: true }, 20_000);
         startMs[name] = round(performance.now() - t0);
         return c;
       };

@@ -87,7 +87,8 @@ function line(nfs: number, seed = 1, auth = false): NatfwVnetLab {
   const natfw = { nrMaxLifetime: 3600 };
   const nfNatfw = (): Partial<NatfwNodeConfig> =>
     auth ? { ...natfw, authorizer: new HmacSessionAuthorizer({ requireForCreate: true, requireForExternal: true, clockOffsetMs: AUTH_T0 }, new MemoryKeyStore([{ keyId: 7, key: AUTH_KEY }])) } : natfw;
-  const gist = { routingStateValidityMs: 600_000, defaultStateLifetimeMs: 3_600_000 };
+  // No s5.3.3 D-mode rate limiter: the figures are the cores' capacity (10,000 sessions start at one instant).
+  const gist = { routingStateValidityMs: 600_000, defaultStateLifetimeMs: 3_600_000, dmodeRateLimit: false as const };
   lab.add('ni', ['198.18.0.1'], { natfw, gist });
   let prev = 'ni';
   for (let i = 1; i <= nfs; i++) {

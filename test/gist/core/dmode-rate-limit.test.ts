@@ -5,24 +5,14 @@
  * to the NSLP, and forwarded Queries are never limited.
  */
 import type { GistNodeConfig } from '../../../gist/core';
-import { SeededRandom, VirtualNetwork, type TraceEntry } from '../../../sim/vnet';
-import { addNode, bytes, flow, gistType, NSLP, sid, text } from './helpers';
+import type { TraceEntry } from '../../../sim/vnet';
+import { bytes, flow, gistType, line3, NSLP, sid, text } from './helpers';
 
 /** A - R - B with 1 s links (a Response cannot come back before 4 s) and per-node configuration. */
 function line(cfg: { a?: Partial<GistNodeConfig>; r?: Partial<GistNodeConfig>; b?: Partial<GistNodeConfig> }, rNslps: number[] = []) {
-  const net = new VirtualNetwork({ seed: 3, trace: true });
-  const rnd = new SeededRandom(3);
-  net.addHost('A', ['198.18.1.1']);
-  net.addHost('R', ['198.18.1.2', '198.18.2.1']);
-  net.addHost('B', ['198.18.2.2']);
-  net.link('A', 'R', { delayMs: 1000 });
-  net.link('R', 'B', { delayMs: 1000 });
   // T1 = 10 s, beyond the 4 s round trip plus the queueing: no Query is retransmitted, so the
   // NSLP data each carries arrives once.
-  const a = addNode(net, rnd, 'A', ['198.18.1.1'], { t1Ms: 10_000, ...cfg.a });
-  const r = addNode(net, rnd, 'R', ['198.18.1.2', '198.18.2.1'], { t1Ms: 10_000, ...cfg.r }, rNslps);
-  const b = addNode(net, rnd, 'B', ['198.18.2.2'], { t1Ms: 10_000, ...cfg.b });
-  return { net, rnd, a, r, b };
+  return line3({ seed: 3, delayMs: 1000, cfg: { t1Ms: 10_000 }, nodes: cfg, rNslps });
 }
 
 type Sent = Extract<TraceEntry, { kind: 'send' }>;

@@ -58,8 +58,19 @@ export const bytes = (s: string): Uint8Array => {
 };
 export const text = (b: Uint8Array): string => Buffer.from(b).toString().replace(/\0+$/, '');
 
-/** A - R - B line (198.18.1.0/24 and 198.18.2.0/24). */
-export function line3(opts: { seed?: number; delayMs?: number; cfg?: Partial<GistNodeConfig>; rNslps?: number[] } = {}) {
+/**
+ * A - R - B line (198.18.1.0/24 and 198.18.2.0/24). `cfg` applies to every node, `nodes.a` / `.r` /
+ * `.b` to one node on top of it.
+ */
+export function line3(
+  opts: {
+    seed?: number;
+    delayMs?: number;
+    cfg?: Partial<GistNodeConfig>;
+    nodes?: { a?: Partial<GistNodeConfig>; r?: Partial<GistNodeConfig>; b?: Partial<GistNodeConfig> };
+    rNslps?: number[];
+  } = {},
+) {
   const net = new VirtualNetwork({ seed: opts.seed ?? 1, trace: true });
   const rnd = new SeededRandom(opts.seed ?? 1);
   net.addHost('A', ['198.18.1.1']);
@@ -67,9 +78,9 @@ export function line3(opts: { seed?: number; delayMs?: number; cfg?: Partial<Gis
   net.addHost('B', ['198.18.2.2']);
   net.link('A', 'R', { delayMs: opts.delayMs ?? 5 });
   net.link('R', 'B', { delayMs: opts.delayMs ?? 5 });
-  const a = addNode(net, rnd, 'A', ['198.18.1.1'], opts.cfg);
-  const r = addNode(net, rnd, 'R', ['198.18.1.2', '198.18.2.1'], opts.cfg, opts.rNslps ?? [NSLP]);
-  const b = addNode(net, rnd, 'B', ['198.18.2.2'], opts.cfg);
+  const a = addNode(net, rnd, 'A', ['198.18.1.1'], { ...opts.cfg, ...opts.nodes?.a });
+  const r = addNode(net, rnd, 'R', ['198.18.1.2', '198.18.2.1'], { ...opts.cfg, ...opts.nodes?.r }, opts.rNslps ?? [NSLP]);
+  const b = addNode(net, rnd, 'B', ['198.18.2.2'], { ...opts.cfg, ...opts.nodes?.b });
   return { net, rnd, a, r, b };
 }
 

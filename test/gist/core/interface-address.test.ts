@@ -8,8 +8,8 @@
 import { decodeGistDatagram } from '../../../gist/codec';
 import { createGistNode, type GistNode, type InterfaceAddressFor, type Transmit } from '../../../gist/core';
 import type { IpVersion } from '../../../gist/types';
-import { SeededRandom, VirtualNetwork } from '../../../sim/vnet';
-import { addNode, bytes, flow, gistType, NSLP, sid } from './helpers';
+import { SeededRandom } from '../../../sim/vnet';
+import { bytes, flow, gistType, line3, NSLP, sid } from './helpers';
 
 const INSIDE = '198.19.0.1';
 const OUTSIDE = '198.18.100.1';
@@ -88,19 +88,7 @@ describe('a multihomed router on A - R - B names the side towards each peer', ()
   /** R owns 198.18.1.2 (towards A) and 198.18.2.1 (towards B); the first is listed first. */
   const rRoutes: InterfaceAddressFor = (d) => (d.startsWith('198.18.2.') ? '198.18.2.1' : '198.18.1.2');
 
-  function setUp() {
-    const net = new VirtualNetwork({ seed: 5, trace: true });
-    const rnd = new SeededRandom(5);
-    net.addHost('A', ['198.18.1.1']);
-    net.addHost('R', ['198.18.1.2', '198.18.2.1']);
-    net.addHost('B', ['198.18.2.2']);
-    net.link('A', 'R', { delayMs: 5 });
-    net.link('R', 'B', { delayMs: 5 });
-    const a = addNode(net, rnd, 'A', ['198.18.1.1']);
-    const r = addNode(net, rnd, 'R', ['198.18.1.2', '198.18.2.1'], { interfaceAddressFor: rRoutes });
-    const b = addNode(net, rnd, 'B', ['198.18.2.2']);
-    return { net, rnd, a, r, b };
-  }
+  const setUp = () => line3({ seed: 5, nodes: { r: { interfaceAddressFor: rRoutes } } });
 
   it('Response and upstream Data towards A, Query, Confirm and Data towards B; every S=1 source is its NLI address', () => {
     const { net, rnd, a, r, b } = setUp();

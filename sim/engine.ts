@@ -160,6 +160,7 @@ export class Simulation implements PinholeObserver {
         this.r.bytes.add(label, bytes);
       },
       dropped: (reason) => this.r.drops.add(reason),
+      gist: scenario.gist,
     });
     this.r = {
       scenario, seed, stack: opts.stackName, events: 0, messages: new Counter(), bytes: new Counter(), drops: new Counter(), handshakes: 0,

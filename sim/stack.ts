@@ -7,7 +7,7 @@ import type { PinholeAction } from '../enforcement/types';
 import type { ObservedPinholeSet } from './observed-set';
 import type { Prng } from './prng';
 import type { ScheduledHandle as EventHandle, SimClock } from './clock';
-import type { NodeSpec } from './scenario/types';
+import type { GistSettings, NodeSpec } from './scenario/types';
 import type { Topology } from './topology';
 
 /** One signalling message on the virtual wire. */
@@ -106,6 +106,8 @@ export interface WorldContext {
   /** A signalling message put on the wire, counted only (no packet object built). */
   counted(label: string, bytes: number): void;
   dropped(reason: string): void;
+  /** The scenario's `gist:` settings, for stacks that run the real GIST core. */
+  readonly gist: GistSettings;
 }
 
 /**

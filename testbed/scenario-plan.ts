@@ -197,10 +197,24 @@ export function keyIdsOf(s: Scenario): Map<string, number> {
   return new Map(s.keys.map((k, i) => [k.id, i + 1]));
 }
 
+/** natfwd's `gist:` line: the interception mode and the scenario's `gist:` settings (natfwd takes whole seconds of validity). */
+export function gistLine(s: Scenario, interception: 'none' | 'nfqueue'): string {
+  const g = s.gist;
+  const parts = [`interception: ${interception}`];
+  if (g.confirmRefreshes !== undefined) parts.push(`confirmRefreshes: ${g.confirmRefreshes}`);
+  if (g.routingStateValidityMs !== undefined) parts.push(`routingStateValidity: ${Math.max(2, Math.round(g.routingStateValidityMs / 1000))}`);
+  const l = g.dmodeRateLimit;
+  if (l === false) parts.push('dmodeRateLimit: false');
+  else if (l !== undefined) {
+    parts.push(`dmodeRateLimit: { bytesPerSecond: ${l.bytesPerSecond}, burstBytes: ${l.burstBytes}${l.maxQueued !== undefined ? `, maxQueued: ${l.maxQueued}` : ''} }`);
+  }
+  return `gist: { ${parts.join(', ')} }`;
+}
+
 /** What a natfwd needs to act as scenario node `n` (hosts, firewalls and NATs; routers run none). */
 export function daemonFiles(s: Scenario, n: NodeSpec, keyDir: string): DaemonFiles {
   if (n.role === 'host' || n.role === 'router') {
-    return { role: 'host', addresses: [n.address], edge: false, extra: ['gist: { interception: none }', 'enforcement: { backend: memory }'], keys: new Map() };
+    return { role: 'host', addresses: [n.address], edge: false, extra: [gistLine(s, 'none'), 'enforcement: { backend: memory }'], keys: new Map() };
   }
   const p: FirewallPolicy = n.policy;
   // Default drop is natfw's standalone mode (its forward chain is the policy); default allow is integration
@@ -215,7 +229,7 @@ export function daemonFiles(s: Scenario, n: NodeSpec, keyDir: string): DaemonFil
     extra.push(`nat: { externalAddress: "${nat.externalAddress}", internalPrefixes: [${nat.inside.map((x) => `"${x.address}/${x.length}"`).join(', ')}], ports: ${nat.ports.from}-${nat.ports.to} }`);
   }
   extra.push(
-    'gist: { interception: nfqueue }',
+    gistLine(s, 'nfqueue'),
     // A short kernel grace and sweep: pinholes leave the kernel close to when the simulator's leave the memory backend.
     `enforcement: { backend: nftables, mode: ${mode}, grace: 2, expireInterval: 1 }`,
     `policy: { ${policy.join(', ')} }`,

@@ -232,7 +232,7 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
       const spec = env.spec;
       const addresses = spec.nat !== undefined && spec.nat.externalAddress !== spec.address ? [spec.address, spec.nat.externalAddress] : [spec.address];
       // RFC 5971 s5.2.2: a NAT names (and sends from) the side that faces the next hop.
-      const gist = createGistNode({ addresses, randomBytes: (k) => env.rng.bytes(k), interfaceAddressFor: (dst) => net.interfaceAddress(env.node, dst) });
+      const gist = createGistNode({ ...ctx.gist, addresses, randomBytes: (k) => env.rng.bytes(k), interfaceAddressFor: (dst) => net.interfaceAddress(env.node, dst) });
       const natfw = new NatfwNode(gist, {
         addresses,
         middlebox: middlebox(spec),

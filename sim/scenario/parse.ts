@@ -15,6 +15,7 @@ import type {
   FirewallPolicy,
   FlowSpec,
   GeneratorSpec,
+  GistSettings,
   KeySpec,
   LinkSpec,
   NatSpec,
@@ -69,7 +70,7 @@ class Builder {
   build(root: Val): Scenario {
     const top = root.map([
       'name', 'description', 'duration', 'seed', 'ip_version', 'sample_interval', 'check_interval', 'defaults',
-      'topology', 'nodes', 'links', 'keys', 'flows', 'externals', 'generators', 'events', 'assertions',
+      'topology', 'nodes', 'links', 'keys', 'flows', 'externals', 'generators', 'events', 'assertions', 'gist',
     ]);
     const get = (k: string): Val => top.get(k) ?? root.absent(k);
     const name = top.has('name') ? get('name').str() : 'scenario';
@@ -89,6 +90,7 @@ class Builder {
     if (sampleIntervalMs < 10) get('sample_interval').fail('must be at least 10ms');
     if (checkIntervalMs < 10) get('check_interval').fail('must be at least 10ms');
 
+    const gist = this.gist(top.get('gist'));
     const defaults = this.defaults(top.get('defaults'));
     if (top.has('topology')) this.topology(get('topology'), defaults);
     for (const n of get('nodes').list()) this.node(n, defaults);
@@ -108,7 +110,36 @@ class Builder {
     return {
       name, description, durationMs, seed, sampleIntervalMs, checkIntervalMs,
       nodes: this.nodes, links: this.links, keys, flows, externals, generators,
-      events: [...events].sort((a, b) => a.atMs - b.atMs), assertions,
+      events: [...events].sort((a, b) => a.atMs - b.atMs), assertions, gist,
+    };
+  }
+
+  /** The `gist:` section: options of every real GIST core (types.ts GistSettings). */
+  private gist(v: Val | undefined): GistSettings {
+    if (v === undefined || !v.present) return {};
+    const m = v.map(['confirm_refreshes', 'routing_state_validity', 'dmode_rate_limit']);
+    const validity = m.get('routing_state_validity');
+    const limit = m.get('dmode_rate_limit');
+    let dmodeRateLimit: GistSettings['dmodeRateLimit'];
+    if (limit !== undefined) {
+      if (limit.isMapping) {
+        const l = limit.map(['bytes_per_second', 'burst_bytes', 'max_queued']);
+        const need = (k: string): Val => l.get(k) ?? limit.absent(k).fail('missing (bytes_per_second and burst_bytes are needed)');
+        dmodeRateLimit = {
+          bytesPerSecond: need('bytes_per_second').int(1, 1e12),
+          // At least one largest D-mode message (RFC 5971 s4.3.3: 576 bytes), as natfwd requires.
+          burstBytes: need('burst_bytes').int(576, 1e12),
+          ...(l.has('max_queued') ? { maxQueued: (l.get('max_queued') as Val).int(0, 10_000_000) } : {}),
+        };
+      } else if (limit.bool()) limit.fail('must be false or a mapping of bytes_per_second, burst_bytes and max_queued');
+      else dmodeRateLimit = false;
+    }
+    const validityMs = validity?.duration(DAY);
+    if (validity !== undefined && (validityMs as number) < 1000) validity.fail('must be at least 1s');
+    return {
+      ...(m.has('confirm_refreshes') ? { confirmRefreshes: (m.get('confirm_refreshes') as Val).bool() } : {}),
+      ...(validityMs !== undefined ? { routingStateValidityMs: validityMs } : {}),
+      ...(dmodeRateLimit !== undefined ? { dmodeRateLimit } : {}),
     };
   }
 

@@ -166,6 +166,19 @@ export type AssertionSpec = { readonly id: string; readonly line: number } & (
   | { readonly kind: 'established_fraction_min'; readonly fraction: number; readonly byMs: number }
 );
 
+/**
+ * GIST settings of every node running the real stack (the `model` stack ignores them). Each is the
+ * GIST core's option of the same name (gist/core/config.ts); undefined keeps the core's default.
+ */
+export interface GistSettings {
+  /** RFC 5971 s6.3: also confirm refresh Queries from the peer the state names (core default: false). */
+  readonly confirmRefreshes?: boolean;
+  /** s4.4.4 Routing State Validity Time advertised by responders (core default: 30 s). */
+  readonly routingStateValidityMs?: number;
+  /** s5.3.3 D-mode rate limiter, or false for none (core default: 5% of 1 Gbit/s). */
+  readonly dmodeRateLimit?: { readonly bytesPerSecond: number; readonly burstBytes: number; readonly maxQueued?: number } | false;
+}
+
 export interface Scenario {
   readonly name: string;
   readonly description: string;
@@ -181,4 +194,5 @@ export interface Scenario {
   readonly generators: readonly GeneratorSpec[];
   readonly events: readonly EventSpec[];
   readonly assertions: readonly AssertionSpec[];
+  readonly gist: GistSettings;
 }

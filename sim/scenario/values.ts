@@ -60,6 +60,10 @@ export class Val {
     return 'an alias';
   }
 
+  get isMapping(): boolean {
+    return this.node !== undefined && this.node !== null && isMap(this.node);
+  }
+
   /** The keys of a mapping, each checked against `allowed`. */
   map(allowed: readonly string[]): Map<string, Val> {
     const n = this.node;

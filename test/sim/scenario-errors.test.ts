@@ -34,6 +34,15 @@ test('ip_version 6: nodes without an address get theirs from 2001:db8::/32, writ
   if (r.ok) expect(r.value.nodes.map((n) => n.address)).toEqual(['2001:db8::1', '2001:db8::2', '2001:db8::a']);
 });
 
+test('gist: settings for every real GIST core, absent keys left to the core', () => {
+  const r = parseScenario(base + 'gist:\n  confirm_refreshes: true\n  routing_state_validity: 20s\n  dmode_rate_limit: { bytes_per_second: 625000, burst_bytes: 100000 }\n');
+  expect(r.ok && r.value.gist).toEqual({ confirmRefreshes: true, routingStateValidityMs: 20000, dmodeRateLimit: { bytesPerSecond: 625000, burstBytes: 100000 } });
+  const off = parseScenario(base + 'gist: { dmode_rate_limit: false }\n');
+  expect(off.ok && off.value.gist).toEqual({ dmodeRateLimit: false });
+  const none = parseScenario(base);
+  expect(none.ok && none.value.gist).toEqual({});
+});
+
 test.each([
   ['unknown node in a link', base + '  - { a: a, b: nowhere }\n', 10, "links[2].b: unknown node 'nowhere'"],
   ['unknown key', base + 'flows:\n  - { id: f, from: a, to: b, dst_port: 80, colour: red }\n', 11, "unknown key 'colour'"],
@@ -54,6 +63,11 @@ test.each([
   ['ip_version 5', base.replace('duration: 10s', 'duration: 10s\nip_version: 5'), 3, 'must be 4 or 6'],
   ['YAML syntax', base + 'flows: [ { id: f\n', 11, 'YAML syntax'],
   ['not a mapping', '- just\n- a list\n', 1, 'must be a mapping'],
+  ['gist: unknown key', base + 'gist: { confirm: true }\n', 10, "unknown key 'confirm'"],
+  ['gist: rate limit true', base + 'gist: { dmode_rate_limit: true }\n', 10, 'must be false or a mapping of bytes_per_second, burst_bytes and max_queued'],
+  ['gist: rate limit without a burst', base + 'gist: { dmode_rate_limit: { bytes_per_second: 1000 } }\n', 10, 'gist.dmode_rate_limit.burst_bytes: missing'],
+  ['gist: burst below one message', base + 'gist: { dmode_rate_limit: { bytes_per_second: 1000, burst_bytes: 100 } }\n', 10, 'must be between 576 and'],
+  ['gist: validity too short', base + 'gist: { routing_state_validity: 500ms }\n', 10, 'must be at least 1s'],
 ])('%s', (_name, text, line, fragment) => {
   const e = errorOf(text);
   expect(e.line).toBe(line);

@@ -53,3 +53,21 @@ test('the real stack is what the CLI picks by default', () => {
   const s = resolveStack('auto');
   expect('error' in s ? s.error : s.name).toBe('real');
 });
+
+test("the scenario's gist: settings reach the real cores: confirm_refreshes asks for a Confirm on every refresh", async () => {
+  const stack = resolveStack('real');
+  if ('error' in stack) throw new Error(stack.error);
+  const run = async (gist: { confirmRefreshes?: boolean }) => {
+    const sc = loadScenario(join(dir, 'route-change.yaml'));
+    if (!sc.ok) throw sc.error;
+    return (await runScenario({ ...sc.value, gist }, { stack })).report;
+  };
+  const byDefault = await run({});
+  const confirmed = await run({ confirmRefreshes: true });
+  for (const r of [byDefault, confirmed]) expect(r.assertions.filter((a) => !a.ok)).toEqual([]);
+  // Refresh Queries are the same in both runs; only their Confirms differ.
+  expect(confirmed.messages.byType.Query).toBe(byDefault.messages.byType.Query);
+  const confirms = (r: typeof byDefault) => r.messages.byType.Confirm ?? 0;
+  expect(confirms(confirmed)).toBeGreaterThan(confirms(byDefault));
+  expect(confirms(confirmed)).toBe(byDefault.handshakes);
+}, 120_000);

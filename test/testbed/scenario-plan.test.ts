@@ -96,6 +96,13 @@ describe('testbed plan', () => {
     expect(strict.extra.join('\n')).toMatch(/allowDeny: false/);
     expect(strict.extra.join('\n')).toMatch(/authorization: \{ keys: "\/keys\/fw2", requireForCreate: true \}/);
     expect([...strict.keys]).toEqual([[1, '000102030405060708090a0b0c0d0e0f']]);
+    // The scenario's gist: settings reach every natfwd (whole seconds of validity), and natfwd accepts them.
+    const tuned = scenario(readFileSync(join(__dirname, '../../sim/scenarios/deny.yaml'), 'utf8') + 'gist: { confirm_refreshes: true, routing_state_validity: 20s, dmode_rate_limit: { bytes_per_second: 625000, burst_bytes: 100000 } }\n');
+    for (const id of ['a', 'fw1']) {
+      const f = daemonFiles(tuned, node(id), '/keys');
+      const cfg = parseConfig(natfwdConfig(id, [node(id).address], f.extra, { role: id === 'a' ? 'host' : 'firewall' }).replace('@SOCKET@', '/tmp/x.sock'), `${id}.yaml`);
+      expect(cfg.gist).toMatchObject({ confirmRefreshes: true, routingStateValidity: 20, dmodeRateLimit: { bytesPerSecond: 625000, burstBytes: 100000 } });
+    }
     // natfwd itself accepts every generated configuration (its --check parser).
     for (const id of ['a', 'fw1', 'fw2']) {
       const f = daemonFiles(deny, node(id), '/keys');

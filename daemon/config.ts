@@ -9,7 +9,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNo
 import { NatfwError } from '../common/errors';
 import { err, ok, type Result } from '../common/result';
 import type { PortRange, Prefix } from '../enforcement/types';
-import { DEFAULT_DMODE_RATE_LIMIT, type DmodeRateLimit } from '../gist/core/config';
+import { DEFAULT_DMODE_RATE_LIMIT, DMODE_RATE_LIMIT_RANGE, type DmodeRateLimit } from '../gist/core/config';
 
 export class ConfigError extends NatfwError {
   constructor(
@@ -243,11 +243,11 @@ function parseRateLimit(ctx: Ctx, g: Section): Readonly<Required<DmodeRateLimit>
   }
   const r = g.section('dmodeRateLimit');
   const d = DEFAULT_DMODE_RATE_LIMIT;
+  const range = DMODE_RATE_LIMIT_RANGE;
   const limit = {
-    bytesPerSecond: r.int('bytesPerSecond', d.bytesPerSecond, 1, 1e12),
-    // At least one D-mode message of the largest size (576 bytes, s4.3.3), or nothing could ever be sent at full size without debt.
-    burstBytes: r.int('burstBytes', d.burstBytes, 576, 1e12),
-    maxQueued: r.int('maxQueued', d.maxQueued, 0, 10_000_000),
+    bytesPerSecond: r.int('bytesPerSecond', d.bytesPerSecond, ...range.bytesPerSecond),
+    burstBytes: r.int('burstBytes', d.burstBytes, ...range.burstBytes),
+    maxQueued: r.int('maxQueued', d.maxQueued, ...range.maxQueued),
   };
   r.done();
   return limit;

@@ -11,7 +11,7 @@
  * `Topology`, so the testbed forwards exactly as the simulation would.
  */
 import { ScenarioError } from '../sim/scenario/values';
-import type { AssertionSpec, ExternalSpec, FirewallPolicy, FlowSpec, GeneratorSpec, LinkSpec, NodeSpec, Scenario } from '../sim/scenario/types';
+import { nodeAddresses, type AssertionSpec, type ExternalSpec, type FirewallPolicy, type FlowSpec, type GeneratorSpec, type LinkSpec, type NodeSpec, type Scenario } from '../sim/scenario/types';
 import { Simulation } from '../sim/engine';
 import type { FlowRequest, NodeStack, WorldFactory } from '../sim/stack';
 import { Topology } from '../sim/topology';
@@ -147,7 +147,7 @@ export function routesOf(topo: Topology, links: readonly LinkPlan[], u: number):
     const node = topo.nodes[d];
     const plan = links[l.index];
     const far = l.a === u ? plan.bAddrs : plan.aAddrs;
-    for (const dst of node.nat !== undefined && node.nat.externalAddress !== node.address ? [node.address, node.nat.externalAddress] : [node.address]) {
+    for (const dst of nodeAddresses(node)) {
       if (hidden(dst)) continue;
       const via = (isV6(dst) ? far[1] : far[0]).replace(/\/\d+$/, '');
       const outside = me.nat !== undefined && me.nat.inside.every((p) => !inPrefix(dst, p));
@@ -245,8 +245,7 @@ export function daemonFiles(s: Scenario, n: NodeSpec, keyDir: string): DaemonFil
     extra.push(`authorization: { keys: "${keyDir}", requireForCreate: true }`);
   }
   if (nat !== undefined) {
-    const addresses = nat.externalAddress === n.address ? [n.address] : [n.address, nat.externalAddress];
-    return { role: 'nat', addresses, edge: true, extra, keys };
+    return { role: 'nat', addresses: nodeAddresses(n), edge: true, extra, keys };
   }
   return { role: 'firewall', addresses: [n.address], edge: false, extra, keys };
 }

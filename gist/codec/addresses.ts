@@ -191,6 +191,26 @@ export function writeIpv6(s: string, b: Uint8Array, off: number): boolean {
   return true;
 }
 
+/** The 4 or 16 bytes of an IPv4 or IPv6 address given as text, or undefined. */
+export function addressBytes(s: string): Uint8Array | undefined {
+  const v4 = new Uint8Array(4);
+  if (writeIpv4(s, v4, 0)) return v4;
+  const v6 = new Uint8Array(16);
+  if (writeIpv6(s, v6, 0)) return v6;
+  return undefined;
+}
+
+/** Whether address bytes `a` lie in the prefix of network bytes `net` and `length` bits (same family). */
+export function bytesInPrefix(net: Uint8Array, length: number, a: Uint8Array): boolean {
+  if (a.length !== net.length) return false;
+  const full = length >> 3;
+  for (let i = 0; i < full; i++) if (net[i] !== a[i]) return false;
+  const rest = length & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (net[full] & mask) === (a[full] & mask);
+}
+
 /** Byte length of an address of the given IP version. */
 export function addressLength(ipVersion: 4 | 6): number {
   return ipVersion === 4 ? 4 : 16;

@@ -136,6 +136,17 @@ export const DEFAULT_DMODE_RATE_LIMIT: Readonly<Required<DmodeRateLimit>> = Obje
   maxQueued: 16_384,
 });
 
+/**
+ * The values natfwd's configuration and simulator scenarios accept for a D-mode rate limit: the
+ * burst is at least one D-mode message of the largest size (576 bytes, s4.3.3), so a message never
+ * has to go into debt on an idle bucket.
+ */
+export const DMODE_RATE_LIMIT_RANGE = Object.freeze({
+  bytesPerSecond: [1, 1e12] as const,
+  burstBytes: [576, 1e12] as const,
+  maxQueued: [0, 10_000_000] as const,
+});
+
 /** See GistNodeConfig.interfaceAddressFor. */
 export type InterfaceAddressFor = (destination: string, ipVersion: IpVersion) => string | undefined;
 

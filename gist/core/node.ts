@@ -1286,7 +1286,8 @@ export class GistNode implements GistService, GistDriverFacing {
     const wantsMa = msg.stackProposal !== undefined && msg.stackConfigurationData !== undefined;
     const reuse = wantsMa ? this.liveMaTo(msg.nli.peerIdentity, msg.nli.interfaceAddress) : undefined;
     const offerMa = wantsMa && reuse === undefined;
-    const confirmRequired = offerMa || (this.config.confirmRequired && !(!this.config.confirmRefreshes && this.isRefreshFromPeer(key, h, msg.nli, ctx)));
+    const refreshOnQuery = this.config.confirmRequired && !this.config.confirmRefreshes && this.isRefreshFromPeer(key, h, msg.nli, ctx);
+    const confirmRequired = offerMa || (this.config.confirmRequired && !refreshOnQuery);
     const responderCookie = confirmRequired
       ? this.cookies.mint(now, { stateKey: key, half: h, peerIdentity: msg.nli.peerIdentity, interfaceAddress: msg.nli.interfaceAddress, maOffered: offerMa })
       : undefined;
@@ -1718,8 +1719,10 @@ export class GistNode implements GistService, GistDriverFacing {
 
   // ------------------------------------------------------------------ transmission helpers
 
-  /** `ai`: the index of the address the message's NLI names (S=1: it is the IP source, s5.2.2). */
-  /** Returns false when the s5.3.3 rate limiter dropped the datagram (see transmitUdp). */
+  /**
+   * `ai`: the index of the address the message's NLI names (S=1: it is the IP source, s5.2.2).
+   * Returns false when the s5.3.3 rate limiter dropped the datagram (see transmitUdp).
+   */
   private sendDmode(now: number, peer: Peer, ai: number, bytes: Uint8Array): boolean {
     // The peer's D-mode address, built once (and again only when its port changes).
     let to = peer.dmode;

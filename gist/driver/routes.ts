@@ -14,7 +14,7 @@
  * a host without rules uses.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeIpv4, writeIpv6 } from '../codec/addresses';
+import { addressBytes, bytesInPrefix } from '../codec/addresses';
 import type { IpVersion } from '../types';
 import { DriverError } from './errors';
 import { canonicalAddress } from './ip-address';
@@ -43,9 +43,10 @@ interface IpAddrJson {
   readonly addr_info?: ReadonlyArray<{ readonly local?: unknown }>;
 }
 
-function addressBytes(a: string, v: IpVersion): Uint8Array | undefined {
-  const b = new Uint8Array(v === 4 ? 4 : 16);
-  return (v === 4 ? writeIpv4(a, b, 0) : writeIpv6(a, b, 0)) ? b : undefined;
+/** The bytes of address text of IP version `v`, or undefined (not an address, or of the other version). */
+function bytesOfVersion(a: string, v: IpVersion): Uint8Array | undefined {
+  const b = addressBytes(a);
+  return b !== undefined && b.length === (v === 4 ? 4 : 16) ? b : undefined;
 }
 
 /** Routes of one IP version from `ip -j [-6] route show table main` output; unparsable entries and non-unicast types are left out. */
@@ -56,7 +57,7 @@ export function parseRoutes(json: string, v: IpVersion): KernelRoute[] {
   for (const r of parsed as IpRouteJson[]) {
     if (typeof r.dst !== 'string' || (r.type !== undefined && r.type !== 'unicast')) continue;
     const [addr, len] = r.dst === 'default' ? [v === 4 ? '0.0.0.0' : '::', '0'] : r.dst.split('/');
-    const prefix = addressBytes(addr, v);
+    const prefix = bytesOfVersion(addr, v);
     const length = len === undefined ? (v === 4 ? 32 : 128) : Number(len);
     if (prefix === undefined || !Number.isInteger(length) || length < 0 || length > prefix.length * 8) continue;
     const prefsrc = typeof r.prefsrc === 'string' ? canonicalAddress(r.prefsrc) : undefined;
@@ -80,15 +81,6 @@ export function parseInterfaceAddresses(json: string): Map<string, string[]> {
     out.set(i.ifname, list);
   }
   return out;
-}
-
-function matches(route: KernelRoute, b: Uint8Array): boolean {
-  const full = route.length >> 3;
-  for (let i = 0; i < full; i++) if (route.prefix[i] !== b[i]) return false;
-  const rest = route.length & 7;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return (route.prefix[full] & mask) === (b[full] & mask);
 }
 
 /** Lookups cached per destination text; the cache is dropped when it grows past this. */
@@ -119,11 +111,11 @@ export class RouteTable {
   }
 
   private resolve(destination: string, v: IpVersion): string | undefined {
-    const b = addressBytes(destination, v);
+    const b = bytesOfVersion(destination, v);
     if (b === undefined) return undefined;
     let best: KernelRoute | undefined;
     for (const r of this.routes) {
-      if (r.ipVersion !== v || !matches(r, b)) continue;
+      if (r.ipVersion !== v || !bytesInPrefix(r.prefix, r.length, b)) continue;
       if (best === undefined || r.length > best.length || (r.length === best.length && r.metric < best.metric)) best = r;
     }
     if (best === undefined) return undefined;

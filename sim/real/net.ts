@@ -22,6 +22,7 @@ import type { Topology } from '../topology';
 import { ClockTask, type SimClock } from '../clock';
 import { NO_ROUTE } from '../topology';
 import { inPrefix } from '../scenario/values';
+import { nodeAddresses } from '../scenario/types';
 
 /** A datagram on the virtual wire. */
 interface Datagram {
@@ -165,7 +166,7 @@ export class RealNetwork {
     this.qmodePort = new Int32Array(topo.size).fill(-1);
     this.hosts = topo.nodes.map((n) => ({
       gist: undefined, timerAt: undefined, timerGen: 0, nextEphemeralPort: 40000, facing: new Map(),
-      addresses: n.nat !== undefined && n.nat.externalAddress !== n.address ? [n.address, n.nat.externalAddress] : [n.address],
+      addresses: nodeAddresses(n),
     }));
   }
 

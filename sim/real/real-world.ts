@@ -22,7 +22,7 @@ import { issueToken } from '../../natfw-nslp/auth/token';
 import type { SessionAuthorizer } from '../../natfw-nslp';
 import { datagramLabel, streamLabels } from '../labels';
 import type { ExternalRequest, FlowRequest, NodeStack, SimPacket, SimWorld, StackEnv, WorldContext } from '../stack';
-import type { NodeSpec } from '../scenario/types';
+import { nodeAddresses, type NodeSpec } from '../scenario/types';
 import { ClockTask } from '../clock';
 import { RealNetwork } from './net';
 
@@ -230,7 +230,7 @@ export function realWorld(ctx: WorldContext, extra: { natfw?: Partial<NatfwNodeC
   const world: SimWorld & { settleAll(): void } = {
     attach(env: StackEnv): NodeStack {
       const spec = env.spec;
-      const addresses = spec.nat !== undefined && spec.nat.externalAddress !== spec.address ? [spec.address, spec.nat.externalAddress] : [spec.address];
+      const addresses = nodeAddresses(spec);
       // RFC 5971 s5.2.2: a NAT names (and sends from) the side that faces the next hop.
       const gist = createGistNode({ ...ctx.gist, addresses, randomBytes: (k) => env.rng.bytes(k), interfaceAddressFor: (dst) => net.interfaceAddress(env.node, dst) });
       const natfw = new NatfwNode(gist, {

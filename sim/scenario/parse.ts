@@ -6,6 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { err, ok, type Result } from '../../common/result';
 import { fromHex } from '../../common/bytes';
 import type { PinholeAction } from '../../enforcement/types';
+import { DMODE_RATE_LIMIT_RANGE } from '../../gist/core/config';
 import { addressPlus, ScenarioError, Val } from './values';
 import type {
   AssertionSpec,
@@ -125,11 +126,11 @@ class Builder {
       if (limit.isMapping) {
         const l = limit.map(['bytes_per_second', 'burst_bytes', 'max_queued']);
         const need = (k: string): Val => l.get(k) ?? limit.absent(k).fail('missing (bytes_per_second and burst_bytes are needed)');
+        const range = DMODE_RATE_LIMIT_RANGE;
         dmodeRateLimit = {
-          bytesPerSecond: need('bytes_per_second').int(1, 1e12),
-          // At least one largest D-mode message (RFC 5971 s4.3.3: 576 bytes), as natfwd requires.
-          burstBytes: need('burst_bytes').int(576, 1e12),
-          ...(l.has('max_queued') ? { maxQueued: (l.get('max_queued') as Val).int(0, 10_000_000) } : {}),
+          bytesPerSecond: need('bytes_per_second').int(...range.bytesPerSecond),
+          burstBytes: need('burst_bytes').int(...range.burstBytes),
+          ...(l.has('max_queued') ? { maxQueued: (l.get('max_queued') as Val).int(...range.maxQueued) } : {}),
         };
       } else if (limit.bool()) limit.fail('must be false or a mapping of bytes_per_second, burst_bytes and max_queued');
       else dmodeRateLimit = false;

@@ -40,6 +40,11 @@ export interface NodeSpec {
   readonly line: number;
 }
 
+/** A node's addresses: its own, then a NAT's external one when that differs (the inside address first). */
+export function nodeAddresses(n: NodeSpec): string[] {
+  return n.nat !== undefined && n.nat.externalAddress !== n.address ? [n.address, n.nat.externalAddress] : [n.address];
+}
+
 export interface LinkSpec {
   readonly id: string;
   readonly a: string;

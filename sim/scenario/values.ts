@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type YAMLMa
 import { NatfwError } from '../../common/errors';
 import type { Prefix } from '../../enforcement/types';
 import { ipv4Number } from '../../common/ipv4';
-import { formatIpv4 as formatIpv4Bytes, formatIpv6, writeIpv4, writeIpv6 } from '../../gist/codec/addresses';
+import { addressBytes, bytesInPrefix, formatIpv4 as formatIpv4Bytes, formatIpv6 } from '../../gist/codec/addresses';
 
 export class ScenarioError extends NatfwError {
   constructor(
@@ -226,25 +226,17 @@ export function formatIpv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** The 4 or 16 bytes of an address given as text, or undefined. */
-export function ipBytes(s: string): Uint8Array | undefined {
-  const v4 = new Uint8Array(4);
-  if (writeIpv4(s, v4, 0)) return v4;
-  const v6 = new Uint8Array(16);
-  if (writeIpv6(s, v6, 0)) return v6;
-  return undefined;
-}
 
 /** Canonical text of an IPv4 or IPv6 address, or undefined. */
 export function canonicalIp(s: string): string | undefined {
-  const b = ipBytes(s);
+  const b = addressBytes(s);
   if (b === undefined) return undefined;
   return b.length === 4 ? formatIpv4Bytes(b, 0) : formatIpv6(b, 0);
 }
 
 /** The address `n` places after `base` (same family), as canonical text. */
 export function addressPlus(base: string, n: number): string {
-  const b = ipBytes(base);
+  const b = addressBytes(base);
   if (b === undefined) throw new RangeError(`not an address: ${base}`);
   let carry = n;
   for (let i = b.length - 1; i >= 0 && carry > 0; i--) {
@@ -256,13 +248,7 @@ export function addressPlus(base: string, n: number): string {
 }
 
 export function inPrefix(addr: string, p: Prefix): boolean {
-  const a = ipBytes(addr);
-  const b = ipBytes(p.address);
-  if (a === undefined || b === undefined || a.length !== b.length) return false;
-  const full = Math.floor(p.length / 8);
-  for (let i = 0; i < full; i++) if (a[i] !== b[i]) return false;
-  const rest = p.length % 8;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return (a[full] & mask) === (b[full] & mask);
+  const a = addressBytes(addr);
+  const b = addressBytes(p.address);
+  return a !== undefined && b !== undefined && bytesInPrefix(b, p.length, a);
 }
